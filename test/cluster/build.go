@@ -1,0 +1,360 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Pinned versions. Changing one means changing the tool module's go.mod too.
+const (
+	KubernetesVersion  = "v1.35.4"
+	KwokVersion        = "v0.7.0"
+	MPIOperatorVersion = "v0.8.2"
+)
+
+// toolBuild is one `go build` invocation in one tool module producing one or
+// more binaries. Binaries built together share compilation.
+type toolBuild struct {
+	module   string   // directory below test/cluster/tools
+	packages []string // import paths of the commands
+	binaries []string // their binary names (last path element)
+	ldflags  string
+	// overlay maps a file of a dependency (path relative to the module
+	// directory of overlayModule) to a function that returns its patched text.
+	overlayModule string
+	overlay       map[string]func(orig string) (string, error)
+}
+
+func kubeVersionLDFlags() string {
+	var b strings.Builder
+	b.WriteString("-s -w")
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		for _, kv := range [][2]string{
+			{"gitVersion", KubernetesVersion},
+			{"gitMajor", "1"},
+			{"gitMinor", "35"},
+			{"gitTreeState", "clean"},
+		} {
+			fmt.Fprintf(&b, " -X %s.%s=%s", pkg, kv[0], kv[1])
+		}
+	}
+	return b.String()
+}
+
+// operatorHealthAddrEnv names the environment variable our build of the MPI
+// operator reads for its health-check listen address.
+const operatorHealthAddrEnv = "ODH_MPI_OPERATOR_HEALTH_ADDR"
+
+// patchOperatorHealthAddr makes the operator's health server listen where
+// operatorHealthAddrEnv says (loopback) instead of the hard-coded ":8080" on
+// all interfaces. The patch is applied at build time with `go build -overlay`,
+// so the operator's code is otherwise exactly v0.8.2.
+func patchOperatorHealthAddr(orig string) (string, error) {
+	const from = `Addr:    fmt.Sprintf(":%d", healthCheckPort),`
+	if strings.Count(orig, from) != 1 {
+		return "", errors.New("mpi-operator cmd/mpi-operator/app/server.go: health server address line not found; the overlay patch needs updating")
+	}
+	patched := strings.Replace(orig, from, `Addr:    odhHealthCheckAddr(),`, 1)
+	patched += `
+// odhHealthCheckAddr is added by odh-training's test harness build (go build
+// -overlay): listen on the address in $` + operatorHealthAddrEnv + `, or on
+// loopback, never on all interfaces.
+func odhHealthCheckAddr() string {
+	if a := os.Getenv("` + operatorHealthAddrEnv + `"); a != "" {
+		return a
+	}
+	return fmt.Sprintf("127.0.0.1:%d", healthCheckPort)
+}
+`
+	return patched, nil
+}
+
+func toolBuilds() []toolBuild {
+	return []toolBuild{
+		{
+			module: "kubernetes",
+			packages: []string{
+				"k8s.io/kubernetes/cmd/kube-apiserver",
+				"k8s.io/kubernetes/cmd/kube-controller-manager",
+				"k8s.io/kubernetes/cmd/kube-scheduler",
+				"k8s.io/kubernetes/cmd/kubectl",
+			},
+			binaries: []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"},
+			ldflags:  kubeVersionLDFlags(),
+		},
+		{
+			module:   "kwok",
+			packages: []string{"sigs.k8s.io/kwok/cmd/kwok"},
+			binaries: []string{"kwok"},
+			ldflags:  "-s -w",
+		},
+		{
+			module:        "mpi-operator",
+			packages:      []string{"github.com/kubeflow/mpi-operator/cmd/mpi-operator"},
+			binaries:      []string{"mpi-operator"},
+			ldflags:       "-s -w",
+			overlayModule: "github.com/kubeflow/mpi-operator",
+			overlay: map[string]func(string) (string, error){
+				"cmd/mpi-operator/app/server.go": patchOperatorHealthAddr,
+			},
+		},
+	}
+}
+
+// BuildOptions tunes Build.
+type BuildOptions struct {
+	// Go is the go command; default "go" (or $GO).
+	Go string
+	// Force rebuilds even when the stamps match.
+	Force bool
+	// Output receives the go command's output; default os.Stderr.
+	Output io.Writer
+}
+
+// Build builds every pinned binary whose stamp (a hash of its tool module's
+// go.mod and go.sum, the build flags, the overlay patches and the Go version)
+// changed, into bin/cluster/. It also makes sure etcd is installed.
+func Build(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions) error {
+	if opts.Go == "" {
+		opts.Go = os.Getenv("GO")
+	}
+	if opts.Go == "" {
+		opts.Go = "go"
+	}
+	if opts.Output == nil {
+		opts.Output = os.Stderr
+	}
+	if err := os.MkdirAll(filepath.Join(l.BinDir(), ".stamps"), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", l.BinDir(), err)
+	}
+	goVersion, err := commandOutput(ctx, "", opts.Go, "env", "GOVERSION")
+	if err != nil {
+		return fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	for _, tb := range toolBuilds() {
+		if err := buildOne(ctx, l, log, opts, tb, strings.TrimSpace(goVersion)); err != nil {
+			return err
+		}
+	}
+	return EnsureEtcd(ctx, log, opts.Output)
+}
+
+func buildOne(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions, tb toolBuild, goVersion string) error {
+	dir := filepath.Join(l.ToolsDir(), tb.module)
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return fmt.Errorf("tool module %s: %w", tb.module, err)
+		}
+		fmt.Fprintf(h, "%s %d\n", f, len(b))
+		h.Write(b)
+	}
+	fmt.Fprintf(h, "go=%s goos=%s goarch=%s\nldflags=%s\npackages=%s\n", goVersion, runtime.GOOS, runtime.GOARCH, tb.ldflags, strings.Join(tb.packages, ","))
+
+	var overlayFile string
+	if len(tb.overlay) > 0 {
+		f, err := writeOverlay(ctx, l, opts, dir, tb)
+		if err != nil {
+			return err
+		}
+		overlayFile = f
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var ov struct{ Replace map[string]string }
+		if err := json.Unmarshal(b, &ov); err != nil {
+			return err
+		}
+		for orig, repl := range ov.Replace {
+			rb, err := os.ReadFile(repl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "overlay %s\n", filepath.Base(orig))
+			h.Write(rb)
+		}
+	}
+	stamp := hex.EncodeToString(h.Sum(nil))
+
+	upToDate := !opts.Force
+	for _, bin := range tb.binaries {
+		if _, err := os.Stat(l.Bin(bin)); err != nil {
+			upToDate = false
+		}
+		if old, err := os.ReadFile(stampFile(l, bin)); err != nil || strings.TrimSpace(string(old)) != stamp {
+			upToDate = false
+		}
+	}
+	if upToDate {
+		log.Debug("binaries up to date", "module", tb.module, "binaries", tb.binaries)
+		return nil
+	}
+
+	log.Info("building pinned binaries (cold builds take minutes)", "module", tb.module, "binaries", tb.binaries)
+	start := time.Now()
+	// Build into a temporary directory and move into place, so an interrupted
+	// build never leaves a half-written binary behind a valid stamp.
+	tmp, err := os.MkdirTemp(l.BinDir(), ".build-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	out := tmp + string(filepath.Separator)
+	if len(tb.binaries) == 1 {
+		out = filepath.Join(tmp, tb.binaries[0])
+	}
+	args := []string{"build", "-trimpath", "-ldflags=" + tb.ldflags, "-o", out}
+	if overlayFile != "" {
+		args = append(args, "-overlay="+overlayFile)
+	}
+	args = append(args, tb.packages...)
+	cmd := exec.CommandContext(ctx, opts.Go, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly"))
+	cmd.Stdout = opts.Output
+	cmd.Stderr = opts.Output
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("build %s in %s: %w", strings.Join(tb.binaries, ", "), dir, err)
+	}
+	for _, bin := range tb.binaries {
+		if err := os.Rename(filepath.Join(tmp, bin), l.Bin(bin)); err != nil {
+			return fmt.Errorf("install %s: %w", bin, err)
+		}
+		if err := os.WriteFile(stampFile(l, bin), []byte(stamp+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	log.Info("built", "module", tb.module, "duration", time.Since(start).Round(time.Second))
+	return nil
+}
+
+func stampFile(l Layout, bin string) string {
+	return filepath.Join(l.BinDir(), ".stamps", bin+".stamp")
+}
+
+// writeOverlay writes the patched files and the -overlay JSON below
+// bin/cluster/.overlay/<module>/ and returns the JSON's path.
+func writeOverlay(ctx context.Context, l Layout, opts BuildOptions, toolDir string, tb toolBuild) (string, error) {
+	modDir, err := moduleDir(ctx, opts.Go, toolDir, tb.overlayModule)
+	if err != nil {
+		return "", err
+	}
+	odir := filepath.Join(l.BinDir(), ".overlay", tb.module)
+	if err := os.MkdirAll(odir, 0o755); err != nil {
+		return "", err
+	}
+	replace := map[string]string{}
+	for rel, patch := range tb.overlay {
+		orig := filepath.Join(modDir, filepath.FromSlash(rel))
+		b, err := os.ReadFile(orig)
+		if err != nil {
+			return "", fmt.Errorf("overlay: %w", err)
+		}
+		patched, err := patch(string(b))
+		if err != nil {
+			return "", err
+		}
+		dst := filepath.Join(odir, strings.ReplaceAll(rel, "/", "_"))
+		if err := os.WriteFile(dst, []byte(patched), 0o644); err != nil {
+			return "", err
+		}
+		replace[orig] = dst
+	}
+	b, err := json.MarshalIndent(map[string]any{"Replace": replace}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	f := filepath.Join(odir, "overlay.json")
+	return f, os.WriteFile(f, b, 0o644)
+}
+
+// moduleDir returns the module-cache directory of module as required by the
+// tool module in toolDir, downloading it if needed.
+func moduleDir(ctx context.Context, goCmd, toolDir, module string) (string, error) {
+	out, err := commandOutput(ctx, toolDir, goCmd, "list", "-m", "-json", module)
+	if err != nil {
+		return "", fmt.Errorf("locate module %s: %w", module, err)
+	}
+	var m struct{ Dir, Version string }
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		return "", fmt.Errorf("locate module %s: %w", module, err)
+	}
+	if m.Dir == "" {
+		if _, err := commandOutput(ctx, toolDir, goCmd, "mod", "download", module); err != nil {
+			return "", fmt.Errorf("download module %s: %w", module, err)
+		}
+		return moduleDir(ctx, goCmd, toolDir, module)
+	}
+	return m.Dir, nil
+}
+
+func commandOutput(ctx context.Context, dir, name string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+// EtcdPath is where Debian's etcd-server package installs etcd.
+const EtcdPath = "/usr/bin/etcd"
+
+// EnsureEtcd installs Debian's etcd-server package if /usr/bin/etcd is missing.
+func EnsureEtcd(ctx context.Context, log *slog.Logger, out io.Writer) error {
+	if _, err := os.Stat(EtcdPath); err == nil {
+		return nil
+	}
+	log.Info("installing etcd-server with apt-get")
+	install := func() error {
+		cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "--no-install-recommends", "etcd-server")
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		cmd.Stdout, cmd.Stderr = out, out
+		return cmd.Run()
+	}
+	if err := install(); err != nil {
+		update := exec.CommandContext(ctx, "apt-get", "update")
+		update.Stdout, update.Stderr = out, out
+		if uerr := update.Run(); uerr != nil {
+			return fmt.Errorf("apt-get update: %w", uerr)
+		}
+		if err := install(); err != nil {
+			return fmt.Errorf("apt-get install etcd-server: %w (needs root and Debian's package lists)", err)
+		}
+	}
+	if _, err := os.Stat(EtcdPath); err != nil {
+		return fmt.Errorf("etcd-server installed but %s is missing: %w", EtcdPath, err)
+	}
+	return nil
+}
+
+// moduleCacheDir locates a module required by one of the tool modules, e.g.
+// the MPI operator's manifests.
+func moduleCacheDir(ctx context.Context, l Layout, toolModule, module string) (string, error) {
+	return moduleDir(ctx, goCommand(), filepath.Join(l.ToolsDir(), toolModule), module)
+}
+
+func goCommand() string {
+	if g := os.Getenv("GO"); g != "" {
+		return g
+	}
+	return "go"
+}

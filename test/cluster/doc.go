@@ -1,0 +1,55 @@
+// Package cluster runs a real Kubernetes control plane on loopback for
+// integration tests: etcd (Debian's etcd-server), kube-apiserver,
+// kube-controller-manager and kube-scheduler (k8s.io/kubernetes v1.35.4),
+// kwok v0.7.0 for fake nodes and pod lifecycles, and the upstream Kubeflow MPI
+// operator v0.8.2 as its own process. Each Go-built component comes from its
+// own tool module under test/cluster/tools/ and is built into bin/cluster/,
+// rebuilt only when its pinned version or build flags change.
+//
+// Everything lives in .cluster/ at the repository root: state.json (ports and
+// pids), pki/ (CA, certificates, service-account keys, static tokens), logs/
+// (one log per component), etcd/ and kwok/ data, and one kubeconfig per
+// identity: admin (cluster-admin), alice (edit in team-a), bob (edit in
+// team-b) and mlops (admin in team-a).
+//
+// Use [Ensure] from TestMain, or the odh-cluster command (make cluster-up,
+// cluster-down, cluster-status).
+//
+// # Fake pods (kwok contract)
+//
+// Pods scheduled onto the kwok nodes become Running right away: Ready
+// conditions, containers running and Ready, a podIP from 10.0.0.0/16, hostIP
+// 127.0.0.1. They keep running until a test acts on them; kwok's default stage
+// that completes Job pods by itself is replaced. A test drives a pod with
+// annotations (helpers on [Cluster] set them):
+//
+//   - kwok.odh.test/exit-code: "N" — every container terminates with exit code
+//     N and the pod ends Succeeded (N = 0) or Failed (any other N), regardless
+//     of restartPolicy. Takes effect once the pod is Running. [Cluster.SetPodExitCode].
+//   - kwok.odh.test/reason: termination reason used with exit-code (default
+//     "Completed" for 0, "Error" otherwise), e.g. "OOMKilled" with "137".
+//     [Cluster.SetPodOOMKilled].
+//   - kwok.odh.test/restart-count: "N" — the containers of a running pod
+//     report restartCount N, lastState.terminated with
+//     kwok.odh.test/last-exit-code (default "1") and kwok.odh.test/last-reason
+//     (default "Error"), and a fresh running state; the pod stays Running.
+//     Raise N for more restarts. [Cluster.SetPodRestarts].
+//   - kwok.odh.test/ready: "false" — the pod runs but is not Ready (a failing
+//     readiness probe); remove the annotation to make it Ready.
+//   - kwok.odh.test/start-delay: a Go duration ("10s") the pod stays Pending
+//     before it starts.
+//
+// A pod being deleted first turns Failed (containers terminated with exit
+// code 137, as a kubelet killing them would report) and is then removed once
+// it has no finalizers left, so foreground deletion of Jobs and MPIJobs
+// completes.
+//
+// # Logs
+//
+// kwok serves the kubelet API on 127.0.0.1 with a certificate from the
+// harness CA, and the apiserver reaches it for pods/log. By default every
+// container's log is the single line [DefaultLogLine]. [Cluster.SetPodLogs]
+// sets the log text of one pod (all its containers; also served as the
+// previous log) by writing .cluster/kwok/podlogs/<ns>/<pod>.log and a kwok
+// Logs object named like the pod; it returns once kwok serves the text.
+package cluster
