@@ -31,10 +31,12 @@ type toolBuild struct {
 	packages []string // import paths of the commands
 	binaries []string // their binary names (last path element)
 	ldflags  string
-	// overlay maps a file of a dependency (path relative to the module
-	// directory of overlayModule) to a function that returns its patched text.
-	overlayModule string
-	overlay       map[string]func(orig string) (string, error)
+	// patchModule is a dependency built from a patched copy: patches maps a
+	// file (path relative to the module root) to a function returning its
+	// patched text. The copy is used through a generated -modfile with a
+	// replace directive, so the committed tool module stays as it is.
+	patchModule string
+	patches     map[string]func(orig string) (string, error)
 }
 
 func kubeVersionLDFlags() string {
@@ -59,8 +61,9 @@ const operatorHealthAddrEnv = "ODH_MPI_OPERATOR_HEALTH_ADDR"
 
 // patchOperatorHealthAddr makes the operator's health server listen where
 // operatorHealthAddrEnv says (loopback) instead of the hard-coded ":8080" on
-// all interfaces. The patch is applied at build time with `go build -overlay`,
-// so the operator's code is otherwise exactly v0.8.2.
+// all interfaces (it would also collide with anything else on 8080). The
+// patch is applied at build time to a copy of the module, so the operator's
+// code is otherwise exactly v0.8.2.
 func patchOperatorHealthAddr(orig string) (string, error) {
 	const from = `Addr:    fmt.Sprintf(":%d", healthCheckPort),`
 	if strings.Count(orig, from) != 1 {
@@ -68,8 +71,7 @@ func patchOperatorHealthAddr(orig string) (string, error) {
 	}
 	patched := strings.Replace(orig, from, `Addr:    odhHealthCheckAddr(),`, 1)
 	patched += `
-// odhHealthCheckAddr is added by odh-training's test harness build (go build
-// -overlay): listen on the address in $` + operatorHealthAddrEnv + `, or on
+// odhHealthCheckAddr is added by odh-training's test harness build: listen on the address in $` + operatorHealthAddrEnv + `, or on
 // loopback, never on all interfaces.
 func odhHealthCheckAddr() string {
 	if a := os.Getenv("` + operatorHealthAddrEnv + `"); a != "" {
@@ -101,12 +103,12 @@ func toolBuilds() []toolBuild {
 			ldflags:  "-s -w",
 		},
 		{
-			module:        "mpi-operator",
-			packages:      []string{"github.com/kubeflow/mpi-operator/cmd/mpi-operator"},
-			binaries:      []string{"mpi-operator"},
-			ldflags:       "-s -w",
-			overlayModule: "github.com/kubeflow/mpi-operator",
-			overlay: map[string]func(string) (string, error){
+			module:      "mpi-operator",
+			packages:    []string{"github.com/kubeflow/mpi-operator/cmd/mpi-operator"},
+			binaries:    []string{"mpi-operator"},
+			ldflags:     "-s -w",
+			patchModule: "github.com/kubeflow/mpi-operator",
+			patches: map[string]func(string) (string, error){
 				"cmd/mpi-operator/app/server.go": patchOperatorHealthAddr,
 			},
 		},
@@ -164,29 +166,14 @@ func buildOne(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions
 	}
 	fmt.Fprintf(h, "go=%s goos=%s goarch=%s\nldflags=%s\npackages=%s\n", goVersion, runtime.GOOS, runtime.GOARCH, tb.ldflags, strings.Join(tb.packages, ","))
 
-	var overlayFile string
-	if len(tb.overlay) > 0 {
-		f, err := writeOverlay(ctx, l, opts, dir, tb)
+	var modfile string
+	if len(tb.patches) > 0 {
+		f, patched, err := preparePatchedModule(ctx, l, opts, dir, tb)
 		if err != nil {
 			return err
 		}
-		overlayFile = f
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		var ov struct{ Replace map[string]string }
-		if err := json.Unmarshal(b, &ov); err != nil {
-			return err
-		}
-		for orig, repl := range ov.Replace {
-			rb, err := os.ReadFile(repl)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(h, "overlay %s\n", filepath.Base(orig))
-			h.Write(rb)
-		}
+		modfile = f
+		h.Write(patched)
 	}
 	stamp := hex.EncodeToString(h.Sum(nil))
 
@@ -218,8 +205,8 @@ func buildOne(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions
 		out = filepath.Join(tmp, tb.binaries[0])
 	}
 	args := []string{"build", "-trimpath", "-ldflags=" + tb.ldflags, "-o", out}
-	if overlayFile != "" {
-		args = append(args, "-overlay="+overlayFile)
+	if modfile != "" {
+		args = append(args, "-modfile="+modfile)
 	}
 	args = append(args, tb.packages...)
 	cmd := exec.CommandContext(ctx, opts.Go, args...)
@@ -246,40 +233,84 @@ func stampFile(l Layout, bin string) string {
 	return filepath.Join(l.BinDir(), ".stamps", bin+".stamp")
 }
 
-// writeOverlay writes the patched files and the -overlay JSON below
-// bin/cluster/.overlay/<module>/ and returns the JSON's path.
-func writeOverlay(ctx context.Context, l Layout, opts BuildOptions, toolDir string, tb toolBuild) (string, error) {
-	modDir, err := moduleDir(ctx, opts.Go, toolDir, tb.overlayModule)
+// preparePatchedModule copies tb.patchModule (as required by the tool module
+// in toolDir) to bin/cluster/.src/<module>/, applies tb.patches, and writes a
+// modfile that replaces the module with that copy. It returns the modfile
+// and the patched texts (for the stamp).
+func preparePatchedModule(ctx context.Context, l Layout, opts BuildOptions, toolDir string, tb toolBuild) (modfile string, patched []byte, err error) {
+	modDir, err := moduleDir(ctx, opts.Go, toolDir, tb.patchModule)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	odir := filepath.Join(l.BinDir(), ".overlay", tb.module)
-	if err := os.MkdirAll(odir, 0o755); err != nil {
-		return "", err
+	src := filepath.Join(l.BinDir(), ".src", tb.module)
+	if err := os.RemoveAll(src); err != nil {
+		return "", nil, err
 	}
-	replace := map[string]string{}
-	for rel, patch := range tb.overlay {
-		orig := filepath.Join(modDir, filepath.FromSlash(rel))
-		b, err := os.ReadFile(orig)
+	for _, sub := range []string{"go.mod", "go.sum", "LICENSE", "cmd", "pkg"} {
+		if err := copyTree(filepath.Join(modDir, sub), filepath.Join(src, sub)); err != nil {
+			return "", nil, fmt.Errorf("copy %s: %w", tb.patchModule, err)
+		}
+	}
+	for rel, patch := range tb.patches {
+		f := filepath.Join(src, filepath.FromSlash(rel))
+		b, err := os.ReadFile(f)
 		if err != nil {
-			return "", fmt.Errorf("overlay: %w", err)
+			return "", nil, fmt.Errorf("patch %s: %w", tb.patchModule, err)
 		}
-		patched, err := patch(string(b))
+		text, err := patch(string(b))
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		dst := filepath.Join(odir, strings.ReplaceAll(rel, "/", "_"))
-		if err := os.WriteFile(dst, []byte(patched), 0o644); err != nil {
-			return "", err
+		if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+			return "", nil, err
 		}
-		replace[orig] = dst
+		patched = append(patched, text...)
 	}
-	b, err := json.MarshalIndent(map[string]any{"Replace": replace}, "", "  ")
+	gomod, err := os.ReadFile(filepath.Join(toolDir, "go.mod"))
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	f := filepath.Join(odir, "overlay.json")
-	return f, os.WriteFile(f, b, 0o644)
+	gosum, err := os.ReadFile(filepath.Join(toolDir, "go.sum"))
+	if err != nil {
+		return "", nil, err
+	}
+	modfile = filepath.Join(l.BinDir(), ".src", tb.module+".mod")
+	gomod = fmt.Appendf(gomod, "\n// Added by the harness build: the patched copy.\nreplace %s => %s\n", tb.patchModule, src)
+	if err := os.WriteFile(modfile, gomod, 0o644); err != nil {
+		return "", nil, err
+	}
+	if err := os.WriteFile(strings.TrimSuffix(modfile, ".mod")+".sum", gosum, 0o644); err != nil {
+		return "", nil, err
+	}
+	return modfile, patched, nil
+}
+
+// copyTree copies a file or directory tree, leaving out tests.
+func copyTree(from, to string) error {
+	return filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(from, path)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		if strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o644)
+	})
 }
 
 // moduleDir returns the module-cache directory of module as required by the

@@ -247,6 +247,7 @@ spec:
   next:
     statusTemplate: |
       {{ $now := Now }}
+      {{ $root := . }}
       conditions:
       - lastTransitionTime: {{ $now | Quote }}
         reason: ContainersNotReady
@@ -256,6 +257,19 @@ spec:
         reason: ContainersNotReady
         status: "False"
         type: ContainersReady
+      containerStatuses:
+      {{ range $index, $item := .spec.containers }}
+      {{ $origin := index (dig "status" "containerStatuses" list $root) $index }}
+      - image: {{ $item.image | Quote }}
+        name: {{ $item.name | Quote }}
+        ready: false
+        started: true
+        restartCount: {{ dig "restartCount" 0 $origin }}
+        {{ with dig "lastState" dict $origin }}
+        lastState: {{ toJson . }}
+        {{ end }}
+        state: {{ toJson (dig "state" dict $origin) }}
+      {{ end }}
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage

@@ -183,7 +183,9 @@ func (p *PKI) ensureTokens() error {
 	p.Tokens = map[string]string{}
 	byUser := map[string]string{}
 	if f, err := os.Open(p.Path(pkiTokens)); err == nil {
-		recs, err := csv.NewReader(f).ReadAll()
+		r := csv.NewReader(f)
+		r.FieldsPerRecord = -1
+		recs, err := r.ReadAll()
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("read %s: %w", p.Path(pkiTokens), err)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -260,6 +261,11 @@ func (c *Cluster) command(ctx context.Context, name string) (binary string, args
 			"--cert-dir=" + filepath.Join(l.PKIDir(), "kube-apiserver"),
 			"--profiling=false",
 			"--event-ttl=1h",
+			// Debian's etcd 3.4.23 lacks the progress notifications that
+			// watch-list streams need, and with WatchList on the apiserver
+			// turns every watch from resourceVersion 0 (kwok's) into such a
+			// stream and fails it: pods would go unnoticed until a re-list.
+			"--feature-gates=WatchList=false",
 		}, nil, nil
 	case CompControllerManager:
 		return l.Bin(name), []string{
@@ -552,8 +558,14 @@ func Down(ctx context.Context, opts DownOptions) error {
 	return nil
 }
 
+// stopAll stops every component at once: SIGTERM to each process group,
+// SIGKILL to whatever still runs after the grace period.
 func stopAll(st *State, log *slog.Logger) error {
-	var errs []error
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
 	for i := len(componentOrder) - 1; i >= 0; i-- {
 		name := componentOrder[i]
 		p := st.Processes[name]
@@ -561,10 +573,17 @@ func stopAll(st *State, log *slog.Logger) error {
 			continue
 		}
 		log.Info("stopping", "component", name, "pid", p.PID)
-		if err := stopProcess(p, 15*time.Second); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := stopProcess(p, 10*time.Second); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
