@@ -1,0 +1,367 @@
+// Package apiclient is the client the CLI (and tests) use to talk to the
+// Training Service: over gRPC to a remote server, or in-process to a server
+// built on a local kubeconfig (direct mode). Both return the domain model and
+// classified *job.Error values, so the CLI behaves the same either way.
+package apiclient
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
+	"github.com/odh-training/odh-training/internal/apiconv"
+	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/job"
+)
+
+// Client calls the Training Service.
+type Client struct {
+	rpc     trainingv1.TrainingServiceClient
+	conn    *grpc.ClientConn
+	address string
+}
+
+// Options says where the server is and how to authenticate.
+type Options struct {
+	// Server is a URL: http://host:port (plaintext) or https://host:port.
+	Server string
+	Token  string
+	// InsecureSkipVerify disables TLS certificate checks (https only).
+	InsecureSkipVerify bool
+}
+
+// Dial connects to a remote server. It does not block: an unreachable
+// server surfaces as an Unavailable error on the first call.
+func Dial(opts Options) (*Client, error) {
+	target, useTLS, err := ParseServer(opts.Server)
+	if err != nil {
+		return nil, err
+	}
+	creds := insecure.NewCredentials()
+	if useTLS {
+		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.InsecureSkipVerify}) //nolint:gosec // opt-in flag
+	}
+	dialOpts := []grpc.DialOption{
+		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256 << 20)),
+	}
+	if opts.Token != "" {
+		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer{token: opts.Token, secure: useTLS}))
+	}
+	conn, err := grpc.NewClient("dns:///"+target, dialOpts...)
+	if err != nil {
+		return nil, &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("invalid server address %q: %v", opts.Server, err)}
+	}
+	return &Client{rpc: trainingv1.NewTrainingServiceClient(conn), conn: conn, address: opts.Server}, nil
+}
+
+// New wraps an existing API client (in-process servers, tests).
+func New(rpc trainingv1.TrainingServiceClient, address string) *Client {
+	return &Client{rpc: rpc, address: address}
+}
+
+// ParseServer turns a server URL into a gRPC target and whether it uses TLS.
+func ParseServer(server string) (target string, useTLS bool, err error) {
+	if server == "" {
+		return "", false, &job.Error{Kind: job.KindBadRequest, Message: "no server address: set --server or ODH_SERVER, or log in with odh login"}
+	}
+	if !strings.Contains(server, "://") {
+		server = "http://" + server
+	}
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return "", false, &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("invalid server address %q: use a URL such as http://127.0.0.1:8080", server)}
+	}
+	host := u.Host
+	switch u.Scheme {
+	case "http":
+		if u.Port() == "" {
+			host = net.JoinHostPort(u.Hostname(), "80")
+		}
+	case "https":
+		useTLS = true
+		if u.Port() == "" {
+			host = net.JoinHostPort(u.Hostname(), "443")
+		}
+	default:
+		return "", false, &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("invalid server address %q: the scheme must be http or https", server)}
+	}
+	return host, useTLS, nil
+}
+
+type bearer struct {
+	token  string
+	secure bool
+}
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + b.token}, nil
+}
+
+func (b bearer) RequireTransportSecurity() bool { return false }
+
+// Close closes the connection.
+func (c *Client) Close() error {
+	if c.conn == nil {
+		return nil
+	}
+	return c.conn.Close()
+}
+
+// Address is the server address, for messages.
+func (c *Client) Address() string { return c.address }
+
+// classify turns a call error into a *job.Error with advice for connection
+// problems.
+func (c *Client) classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if ok && st.Code() == codes.Unavailable && !hasDomain(st) {
+		return &job.Error{
+			Kind:    job.KindUnavailable,
+			Message: fmt.Sprintf("cannot reach the Training Service at %s: %s", c.address, unavailableReason(st.Message())),
+			Hint:    "Start a local server with `make run` (or `odh-server --engine=local`), or point --server / ODH_SERVER at a running one.",
+			Err:     err,
+		}
+	}
+	return apiconv.Classify(err)
+}
+
+// hasDomain reports whether the status came from our server (rather than
+// from the transport failing to reach it).
+func hasDomain(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == apiconv.ErrorDomain {
+			return true
+		}
+	}
+	return false
+}
+
+func unavailableReason(msg string) string {
+	switch {
+	case strings.Contains(msg, "connection refused"):
+		return "connection refused (is the server running?)"
+	case strings.Contains(msg, "no such host"):
+		return "unknown host"
+	case strings.Contains(msg, "deadline"), strings.Contains(msg, "timeout"):
+		return "timed out"
+	}
+	return msg
+}
+
+// CreateRequest is what Create sends: a job or a manifest.
+type CreateRequest struct {
+	Namespace string
+	Job       *job.MPIJob
+	Manifest  []byte
+	DryRun    bool
+}
+
+// Create creates (or with DryRun validates) a job and returns it with the
+// server's warnings.
+func (c *Client) Create(ctx context.Context, req CreateRequest) (*job.MPIJob, []string, error) {
+	r := &trainingv1.CreateJobRequest{Namespace: req.Namespace, DryRun: req.DryRun, Manifest: string(req.Manifest)}
+	if req.Job != nil {
+		r.Job = apiconv.ToProto(req.Job)
+	}
+	resp, err := c.rpc.CreateJob(ctx, r)
+	if err != nil {
+		return nil, nil, c.classify(err)
+	}
+	return apiconv.FromProto(resp.GetJob()), resp.GetWarnings(), nil
+}
+
+// Get returns one job.
+func (c *Client) Get(ctx context.Context, namespace, name string) (*job.MPIJob, error) {
+	p, err := c.rpc.GetJob(ctx, &trainingv1.GetJobRequest{Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	return apiconv.FromProto(p), nil
+}
+
+// ListOptions filters List.
+type ListOptions struct {
+	Namespace     string // "" = all namespaces
+	LabelSelector string
+	Phases        []string
+}
+
+// List returns every matching job, following pagination.
+func (c *Client) List(ctx context.Context, opts ListOptions) ([]*job.MPIJob, error) {
+	var out []*job.MPIJob
+	token := ""
+	for {
+		resp, err := c.rpc.ListJobs(ctx, &trainingv1.ListJobsRequest{Namespace: opts.Namespace, LabelSelector: opts.LabelSelector, Phase: opts.Phases, PageSize: 500, PageToken: token})
+		if err != nil {
+			return nil, c.classify(err)
+		}
+		for _, p := range resp.GetItems() {
+			out = append(out, apiconv.FromProto(p))
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
+}
+
+// Delete deletes a job.
+func (c *Client) Delete(ctx context.Context, namespace, name string, wait, dryRun bool) (*job.MPIJob, error) {
+	resp, err := c.rpc.DeleteJob(ctx, &trainingv1.DeleteJobRequest{Namespace: namespace, Name: name, Wait: wait, DryRun: dryRun})
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	return apiconv.FromProto(resp.GetJob()), nil
+}
+
+// Suspend suspends a job.
+func (c *Client) Suspend(ctx context.Context, namespace, name string) (*job.MPIJob, error) {
+	p, err := c.rpc.SuspendJob(ctx, &trainingv1.SuspendJobRequest{Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	return apiconv.FromProto(p), nil
+}
+
+// Resume resumes a job.
+func (c *Client) Resume(ctx context.Context, namespace, name string) (*job.MPIJob, error) {
+	p, err := c.rpc.ResumeJob(ctx, &trainingv1.ResumeJobRequest{Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	return apiconv.FromProto(p), nil
+}
+
+// Events returns a job's events.
+func (c *Client) Events(ctx context.Context, namespace, name string) ([]engine.JobEvent, error) {
+	resp, err := c.rpc.ListEvents(ctx, &trainingv1.ListEventsRequest{Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	out := make([]engine.JobEvent, 0, len(resp.GetItems()))
+	for _, e := range resp.GetItems() {
+		out = append(out, apiconv.EventFromProto(e))
+	}
+	return out, nil
+}
+
+// Capacity returns what a namespace may still use.
+func (c *Client) Capacity(ctx context.Context, namespace string) (*engine.Capacity, error) {
+	p, err := c.rpc.GetCapacity(ctx, &trainingv1.GetCapacityRequest{Namespace: namespace})
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	return apiconv.CapacityFromProto(p), nil
+}
+
+// Version returns the server's version.
+func (c *Client) Version(ctx context.Context) (*trainingv1.Version, error) {
+	v, err := c.rpc.GetVersion(ctx, &trainingv1.GetVersionRequest{})
+	return v, c.classify(err)
+}
+
+// WatchOptions filters Watch.
+type WatchOptions struct {
+	Namespace     string
+	LabelSelector string
+	Name          string
+	NoInitial     bool
+}
+
+// Watch calls fn for each event until ctx ends, fn returns an error (use
+// ErrStop to end without error) or the server ends the stream.
+func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(engine.EventType, *job.MPIJob) error) error {
+	req := &trainingv1.WatchJobsRequest{Namespace: opts.Namespace, LabelSelector: opts.LabelSelector, Name: opts.Name}
+	if opts.NoInitial {
+		f := false
+		req.SendInitialEvents = &f
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.rpc.WatchJobs(ctx, req)
+	if err != nil {
+		return c.classify(err)
+	}
+	for {
+		ev, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return c.classify(err)
+		}
+		if err := fn(engine.EventType(ev.GetType()), apiconv.FromProto(ev.GetJob())); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// ErrStop ends Watch or Logs without an error.
+var ErrStop = errors.New("stop")
+
+// LogRequest selects log lines.
+type LogRequest struct {
+	Namespace, Name string
+	Worker          *int32
+	All             bool
+	Follow          bool
+	TailLines       *int32
+	SinceSeconds    *int32
+	Previous        bool
+}
+
+// Logs calls fn for each log line.
+func (c *Client) Logs(ctx context.Context, r LogRequest, fn func(engine.LogLine) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.rpc.GetLogs(ctx, &trainingv1.GetLogsRequest{
+		Namespace: r.Namespace, Name: r.Name, Worker: r.Worker, All: r.All, Follow: r.Follow,
+		TailLines: r.TailLines, SinceSeconds: r.SinceSeconds, Previous: r.Previous,
+	})
+	if err != nil {
+		return c.classify(err)
+	}
+	for {
+		l, err := stream.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return c.classify(err)
+		}
+		if err := fn(apiconv.LogLineFromProto(l)); err != nil {
+			if errors.Is(err, ErrStop) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// RPC exposes the raw API client for calls this wrapper does not cover.
+func (c *Client) RPC() trainingv1.TrainingServiceClient { return c.rpc }

@@ -1,0 +1,186 @@
+// Package config reads and writes the CLI's configuration file and resolves
+// which server, token and namespace a command uses: flags, then ODH_SERVER /
+// ODH_TOKEN / ODH_NAMESPACE, then the current context of the config file,
+// then the local default server (whose token is found through discovery).
+// The Python SDK resolves the same way.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/odh-training/odh-training/internal/apiclient"
+	"github.com/odh-training/odh-training/internal/discovery"
+)
+
+// DefaultServer is where `make run` starts the local server.
+const DefaultServer = "http://127.0.0.1:8080"
+
+// File is the config file (JSON, so the stdlib-only SDK can read it).
+type File struct {
+	CurrentContext string    `json:"currentContext,omitempty"`
+	Contexts       []Context `json:"contexts,omitempty"`
+}
+
+// Context is a named server connection.
+type Context struct {
+	Name                  string `json:"name"`
+	Server                string `json:"server"`
+	Token                 string `json:"token,omitempty"`
+	Namespace             string `json:"namespace,omitempty"`
+	InsecureSkipTLSVerify bool   `json:"insecureSkipTLSVerify,omitempty"`
+}
+
+// Path is the config file's location: $ODH_CONFIG or ~/.config/odh/config.json.
+func Path() string {
+	if p := os.Getenv("ODH_CONFIG"); p != "" {
+		return p
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ".odh-config.json"
+	}
+	return filepath.Join(dir, "odh", "config.json")
+}
+
+// Load reads the config file; a missing file is an empty config.
+func Load() (*File, error) {
+	p := Path()
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &File{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("config file %s is not valid JSON: %w (fix or remove it)", p, err)
+	}
+	return &f, nil
+}
+
+// Save writes the config file with mode 0600 (it holds tokens).
+func (f *File) Save() error {
+	p := Path()
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}
+
+// Current returns the current context, if any.
+func (f *File) Current() *Context {
+	for i := range f.Contexts {
+		if f.Contexts[i].Name == f.CurrentContext {
+			return &f.Contexts[i]
+		}
+	}
+	return nil
+}
+
+// Upsert adds or replaces a context and makes it current.
+func (f *File) Upsert(c Context) {
+	for i := range f.Contexts {
+		if f.Contexts[i].Name == c.Name {
+			f.Contexts[i] = c
+			f.CurrentContext = c.Name
+			return
+		}
+	}
+	f.Contexts = append(f.Contexts, c)
+	f.CurrentContext = c.Name
+}
+
+// Overrides are values given on the command line.
+type Overrides struct {
+	Server    string
+	Token     string
+	Namespace string
+	Context   string
+	Insecure  bool
+}
+
+// Resolved is the connection a command uses, and where each value came from.
+type Resolved struct {
+	Server      string
+	Token       string
+	Namespace   string
+	Insecure    bool
+	ServerFrom  string
+	TokenFrom   string
+	ContextName string
+}
+
+// Resolve applies the precedence rules.
+func Resolve(o Overrides) (Resolved, error) {
+	var r Resolved
+	f, err := Load()
+	if err != nil {
+		return r, err
+	}
+	ctx := f.Current()
+	if o.Context != "" {
+		ctx = nil
+		for i := range f.Contexts {
+			if f.Contexts[i].Name == o.Context {
+				ctx = &f.Contexts[i]
+			}
+		}
+		if ctx == nil {
+			return r, fmt.Errorf("context %q is not in %s (create it with: odh login --context %s --server URL --token TOKEN)", o.Context, Path(), o.Context)
+		}
+	}
+	if ctx != nil {
+		r.ContextName = ctx.Name
+	}
+	pick := func(flag, env string, fromCtx func(*Context) string) (string, string) {
+		if flag != "" {
+			return flag, "flag"
+		}
+		if v := os.Getenv(env); v != "" {
+			return v, env
+		}
+		if ctx != nil {
+			if v := fromCtx(ctx); v != "" {
+				return v, "context " + ctx.Name
+			}
+		}
+		return "", ""
+	}
+	r.Server, r.ServerFrom = pick(o.Server, "ODH_SERVER", func(c *Context) string { return c.Server })
+	if r.Server == "" {
+		r.Server, r.ServerFrom = DefaultServer, "default"
+	}
+	r.Token, r.TokenFrom = pick(o.Token, "ODH_TOKEN", func(c *Context) string {
+		if c.Server == r.Server {
+			return c.Token
+		}
+		return ""
+	})
+	r.Namespace, _ = pick(o.Namespace, "ODH_NAMESPACE", func(c *Context) string { return c.Namespace })
+	if r.Namespace == "" {
+		r.Namespace = "default"
+	}
+	r.Insecure = o.Insecure || (ctx != nil && ctx.InsecureSkipTLSVerify)
+	if r.Token == "" {
+		if target, _, err := apiclient.ParseServer(r.Server); err == nil && discovery.IsLoopback(target) {
+			if e, err := discovery.Lookup(target); err == nil && e.Token != "" {
+				r.Token, r.TokenFrom = e.Token, "local server discovery"
+			}
+		}
+	}
+	return r, nil
+}

@@ -1,0 +1,306 @@
+// Package printers renders jobs as kubectl does: tables (plain and wide),
+// JSON, YAML, names, JSONPath templates and custom columns.
+package printers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"k8s.io/client-go/util/jsonpath"
+	"sigs.k8s.io/yaml"
+
+	"github.com/odh-training/odh-training/internal/cli/iostreams"
+	"github.com/odh-training/odh-training/internal/job"
+)
+
+// Formats accepted by -o.
+const FormatsHelp = "Output format: table (default), wide, json, yaml, name, jsonpath=TEMPLATE, custom-columns=HEADER:JSONPATH,..."
+
+// Format is a parsed -o value.
+type Format struct {
+	Kind string // table, wide, json, yaml, name, jsonpath, custom-columns
+	Arg  string // the template or column spec
+}
+
+// ParseFormat parses -o.
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "", "table":
+		return Format{Kind: "table"}, nil
+	case "wide", "json", "yaml", "name":
+		return Format{Kind: s}, nil
+	}
+	for _, k := range []string{"jsonpath", "custom-columns"} {
+		if arg, ok := strings.CutPrefix(s, k+"="); ok {
+			if arg == "" {
+				return Format{}, fmt.Errorf("-o %s= needs a template", k)
+			}
+			return Format{Kind: k, Arg: arg}, nil
+		}
+	}
+	return Format{}, fmt.Errorf("unknown output format %q: %s", s, FormatsHelp)
+}
+
+// Options tune table output.
+type Options struct {
+	AllNamespaces bool
+	NoHeaders     bool
+	Now           time.Time
+	IO            *iostreams.IOStreams
+}
+
+// ListKind is the kind of a list of jobs in JSON/YAML output.
+const ListKind = "MPIJobList"
+
+// toGeneric round-trips a value through JSON so templates see JSON names.
+func toGeneric(v any) (any, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	err = dec.Decode(&out)
+	return out, err
+}
+
+func listObject(jobs []*job.MPIJob) map[string]any {
+	items := make([]*job.MPIJob, len(jobs))
+	copy(items, jobs)
+	return map[string]any{"apiVersion": job.APIVersion, "kind": ListKind, "items": items}
+}
+
+// PrintJobs writes jobs in the format. single says the command named one
+// job, so JSON/YAML print the object rather than a list.
+func PrintJobs(w io.Writer, jobs []*job.MPIJob, f Format, single bool, o Options) error {
+	var obj any = listObject(jobs)
+	if single && len(jobs) == 1 {
+		obj = jobs[0]
+	}
+	switch f.Kind {
+	case "json":
+		data, err := json.MarshalIndent(obj, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", data)
+		return err
+	case "yaml":
+		data, err := yaml.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(data)
+		return err
+	case "name":
+		for _, j := range jobs {
+			if _, err := fmt.Fprintf(w, "mpijob/%s\n", j.Metadata.Name); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "jsonpath":
+		return printJSONPath(w, obj, f.Arg)
+	case "custom-columns":
+		return printCustomColumns(w, jobs, f.Arg, o)
+	case "wide":
+		return printTable(w, jobs, true, o)
+	default:
+		return printTable(w, jobs, false, o)
+	}
+}
+
+func printJSONPath(w io.Writer, obj any, tmpl string) error {
+	generic, err := toGeneric(obj)
+	if err != nil {
+		return err
+	}
+	jp := jsonpath.New("out").AllowMissingKeys(true)
+	if err := jp.Parse(relaxTemplate(tmpl)); err != nil {
+		return fmt.Errorf("invalid jsonpath template %q: %w", tmpl, err)
+	}
+	var buf bytes.Buffer
+	if err := jp.Execute(&buf, generic); err != nil {
+		return fmt.Errorf("jsonpath %q: %w", tmpl, err)
+	}
+	out := buf.String()
+	if !strings.HasSuffix(out, "\n") {
+		out += "\n"
+	}
+	_, err = io.WriteString(w, out)
+	return err
+}
+
+// relaxTemplate accepts ".status.phase" as kubectl does, wrapping it in {}.
+func relaxTemplate(t string) string {
+	if strings.Contains(t, "{") {
+		return t
+	}
+	return "{" + t + "}"
+}
+
+func printCustomColumns(w io.Writer, jobs []*job.MPIJob, spec string, o Options) error {
+	type col struct {
+		header string
+		jp     *jsonpath.JSONPath
+	}
+	var cols []col
+	for _, part := range strings.Split(spec, ",") {
+		header, path, ok := strings.Cut(part, ":")
+		if !ok || header == "" || path == "" {
+			return fmt.Errorf("invalid custom-columns spec %q: use HEADER:JSONPATH[,HEADER:JSONPATH...], e.g. NAME:.metadata.name,STATUS:.status.phase", spec)
+		}
+		jp := jsonpath.New(header).AllowMissingKeys(true)
+		if err := jp.Parse(relaxTemplate(path)); err != nil {
+			return fmt.Errorf("invalid custom-columns path %q: %w", path, err)
+		}
+		cols = append(cols, col{header, jp})
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	if !o.NoHeaders {
+		hs := make([]string, len(cols))
+		for i, c := range cols {
+			hs[i] = c.header
+		}
+		fmt.Fprintln(tw, strings.Join(hs, "\t"))
+	}
+	for _, j := range jobs {
+		generic, err := toGeneric(j)
+		if err != nil {
+			return err
+		}
+		vals := make([]string, len(cols))
+		for i, c := range cols {
+			var buf bytes.Buffer
+			if err := c.jp.Execute(&buf, generic); err != nil || buf.Len() == 0 {
+				vals[i] = "<none>"
+				continue
+			}
+			vals[i] = buf.String()
+		}
+		fmt.Fprintln(tw, strings.Join(vals, "\t"))
+	}
+	return tw.Flush()
+}
+
+func printTable(w io.Writer, jobs []*job.MPIJob, wide bool, o Options) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	headers := []string{"NAME", "STATUS", "WORKERS", "MPI", "AGE", "DURATION"}
+	if o.AllNamespaces {
+		headers = append([]string{"NAMESPACE"}, headers...)
+	}
+	if wide {
+		headers = append(headers, "SLOTS", "GPUS", "REASON", "CREATOR", "IMAGE")
+	}
+	if !o.NoHeaders {
+		fmt.Fprintln(tw, strings.Join(headers, "\t"))
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	for _, j := range jobs {
+		row := []string{j.Metadata.Name, Phase(o.IO, j), WorkersCell(j), string(j.Spec.MPIImplementation), Age(j.Metadata.CreationTimestamp, now), Duration(j, now)}
+		if o.AllNamespaces {
+			row = append([]string{j.Metadata.Namespace}, row...)
+		}
+		if wide {
+			req := job.TotalRequests(&j.Spec)
+			row = append(row, fmt.Sprint(req.Slots), fmt.Sprint(req.GPUs), orNone(j.Status.Reason), orNone(j.Metadata.Creator), orNone(j.Spec.Image))
+		}
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	return tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+// Phase renders the phase, coloured on a terminal.
+func Phase(ios *iostreams.IOStreams, j *job.MPIJob) string {
+	p := string(j.Status.Phase)
+	if p == "" {
+		p = "Unknown"
+	}
+	if ios == nil {
+		return p
+	}
+	return ios.Colorize(iostreams.PhaseColor(p), p)
+}
+
+// WorkersCell is "ready/total".
+func WorkersCell(j *job.MPIJob) string {
+	total := j.Status.Workers.Total
+	if total == 0 {
+		total = j.Spec.Replicas()
+	}
+	return fmt.Sprintf("%d/%d", j.Status.Workers.Ready, total)
+}
+
+// Age renders a duration since t the way kubectl does (45s, 5m, 3h12m, 2d).
+func Age(t, now time.Time) string {
+	if t.IsZero() {
+		return "<unknown>"
+	}
+	return HumanDuration(now.Sub(t))
+}
+
+// Duration is how long the job ran (so far).
+func Duration(j *job.MPIJob, now time.Time) string {
+	s := j.Status.StartTime
+	if s.IsZero() {
+		return "-"
+	}
+	end := j.Status.CompletionTime
+	if end.IsZero() {
+		end = now
+	}
+	return HumanDuration(end.Sub(s))
+}
+
+// HumanDuration is kubectl's short duration format.
+func HumanDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch s := int(d.Round(time.Second) / time.Second); {
+	case s < 60*2:
+		return fmt.Sprintf("%ds", s)
+	case s < 60*10:
+		if s%60 == 0 {
+			return fmt.Sprintf("%dm", s/60)
+		}
+		return fmt.Sprintf("%dm%ds", s/60, s%60)
+	case s < 60*60*3:
+		return fmt.Sprintf("%dm", s/60)
+	case s < 60*60*8:
+		m := (s / 60) % 60
+		if m == 0 {
+			return fmt.Sprintf("%dh", s/3600)
+		}
+		return fmt.Sprintf("%dh%dm", s/3600, m)
+	case s < 60*60*48:
+		return fmt.Sprintf("%dh", s/3600)
+	case s < 60*60*24*8:
+		h := (s / 3600) % 24
+		if h == 0 {
+			return fmt.Sprintf("%dd", s/86400)
+		}
+		return fmt.Sprintf("%dd%dh", s/86400, h)
+	default:
+		return fmt.Sprintf("%dd", s/86400)
+	}
+}

@@ -1,0 +1,170 @@
+// Package root assembles the odh command tree and runs it.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odh-training/odh-training/internal/cli/cmdutil"
+	"github.com/odh-training/odh-training/internal/cli/config"
+	"github.com/odh-training/odh-training/internal/cli/iostreams"
+	"github.com/odh-training/odh-training/internal/cli/training/create"
+	"github.com/odh-training/odh-training/internal/cli/training/delete"
+	"github.com/odh-training/odh-training/internal/cli/training/describe"
+	"github.com/odh-training/odh-training/internal/cli/training/lifecycle"
+	"github.com/odh-training/odh-training/internal/cli/training/list"
+	"github.com/odh-training/odh-training/internal/cli/training/logs"
+	"github.com/odh-training/odh-training/internal/version"
+)
+
+// NewCmdRoot builds the whole command tree.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "odh",
+		Short: "Launch, watch, debug and govern MPI distributed-training jobs",
+		Long: `odh runs MPI distributed-training jobs (Open MPI, Intel MPI, MPICH) on this
+machine or on a Kubernetes/OpenShift cluster through the Training Service.
+
+Connection: --server/--token, or ODH_SERVER/ODH_TOKEN, or the current context
+saved by "odh login"; by default the local server at ` + config.DefaultServer + `,
+whose token is found automatically.
+
+` + cmdutil.ExitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.Overrides.Server, "server", "", "Training Service URL (env ODH_SERVER; default "+config.DefaultServer+")")
+	pf.StringVar(&f.Overrides.Token, "token", "", "Bearer token (env ODH_TOKEN)")
+	pf.StringVar(&f.Overrides.Context, "context", "", "Use this context of the config file")
+	pf.BoolVar(&f.Overrides.Insecure, "insecure-skip-tls-verify", false, "Do not verify the server's TLS certificate")
+
+	training := &cobra.Command{
+		Use:     "training",
+		Aliases: []string{"train", "t"},
+		Short:   "Manage training jobs (MPIJobs)",
+	}
+	training.AddCommand(
+		create.NewCmdCreate(f, nil),
+		list.NewCmdList(f, nil),
+		newCmdGet(f),
+		describe.NewCmdDescribe(f, nil),
+		logs.NewCmdLogs(f, nil),
+		delete.NewCmdDelete(f, nil),
+		lifecycle.NewCmdWait(f),
+		lifecycle.NewCmdSuspend(f),
+		lifecycle.NewCmdResume(f),
+		lifecycle.NewCmdEvents(f),
+	)
+	cmd.AddCommand(training, newCmdVersion(f), newCmdLogin(f))
+	return cmd
+}
+
+// newCmdGet is `get mpijob [NAME...]`: list in kubectl's sense.
+func newCmdGet(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{Use: "get", Short: "Display one or many training jobs (like kubectl get)"}
+	cmd.AddCommand(list.NewCmdMPIJob(f, nil, "mpijob"))
+	return cmd
+}
+
+func newCmdVersion(f *cmdutil.Factory) *cobra.Command {
+	var clientOnly bool
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the client and server versions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := version.Get()
+			out := f.IOStreams.Out
+			fmt.Fprintf(out, "Client: %s (commit %s, built %s, %s)\n", v.Version, v.GitCommit, v.BuildDate, v.GoVersion)
+			if clientOnly {
+				return nil
+			}
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			sv, err := c.Version(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "Server: %s (commit %s, built %s, %s) at %s\n", sv.GetVersion(), sv.GetGitCommit(), sv.GetBuildDate(), sv.GetGoVersion(), c.Address())
+			fmt.Fprintf(out, "Engine: %s (%s)\n", sv.GetEngine(), sv.GetEngineVersion())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&clientOnly, "client", false, "Print only the client version")
+	return cmd
+}
+
+func newCmdLogin(f *cmdutil.Factory) *cobra.Command {
+	var name, namespace string
+	cmd := &cobra.Command{
+		Use:   "login --server URL --token TOKEN",
+		Short: "Save a server connection as a context and make it current",
+		Example: `  odh login --server https://odh.example.com --token "$(oc whoami -t)"
+  odh login --context local --server http://127.0.0.1:8080 --token "$(cat ~/.local/state/odh-training/local/token)"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := f.Overrides
+			if o.Server == "" {
+				return cmdutil.Usagef("--server is required")
+			}
+			c, err := f.Client()
+			if err != nil {
+				return err
+			}
+			if _, err := c.List(cmd.Context(), apiclientList(namespace)); err != nil {
+				return fmt.Errorf("login check against %s failed: %w", o.Server, err)
+			}
+			file, err := config.Load()
+			if err != nil {
+				return err
+			}
+			if name == "" {
+				name = o.Context
+			}
+			if name == "" {
+				name = contextName(o.Server)
+			}
+			file.Upsert(config.Context{Name: name, Server: o.Server, Token: o.Token, Namespace: namespace, InsecureSkipTLSVerify: o.Insecure})
+			if err := file.Save(); err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IOStreams.Out, "Logged in to %s; context %q saved in %s and made current.\n", o.Server, name, config.Path())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "Context name (default: derived from the server)")
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "Default namespace for this context")
+	return cmd
+}
+
+func contextName(server string) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(server, "https://"), "http://")
+	return strings.NewReplacer(":", "-", "/", "-", ".", "-").Replace(strings.TrimSuffix(s, "/"))
+}
+
+// Main runs the CLI and returns the process exit code.
+func Main() int {
+	ios := iostreams.System()
+	f := cmdutil.New(ios)
+	cmd := NewCmdRoot(f)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd.ExecuteContext(ctx)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return cmdutil.ExitInterrupted
+		}
+		cmdutil.PrintError(ios, err)
+	}
+	return cmdutil.ExitCode(err)
+}

@@ -1,0 +1,402 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+	"k8s.io/apimachinery/pkg/labels"
+
+	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
+	"github.com/odh-training/odh-training/internal/apiconv"
+	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/templates"
+	"github.com/odh-training/odh-training/internal/version"
+)
+
+// Service implements the TrainingService API on top of an engine. Errors
+// are returned as *job.Error and translated to gRPC statuses once, by the
+// error interceptor.
+type Service struct {
+	trainingv1.UnimplementedTrainingServiceServer
+	eng       engine.Engine
+	templates *templates.Store
+}
+
+// NewService returns the API implementation.
+func NewService(eng engine.Engine, tpl *templates.Store) *Service {
+	return &Service{eng: eng, templates: tpl}
+}
+
+var _ trainingv1.TrainingServiceServer = (*Service)(nil)
+
+func badRequest(field, value, msg string) *job.Error {
+	return &job.Error{Kind: job.KindBadRequest, Message: msg, Fields: job.FieldErrors{{Field: field, Type: job.FieldInvalid, Value: value, Message: msg}}}
+}
+
+// jobFromRequest turns the request body into a prepared job.
+func jobFromRequest(ctx context.Context, req *trainingv1.CreateJobRequest) (*job.MPIJob, error) {
+	var j *job.MPIJob
+	switch {
+	case req.GetJob() != nil && req.GetManifest() != "":
+		return nil, badRequest("manifest", "", "set either job or manifest, not both")
+	case req.GetManifest() != "":
+		docs := job.SplitDocuments([]byte(req.GetManifest()))
+		if len(docs) > 1 {
+			return nil, badRequest("manifest", "", fmt.Sprintf("the manifest holds %d documents; create one job per request", len(docs)))
+		}
+		parsed, _, err := job.Parse([]byte(req.GetManifest()))
+		if err != nil {
+			return nil, err
+		}
+		j = parsed
+	case req.GetJob() != nil:
+		j = apiconv.FromProto(req.GetJob())
+	default:
+		return nil, badRequest("job", "", "the request has no job: send a job object or a manifest")
+	}
+	if ns := req.GetNamespace(); ns != "" {
+		if j.Metadata.Namespace != "" && j.Metadata.Namespace != ns {
+			return nil, badRequest("metadata.namespace", j.Metadata.Namespace, fmt.Sprintf("the job's namespace %q does not match the request's namespace %q", j.Metadata.Namespace, ns))
+		}
+		j.Metadata.Namespace = ns
+		if j.Upstream != nil {
+			j.Upstream.Namespace = ns
+		}
+	}
+	// Fields the server owns.
+	j.Metadata.UID, j.Metadata.ResourceVersion = "", ""
+	j.Metadata.CreationTimestamp = time.Time{}
+	j.Metadata.Creator = ""
+	j.Status = job.Status{}
+	if u, ok := UserFrom(ctx); ok {
+		j.Metadata.Creator = u.Name
+	}
+	if err := job.Prepare(j); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// nameChars avoids vowels and look-alikes, as Kubernetes does.
+const nameChars = "bcdfghjklmnpqrstvwxz2456789"
+
+func generateName(prefix string) string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = nameChars[int(b[i])%len(nameChars)]
+	}
+	return prefix + string(b)
+}
+
+// CreateJob validates, defaults, admits and (unless dry_run) creates a job.
+func (s *Service) CreateJob(ctx context.Context, req *trainingv1.CreateJobRequest) (*trainingv1.CreateJobResponse, error) {
+	j, err := jobFromRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if j.Metadata.Name == "" {
+		j.Metadata.Name = generateName(j.Metadata.GenerateName)
+		if j.Upstream != nil {
+			j.Upstream.Name = j.Metadata.Name
+		}
+	}
+	warnings, err := s.eng.Admit(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	if req.GetDryRun() {
+		r := job.TotalRequests(&j.Spec).Totals()
+		j.Status.Requested = &r
+		return &trainingv1.CreateJobResponse{Job: apiconv.ToProto(j), Warnings: warnings}, nil
+	}
+	created, err := s.eng.Create(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	return &trainingv1.CreateJobResponse{Job: apiconv.ToProto(created), Warnings: warnings}, nil
+}
+
+func namespaceOrDefault(ns string) string {
+	if ns == "" {
+		return job.DefaultNamespace
+	}
+	return ns
+}
+
+func requireName(name string) error {
+	if name == "" {
+		return badRequest("name", "", "a job name is required")
+	}
+	return nil
+}
+
+// GetJob returns one job.
+func (s *Service) GetJob(ctx context.Context, req *trainingv1.GetJobRequest) (*trainingv1.MPIJob, error) {
+	if err := requireName(req.GetName()); err != nil {
+		return nil, err
+	}
+	j, err := s.eng.Get(ctx, namespaceOrDefault(req.GetNamespace()), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return apiconv.ToProto(j), nil
+}
+
+func listOptions(namespace, selector string, phases []string) (engine.ListOptions, error) {
+	opts := engine.ListOptions{Namespace: namespace}
+	if selector != "" {
+		sel, err := labels.Parse(selector)
+		if err != nil {
+			return opts, badRequest("labelSelector", selector, fmt.Sprintf("invalid label selector %q: %v (examples: \"team=nlp\", \"tier in (gold,silver)\", \"!canary\")", selector, err))
+		}
+		opts.Selector = sel
+	}
+	for _, p := range phases {
+		for _, part := range strings.Split(p, ",") {
+			ph := job.Phase(strings.TrimSpace(part))
+			if ph == "" {
+				continue
+			}
+			if i := slices.IndexFunc(job.Phases, func(x job.Phase) bool { return strings.EqualFold(string(x), string(ph)) }); i >= 0 {
+				opts.Phases = append(opts.Phases, job.Phases[i])
+				continue
+			}
+			names := make([]string, len(job.Phases))
+			for i, x := range job.Phases {
+				names[i] = string(x)
+			}
+			return opts, badRequest("phase", string(ph), fmt.Sprintf("unknown phase %q: use one of %s", ph, strings.Join(names, ", ")))
+		}
+	}
+	return opts, nil
+}
+
+// ListJobs lists jobs, optionally one page at a time.
+func (s *Service) ListJobs(ctx context.Context, req *trainingv1.ListJobsRequest) (*trainingv1.ListJobsResponse, error) {
+	opts, err := listOptions(req.GetNamespace(), req.GetLabelSelector(), req.GetPhase())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetPageSize() < 0 {
+		return nil, badRequest("pageSize", fmt.Sprint(req.GetPageSize()), "pageSize must not be negative")
+	}
+	jobs, err := s.eng.List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	start := 0
+	if tok := req.GetPageToken(); tok != "" {
+		after, err := base64.RawURLEncoding.DecodeString(tok)
+		if err != nil {
+			return nil, badRequest("pageToken", tok, "invalid pageToken: pass the nextPageToken of the previous response unchanged")
+		}
+		key := string(after)
+		start = len(jobs)
+		for i, j := range jobs {
+			if j.Metadata.Namespace+"/"+j.Metadata.Name > key {
+				start = i
+				break
+			}
+		}
+	}
+	end := len(jobs)
+	if n := int(req.GetPageSize()); n > 0 && start+n < end {
+		end = start + n
+	}
+	resp := &trainingv1.ListJobsResponse{Items: make([]*trainingv1.MPIJob, 0, end-start)}
+	var maxRV string
+	for _, j := range jobs[start:end] {
+		resp.Items = append(resp.Items, apiconv.ToProto(j))
+	}
+	for _, j := range jobs {
+		if rv := j.Metadata.ResourceVersion; len(rv) > len(maxRV) || (len(rv) == len(maxRV) && rv > maxRV) {
+			maxRV = rv
+		}
+	}
+	resp.ResourceVersion = maxRV
+	if end < len(jobs) {
+		last := jobs[end-1]
+		resp.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte(last.Metadata.Namespace + "/" + last.Metadata.Name))
+	}
+	return resp, nil
+}
+
+// DeleteJob stops and removes a job.
+func (s *Service) DeleteJob(ctx context.Context, req *trainingv1.DeleteJobRequest) (*trainingv1.DeleteJobResponse, error) {
+	if err := requireName(req.GetName()); err != nil {
+		return nil, err
+	}
+	ns := namespaceOrDefault(req.GetNamespace())
+	if req.GetDryRun() {
+		j, err := s.eng.Get(ctx, ns, req.GetName())
+		if err != nil {
+			return nil, err
+		}
+		return &trainingv1.DeleteJobResponse{Job: apiconv.ToProto(j)}, nil
+	}
+	j, err := s.eng.Delete(ctx, ns, req.GetName(), engine.DeleteOptions{Wait: req.GetWait()})
+	if err != nil {
+		return nil, err
+	}
+	return &trainingv1.DeleteJobResponse{Job: apiconv.ToProto(j)}, nil
+}
+
+// WatchJobs streams job changes.
+func (s *Service) WatchJobs(req *trainingv1.WatchJobsRequest, stream trainingv1.TrainingService_WatchJobsServer) error {
+	opts, err := listOptions(req.GetNamespace(), req.GetLabelSelector(), nil)
+	if err != nil {
+		return err
+	}
+	w := engine.WatchOptions{ListOptions: opts, Name: req.GetName(), SendInitial: req.SendInitialEvents == nil || req.GetSendInitialEvents()}
+	// Headers go out at once so clients know the watch is established.
+	_ = stream.SendHeader(nil)
+	return s.eng.Watch(stream.Context(), w, func(ev engine.Event) error {
+		return stream.Send(&trainingv1.WatchEvent{Type: string(ev.Type), Job: apiconv.ToProto(ev.Job)})
+	})
+}
+
+// GetLogs streams a job's output.
+func (s *Service) GetLogs(req *trainingv1.GetLogsRequest, stream trainingv1.TrainingService_GetLogsServer) error {
+	if err := requireName(req.GetName()); err != nil {
+		return err
+	}
+	opts := engine.LogOptions{Worker: req.Worker, All: req.GetAll(), Follow: req.GetFollow(), TailLines: req.TailLines, Previous: req.GetPrevious()}
+	if opts.All && opts.Worker != nil {
+		return badRequest("worker", fmt.Sprint(req.GetWorker()), "set either worker or all, not both")
+	}
+	if t := req.GetTailLines(); req.TailLines != nil && t < 0 {
+		return badRequest("tailLines", fmt.Sprint(t), "tailLines must not be negative")
+	}
+	if req.SinceSeconds != nil {
+		if req.GetSinceSeconds() < 0 {
+			return badRequest("sinceSeconds", fmt.Sprint(req.GetSinceSeconds()), "sinceSeconds must not be negative")
+		}
+		opts.Since = time.Now().Add(-time.Duration(req.GetSinceSeconds()) * time.Second)
+	}
+	if st := req.GetSinceTime(); st != nil {
+		opts.Since = st.AsTime()
+	}
+	_ = stream.SendHeader(nil)
+	return s.eng.Logs(stream.Context(), namespaceOrDefault(req.GetNamespace()), req.GetName(), opts, func(l engine.LogLine) error {
+		return stream.Send(apiconv.LogLineToProto(&l))
+	})
+}
+
+// SuspendJob suspends a job.
+func (s *Service) SuspendJob(ctx context.Context, req *trainingv1.SuspendJobRequest) (*trainingv1.MPIJob, error) {
+	if err := requireName(req.GetName()); err != nil {
+		return nil, err
+	}
+	j, err := s.eng.Suspend(ctx, namespaceOrDefault(req.GetNamespace()), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return apiconv.ToProto(j), nil
+}
+
+// ResumeJob resumes a suspended job.
+func (s *Service) ResumeJob(ctx context.Context, req *trainingv1.ResumeJobRequest) (*trainingv1.MPIJob, error) {
+	if err := requireName(req.GetName()); err != nil {
+		return nil, err
+	}
+	j, err := s.eng.Resume(ctx, namespaceOrDefault(req.GetNamespace()), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return apiconv.ToProto(j), nil
+}
+
+// ListEvents returns a job's events.
+func (s *Service) ListEvents(ctx context.Context, req *trainingv1.ListEventsRequest) (*trainingv1.ListEventsResponse, error) {
+	if err := requireName(req.GetName()); err != nil {
+		return nil, err
+	}
+	evs, err := s.eng.Events(ctx, namespaceOrDefault(req.GetNamespace()), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	resp := &trainingv1.ListEventsResponse{Items: make([]*trainingv1.Event, 0, len(evs))}
+	for i := range evs {
+		resp.Items = append(resp.Items, apiconv.EventToProto(&evs[i]))
+	}
+	return resp, nil
+}
+
+// GetCapacity reports capacity or quota.
+func (s *Service) GetCapacity(ctx context.Context, req *trainingv1.GetCapacityRequest) (*trainingv1.Capacity, error) {
+	c, err := s.eng.Capacity(ctx, namespaceOrDefault(req.GetNamespace()))
+	if err != nil {
+		return nil, err
+	}
+	return apiconv.CapacityToProto(c), nil
+}
+
+// GetVersion reports the server's version and engine.
+func (s *Service) GetVersion(ctx context.Context, _ *trainingv1.GetVersionRequest) (*trainingv1.Version, error) {
+	v := version.Get()
+	info := s.eng.Info(ctx)
+	return &trainingv1.Version{Version: v.Version, GitCommit: v.GitCommit, BuildDate: v.BuildDate, GoVersion: v.GoVersion, Engine: info.Name, EngineVersion: info.Version}, nil
+}
+
+func templateToProto(t *templates.Template) *trainingv1.JobTemplate {
+	return &trainingv1.JobTemplate{Name: t.Name, Namespace: t.Namespace, Description: t.Description, Job: apiconv.ToProto(&t.Job), CreateTime: timestamppb.New(t.CreateTime), Creator: t.Creator}
+}
+
+// CreateTemplate saves a template.
+func (s *Service) CreateTemplate(ctx context.Context, req *trainingv1.CreateTemplateRequest) (*trainingv1.JobTemplate, error) {
+	p := req.GetTemplate()
+	if p == nil {
+		return nil, badRequest("template", "", "the request has no template")
+	}
+	ns := namespaceOrDefault(req.GetNamespace())
+	if p.GetNamespace() != "" && p.GetNamespace() != ns {
+		return nil, badRequest("template.namespace", p.GetNamespace(), fmt.Sprintf("the template's namespace %q does not match the request's namespace %q", p.GetNamespace(), ns))
+	}
+	t := &templates.Template{Name: p.GetName(), Namespace: ns, Description: p.GetDescription(), Job: *apiconv.FromProto(p.GetJob())}
+	if u, ok := UserFrom(ctx); ok {
+		t.Creator = u.Name
+	}
+	saved, err := s.templates.Create(t)
+	if err != nil {
+		return nil, err
+	}
+	return templateToProto(saved), nil
+}
+
+// ListTemplates lists saved templates.
+func (s *Service) ListTemplates(_ context.Context, req *trainingv1.ListTemplatesRequest) (*trainingv1.ListTemplatesResponse, error) {
+	ts, err := s.templates.List(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	resp := &trainingv1.ListTemplatesResponse{}
+	for _, t := range ts {
+		resp.Items = append(resp.Items, templateToProto(t))
+	}
+	return resp, nil
+}
+
+// GetTemplate returns one template.
+func (s *Service) GetTemplate(_ context.Context, req *trainingv1.GetTemplateRequest) (*trainingv1.JobTemplate, error) {
+	t, err := s.templates.Get(namespaceOrDefault(req.GetNamespace()), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return templateToProto(t), nil
+}
+
+// DeleteTemplate removes a template.
+func (s *Service) DeleteTemplate(_ context.Context, req *trainingv1.DeleteTemplateRequest) (*trainingv1.DeleteTemplateResponse, error) {
+	if err := s.templates.Delete(namespaceOrDefault(req.GetNamespace()), req.GetName()); err != nil {
+		return nil, err
+	}
+	return &trainingv1.DeleteTemplateResponse{}, nil
+}
