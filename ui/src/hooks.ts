@@ -1,0 +1,89 @@
+import { useEffect, useReducer, useRef, useState } from 'react';
+import { ApiError, type WatchOptions } from './api/client';
+import { useApi } from './api/context';
+import { initialWatchState, watchReducer, type WatchState } from './lib/watch';
+
+export type WatchConnection = 'connecting' | 'live' | 'reconnecting' | 'failed';
+
+/**
+ * useJobWatch keeps a live map of jobs from the watch stream, reconnecting
+ * with backoff (and re-listing) when the stream ends or breaks.
+ */
+export function useJobWatch(opts: WatchOptions): { state: WatchState; connection: WatchConnection; error?: ApiError } {
+  const api = useApi();
+  const [state, dispatch] = useReducer(watchReducer, undefined, initialWatchState);
+  const [connection, setConnection] = useState<WatchConnection>('connecting');
+  const [error, setError] = useState<ApiError>();
+  const key = JSON.stringify(opts);
+  useEffect(() => {
+    const ctl = new AbortController();
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async () => {
+      if (attempt > 0) dispatch({ type: 'reconnect' });
+      try {
+        await api.watchJobs(
+          opts,
+          (events) => {
+            dispatch({ type: 'events', events });
+            if (events.some((e) => e.type === 'SYNCED')) {
+              attempt = 0;
+              setConnection('live');
+              setError(undefined);
+            }
+          },
+          ctl.signal,
+        );
+      } catch (e) {
+        if (ctl.signal.aborted) return;
+        if (e instanceof ApiError) {
+          setError(e);
+          if (e.unauthenticated || e.httpStatus === 403 || e.httpStatus === 404) {
+            setConnection('failed');
+            return;
+          }
+        }
+      }
+      if (ctl.signal.aborted) return;
+      attempt++;
+      setConnection('reconnecting');
+      timer = setTimeout(run, Math.min(10000, 250 * 2 ** Math.min(attempt, 6)));
+    };
+    void run();
+    return () => {
+      ctl.abort();
+      if (timer) clearTimeout(timer);
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, key]);
+  return { state, connection, error };
+}
+
+/** useNow re-renders every interval ms (for ages and running durations). */
+export function useNow(interval = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), interval);
+    return () => clearInterval(t);
+  }, [interval]);
+  return now;
+}
+
+/** useDebounced returns value once it has not changed for ms. */
+export function useDebounced<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
+/** useFocusOnMount moves keyboard focus to the page heading when a page opens. */
+export function useFocusHeading<T extends HTMLElement>(): React.RefObject<T | null> {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    ref.current?.focus({ preventScroll: true });
+  }, []);
+  return ref;
+}

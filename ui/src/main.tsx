@@ -1,0 +1,17 @@
+import '@patternfly/patternfly/patternfly.css';
+import '@patternfly/patternfly/patternfly-addons.css';
+import './app.css';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App';
+import { adoptTokenFromUrl } from './auth';
+import { applyTheme, loadTheme } from './theme';
+
+adoptTokenFromUrl();
+applyTheme(loadTheme());
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);

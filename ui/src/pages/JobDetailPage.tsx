@@ -1,0 +1,394 @@
+import {
+  Alert,
+  Button,
+  Card,
+  CardBody,
+  CardTitle,
+  CodeBlock,
+  CodeBlockCode,
+  Content,
+  DescriptionList,
+  DescriptionListDescription,
+  DescriptionListGroup,
+  DescriptionListTerm,
+  Flex,
+  FlexItem,
+  Grid,
+  GridItem,
+  PageSection,
+  Spinner,
+  Tab,
+  Tabs,
+  TabTitleText,
+  Title,
+  EmptyState,
+  EmptyStateBody,
+} from '@patternfly/react-core';
+import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
+import { useEffect, useState } from 'react';
+import { useApi } from '../api/context';
+import type { JobEvent, MPIJob } from '../api/types';
+import { ConfirmDelete } from '../components/ConfirmDelete';
+import { ErrorSummary } from '../components/ErrorSummary';
+import { LogPanel } from '../components/LogPanel';
+import { StatusLabel } from '../components/StatusLabel';
+import { replicasOf, Topology } from '../components/Topology';
+import { useJobWatch, useNow } from '../hooks';
+import { joinCommand } from '../lib/form';
+import { durationMs, formatDuration, formatTime, isTerminal, phaseOf } from '../lib/status';
+import { jobToYaml } from '../lib/yaml';
+import { Link, useLocation, useNavigate } from '../router';
+
+const TABS = ['overview', 'logs', 'events', 'history', 'yaml'] as const;
+type TabKey = (typeof TABS)[number];
+
+function Overview({ job, now, onSelectReplica }: { job: MPIJob; now: number; onSelectReplica: (i: number) => void }) {
+  const s = job.status ?? {};
+  const spec = job.spec ?? {};
+  const replicas = spec.workers?.replicas ?? 1;
+  const { launcher, workers } = replicasOf(s, replicas);
+  const req = s.requested;
+  const dl = (term: string, value: React.ReactNode) => (
+    <DescriptionListGroup>
+      <DescriptionListTerm>{term}</DescriptionListTerm>
+      <DescriptionListDescription>{value || '—'}</DescriptionListDescription>
+    </DescriptionListGroup>
+  );
+  return (
+    <Grid hasGutter>
+      <GridItem lg={5}>
+        <Card isCompact>
+          <CardTitle component="h2">Details</CardTitle>
+          <CardBody>
+            <DescriptionList isCompact isHorizontal>
+              {dl('Phase', <StatusLabel phase={phaseOf(job)} />)}
+              {dl('Reason', s.reason)}
+              {dl('Message', s.message)}
+              {s.phase === 'Queued' && s.queuePosition ? dl('Queue position', s.queuePosition) : null}
+              {dl('Namespace', job.metadata?.namespace)}
+              {dl('Created by', job.metadata?.creator)}
+              {dl('Created', formatTime(job.metadata?.creationTimestamp))}
+              {dl('Started', formatTime(s.startTime))}
+              {dl('Finished', formatTime(s.completionTime))}
+              {dl('Duration', formatDuration(durationMs(job, now)))}
+              {dl('Attempts', s.attempts)}
+              {dl('Image', spec.image)}
+              {dl('Command', spec.command && <code>{joinCommand(spec.command)}</code>)}
+              {dl('MPI implementation', spec.mpiImplementation)}
+              {dl('Workers', `${replicas} × ${spec.workers?.slotsPerWorker ?? 1} slot(s)`)}
+              {dl(
+                'Requested in total',
+                req && `${req.gpus ?? 0} GPUs, ${req.cpu ?? '0'} CPU, ${req.memory ?? '0'} memory, ${req.slots ?? 0} ranks`,
+              )}
+              {dl(
+                'Labels',
+                Object.entries(job.metadata?.labels ?? {})
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(', '),
+              )}
+            </DescriptionList>
+          </CardBody>
+        </Card>
+      </GridItem>
+      <GridItem lg={7}>
+        <Card isCompact>
+          <CardTitle component="h2">Worker topology</CardTitle>
+          <CardBody>
+            <Topology status={s} replicas={replicas} onSelect={onSelectReplica} />
+          </CardBody>
+        </Card>
+        <Card isCompact className="pf-v6-u-mt-md">
+          <CardTitle component="h2">Resource usage</CardTitle>
+          <CardBody>
+            <Content component="small">
+              Charts of CPU, memory and GPU use per worker appear here once the server exports metrics for jobs
+              (planned; not available with this engine yet).
+            </Content>
+          </CardBody>
+        </Card>
+      </GridItem>
+      <GridItem span={12}>
+        <Table aria-label="Launcher and workers" variant="compact" data-testid="worker-table">
+          <Thead>
+            <Tr>
+              <Th>Replica</Th>
+              <Th>State</Th>
+              <Th>Ready</Th>
+              <Th>Ranks</Th>
+              <Th>Node</Th>
+              <Th>Restarts</Th>
+              <Th>Exit code</Th>
+              <Th>Reason</Th>
+              <Th>Started</Th>
+              <Th>Finished</Th>
+              <Th screenReaderText="Actions" />
+            </Tr>
+          </Thead>
+          <Tbody>
+            {[launcher, ...workers].map((r) => (
+              <Tr key={r.name} data-testid={`replica-${r.name}`}>
+                <Td dataLabel="Replica">{r.name}</Td>
+                <Td dataLabel="State">{r.state ?? 'Pending'}</Td>
+                <Td dataLabel="Ready">{r.ready ? 'Yes' : 'No'}</Td>
+                <Td dataLabel="Ranks">{r.ranks?.join(', ') || '—'}</Td>
+                <Td dataLabel="Node">{r.node || '—'}</Td>
+                <Td dataLabel="Restarts">{r.restarts ?? 0}</Td>
+                <Td dataLabel="Exit code">{r.exitCode ?? '—'}</Td>
+                <Td dataLabel="Reason">{r.reason ? `${r.reason}${r.message ? `: ${r.message}` : ''}` : '—'}</Td>
+                <Td dataLabel="Started">{formatTime(r.startTime)}</Td>
+                <Td dataLabel="Finished">{formatTime(r.finishTime)}</Td>
+                <Td dataLabel="Actions">
+                  <Button variant="link" isInline onClick={() => onSelectReplica(r.index ?? -1)} aria-label={`Logs of ${r.name}`}>
+                    Logs
+                  </Button>
+                </Td>
+              </Tr>
+            ))}
+          </Tbody>
+        </Table>
+      </GridItem>
+    </Grid>
+  );
+}
+
+function Events({ job }: { job: MPIJob }) {
+  const api = useApi();
+  const [events, setEvents] = useState<JobEvent[]>();
+  const [error, setError] = useState<string>();
+  const ns = job.metadata?.namespace ?? '';
+  const name = job.metadata?.name ?? '';
+  const rv = job.metadata?.resourceVersion;
+  useEffect(() => {
+    let live = true;
+    const t = setTimeout(() => {
+      api.listEvents(ns, name).then(
+        (e) => live && setEvents(e),
+        (e: Error) => live && setError(e.message),
+      );
+    }, 200);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [api, ns, name, rv]);
+  if (error) return <Alert variant="danger" isInline title={`Cannot load events: ${error}`} />;
+  if (!events) return <Spinner aria-label="Loading events" />;
+  if (!events.length) return <Content component="p">No events recorded.</Content>;
+  return (
+    <Table aria-label="Events" variant="compact" data-testid="events-table">
+      <Thead>
+        <Tr>
+          <Th>Type</Th>
+          <Th>Reason</Th>
+          <Th>Object</Th>
+          <Th>Message</Th>
+          <Th>Count</Th>
+          <Th>Last seen</Th>
+        </Tr>
+      </Thead>
+      <Tbody>
+        {events.map((e, i) => (
+          <Tr key={i}>
+            <Td dataLabel="Type">{e.type === 'Warning' ? <strong>Warning</strong> : e.type}</Td>
+            <Td dataLabel="Reason">{e.reason}</Td>
+            <Td dataLabel="Object">{e.object}</Td>
+            <Td dataLabel="Message">{e.message}</Td>
+            <Td dataLabel="Count">{e.count ?? 1}</Td>
+            <Td dataLabel="Last seen">{formatTime(e.lastTime ?? e.firstTime)}</Td>
+          </Tr>
+        ))}
+      </Tbody>
+    </Table>
+  );
+}
+
+function History({ job }: { job: MPIJob }) {
+  const h = job.status?.history ?? [];
+  if (!h.length) return <Content component="p">No transitions recorded yet.</Content>;
+  return (
+    <Table aria-label="Status history" variant="compact" data-testid="history-table">
+      <Thead>
+        <Tr>
+          <Th>Time</Th>
+          <Th>Phase</Th>
+          <Th>Reason</Th>
+          <Th>Message</Th>
+        </Tr>
+      </Thead>
+      <Tbody>
+        {h.map((t, i) => (
+          <Tr key={i}>
+            <Td dataLabel="Time">{formatTime(t.time)}</Td>
+            <Td dataLabel="Phase">
+              <StatusLabel phase={t.phase} compact />
+            </Td>
+            <Td dataLabel="Reason">{t.reason}</Td>
+            <Td dataLabel="Message">{t.message}</Td>
+          </Tr>
+        ))}
+      </Tbody>
+    </Table>
+  );
+}
+
+/** JobDetailPage: one job, live from a watch on that job. */
+export function JobDetailPage({ namespace, name, isDark }: { namespace: string; name: string; isDark?: boolean }) {
+  const api = useApi();
+  const nav = useNavigate();
+  const { query } = useLocation();
+  const { state, error } = useJobWatch({ namespace, name });
+  const now = useNow(1000);
+  const job = state.jobs.get(`${namespace}/${name}`);
+  const tab = (TABS as readonly string[]).includes(query.get('tab') ?? '') ? (query.get('tab') as TabKey) : 'overview';
+  const source = query.get('source') ?? 'launcher';
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<string>();
+
+  const base = `/jobs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
+  const go = (t: TabKey, src?: string) => {
+    const q = new URLSearchParams();
+    if (t !== 'overview') q.set('tab', t);
+    if (t === 'logs') q.set('source', src ?? source);
+    const qs = q.toString();
+    window.history.replaceState(null, '', qs ? `${base}?${qs}` : base);
+    window.dispatchEvent(new PopStateEvent('popstate'));
+  };
+
+  const act = async (f: () => Promise<unknown>) => {
+    setBusy(true);
+    setActionError(undefined);
+    try {
+      await f();
+    } catch (e) {
+      setActionError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const heading = (
+    <Title headingLevel="h1" tabIndex={-1} className="odh-page-title">
+      {name}
+    </Title>
+  );
+  if (!job) {
+    return (
+      <>
+        <PageSection>
+          <Content component="p">
+            <Link to="/">Training jobs</Link> › {namespace}
+          </Content>
+          {heading}
+        </PageSection>
+        <PageSection>
+          {error && <Alert variant="danger" isInline title={error.message} />}
+          {state.synced ? (
+            <EmptyState titleText="Job not found" headingLevel="h2">
+              <EmptyStateBody>
+                {namespace}/{name} does not exist or was deleted. <Link to="/">Back to the job list</Link>
+              </EmptyStateBody>
+            </EmptyState>
+          ) : (
+            <Spinner aria-label="Loading job" />
+          )}
+        </PageSection>
+      </>
+    );
+  }
+  const phase = phaseOf(job);
+  const running = !isTerminal(phase);
+  const replicas = job.spec?.workers?.replicas ?? 1;
+
+  return (
+    <>
+      <PageSection>
+        <Content component="p">
+          <Link to="/">Training jobs</Link> › {namespace}
+        </Content>
+        <Flex alignItems={{ default: 'alignItemsCenter' }} spaceItems={{ default: 'spaceItemsMd' }}>
+          <FlexItem>{heading}</FlexItem>
+          <FlexItem data-testid="detail-phase">
+            <StatusLabel phase={phase} />
+          </FlexItem>
+          {job.status?.reason && <FlexItem>{job.status.reason}</FlexItem>}
+          <FlexItem align={{ default: 'alignRight' }}>
+            <Flex spaceItems={{ default: 'spaceItemsSm' }}>
+              <Button variant="primary" onClick={() => nav(`/create?from=${encodeURIComponent(`${namespace}/${name}`)}`)}>
+                Clone and modify
+              </Button>
+              {phase === 'Suspended' ? (
+                <Button variant="secondary" isDisabled={busy} onClick={() => act(() => api.resumeJob(namespace, name))}>
+                  Resume
+                </Button>
+              ) : (
+                <Button variant="secondary" isDisabled={busy || !running || phase === 'Deleting'} onClick={() => act(() => api.suspendJob(namespace, name))}>
+                  Suspend
+                </Button>
+              )}
+              <Button variant="secondary" onClick={() => nav(`/compare?a=${encodeURIComponent(`${namespace}/${name}`)}`)}>
+                Compare
+              </Button>
+              <Button variant="danger" isDisabled={busy} onClick={() => setConfirm(true)}>
+                Delete
+              </Button>
+            </Flex>
+          </FlexItem>
+        </Flex>
+        {job.status?.message && <Content component="p">{job.status.message}</Content>}
+      </PageSection>
+      <PageSection>
+        {actionError && <Alert variant="danger" isInline title={actionError} />}
+        <ErrorSummary job={job} />
+        <Tabs activeKey={tab} onSelect={(_e, k) => go(k as TabKey)} aria-label="Job details" role="region" mountOnEnter unmountOnExit>
+          <Tab eventKey="overview" title={<TabTitleText>Overview</TabTitleText>}>
+            <div className="pf-v6-u-pt-md">
+              <Overview job={job} now={now} onSelectReplica={(i) => go('logs', i < 0 ? 'launcher' : `worker-${i}`)} />
+            </div>
+          </Tab>
+          <Tab eventKey="logs" title={<TabTitleText>Logs</TabTitleText>}>
+            <div className="pf-v6-u-pt-md">
+              <LogPanel
+                namespace={namespace}
+                name={name}
+                workers={replicas}
+                running={running}
+                source={source}
+                onSourceChange={(s) => go('logs', s)}
+                isDark={isDark}
+              />
+            </div>
+          </Tab>
+          <Tab eventKey="events" title={<TabTitleText>Events</TabTitleText>}>
+            <div className="pf-v6-u-pt-md">
+              <Events job={job} />
+            </div>
+          </Tab>
+          <Tab eventKey="history" title={<TabTitleText>Status history</TabTitleText>}>
+            <div className="pf-v6-u-pt-md">
+              <History job={job} />
+            </div>
+          </Tab>
+          <Tab eventKey="yaml" title={<TabTitleText>YAML</TabTitleText>}>
+            <div className="pf-v6-u-pt-md">
+              <CodeBlock>
+                <CodeBlockCode>{jobToYaml(job)}</CodeBlockCode>
+              </CodeBlock>
+            </div>
+          </Tab>
+        </Tabs>
+      </PageSection>
+      {confirm && (
+        <ConfirmDelete
+          names={[name]}
+          onClose={() => setConfirm(false)}
+          onConfirm={async () => {
+            await api.deleteJob(namespace, name);
+            setConfirm(false);
+            nav('/');
+          }}
+        />
+      )}
+    </>
+  );
+}
