@@ -1,0 +1,10 @@
+// Command odh-server is the odh-training Training Service.
+package main
+
+import (
+	"os"
+
+	"github.com/odh-training/odh-training/internal/app"
+)
+
+func main() { os.Exit(app.Main()) }

@@ -1,0 +1,222 @@
+// Package app is the odh-server program: flags, logging, engine selection,
+// the local token and discovery file, and serving until a signal arrives.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odh-training/odh-training/internal/discovery"
+	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/engine/local"
+	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/templates"
+	"github.com/odh-training/odh-training/internal/version"
+)
+
+// Options are odh-server's flags.
+type Options struct {
+	Engine     string
+	Listen     string
+	StateDir   string
+	Auth       string
+	TokenFile  string
+	Slots      int
+	Kubeconfig string
+	LogLevel   string
+	LogFormat  string
+}
+
+// EngineFactory builds an engine from the options. Engines register here so
+// the program can offer them without this package knowing their internals.
+type EngineFactory func(ctx context.Context, o *Options, log *slog.Logger) (engine.Engine, func(context.Context) error, error)
+
+var engines = map[string]EngineFactory{
+	"local": newLocalEngine,
+}
+
+// RegisterEngine adds an engine under a name (used by --engine).
+func RegisterEngine(name string, f EngineFactory) { engines[name] = f }
+
+func newLocalEngine(_ context.Context, o *Options, log *slog.Logger) (engine.Engine, func(context.Context) error, error) {
+	e, err := local.New(local.Options{StateDir: filepath.Join(o.StateDir, "engine"), Slots: o.Slots, Logger: log.With("engine", "local")})
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, e.Close, nil
+}
+
+// Main runs odh-server and returns its exit code.
+func Main() int {
+	local.MaybeRankExec()
+	cmd := newCommand(os.Stdout, os.Stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "odh-server: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newCommand(stdout, stderr io.Writer) *cobra.Command {
+	o := &Options{}
+	cmd := &cobra.Command{
+		Use:   "odh-server",
+		Short: "The odh-training Training Service: API (gRPC + REST), dashboard and metrics on one port",
+		Long: `odh-server serves the Training Service API (gRPC and REST/JSON), its
+OpenAPI document (/openapi.json) and reference (/api/docs), health
+(/healthz, /readyz), Prometheus metrics (/metrics) and the dashboard (/)
+on one port.
+
+Engines: "local" runs jobs with this machine's MPI and keeps jobs and logs in
+--state-dir; "kubernetes" runs them as kubeflow.org/v2beta1 MPIJobs on the
+upstream MPI operator (see docs/admin/cluster.md).`,
+		Example: `  odh-server --engine=local --listen=127.0.0.1:8080
+  odh-server --engine=local --listen=127.0.0.1:9090 --state-dir=/tmp/odh --slots=8
+  odh-server --engine=kubernetes --kubeconfig=$HOME/.kube/config`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version.Get().Version,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return Run(cmd.Context(), o, stdout, stderr)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Engine, "engine", "local", "Engine that runs jobs: local or kubernetes")
+	fl.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "Address to serve on (host:port)")
+	fl.StringVar(&o.StateDir, "state-dir", discovery.DefaultStateDir(), "Directory for the token, templates and (local engine) jobs and logs")
+	fl.StringVar(&o.Auth, "auth", "token", "Authentication: token (bearer token from --token-file) or none (development only)")
+	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token)")
+	fl.IntVar(&o.Slots, "slots", 0, "Local engine capacity in MPI ranks; jobs beyond it queue (default 2 x CPUs)")
+	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "Kubeconfig for the kubernetes engine (default: in-cluster config, then $KUBECONFIG)")
+	fl.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info, warn, error")
+	fl.StringVar(&o.LogFormat, "log-format", "text", "Log format: text or json")
+	return cmd
+}
+
+func newLogger(o *Options, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", o.LogLevel)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.LogFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", o.LogFormat)
+}
+
+// Run starts the server and blocks until ctx ends.
+func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		return err
+	}
+	factory, ok := engines[o.Engine]
+	if !ok {
+		names := make([]string, 0, len(engines))
+		for n := range engines {
+			names = append(names, n)
+		}
+		return fmt.Errorf("--engine %q is not available: use one of %s", o.Engine, strings.Join(names, ", "))
+	}
+	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
+		return fmt.Errorf("create state dir: %w", err)
+	}
+	lis, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another odh-server running there? pick another port with --listen)", o.Listen, err)
+	}
+	addr := lis.Addr().String()
+	eng, closeEngine, err := factory(ctx, o, log)
+	if err != nil {
+		_ = lis.Close()
+		return fmt.Errorf("start %s engine: %w", o.Engine, err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := closeEngine(cctx); err != nil {
+			log.Error("engine shutdown", "error", err)
+		}
+	}()
+	tpl, err := templates.NewStore(filepath.Join(o.StateDir, "templates"))
+	if err != nil {
+		return err
+	}
+	auth, token, err := authenticator(o)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	url := "http://" + addr
+	if token != "" && discovery.IsLoopback(addr) {
+		if p, err := discovery.Write(addr, discovery.Entry{Server: url, Token: token, StateDir: o.StateDir, PID: os.Getpid(), Engine: o.Engine}); err != nil {
+			log.Warn("cannot write the discovery file; clients need --token", "error", err)
+		} else {
+			log.Debug("discovery file written", "path", p)
+		}
+	}
+	log.Info("odh-server ready", "url", url, "engine", o.Engine, "stateDir", o.StateDir, "version", version.Get().Version)
+	dash := url + "/"
+	if token != "" {
+		dash += "?token=" + token
+	}
+	fmt.Fprintf(stdout, "odh-server %s serving on %s (engine %s)\n  Dashboard: %s\n  API:       %s/api/v1  (reference: %s/api/docs)\n", version.Get().Version, url, o.Engine, dash, url, url)
+	if token != "" {
+		fmt.Fprintf(stdout, "  Token:     %s\n", tokenPathFor(o))
+	}
+	err = srv.Serve(ctx, lis)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	log.Info("odh-server stopped")
+	return err
+}
+
+func tokenPathFor(o *Options) string {
+	if o.TokenFile != "" {
+		return o.TokenFile
+	}
+	return filepath.Join(o.StateDir, "token")
+}
+
+func authenticator(o *Options) (server.Authenticator, string, error) {
+	name := "local-user"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	switch o.Auth {
+	case "none":
+		return server.Anonymous{User: server.User{Name: name}}, "", nil
+	case "token":
+		tok, err := server.LoadOrCreateToken(tokenPathFor(o))
+		if err != nil {
+			return nil, "", err
+		}
+		return server.StaticToken{Token: tok, User: server.User{Name: name, Groups: []string{"system:authenticated"}}}, tok, nil
+	}
+	return nil, "", fmt.Errorf("--auth %q: use token or none", o.Auth)
+}
