@@ -3,3 +3,11 @@ import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
 afterEach(() => cleanup());
+
+// happy-dom has no canvas; the PatternFly log viewer measures text with one.
+HTMLCanvasElement.prototype.getContext = function getContext() {
+  return {
+    font: '',
+    measureText: (t: string) => ({ width: t.length * 7 }),
+  } as unknown as CanvasRenderingContext2D;
+} as typeof HTMLCanvasElement.prototype.getContext;
