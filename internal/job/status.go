@@ -96,7 +96,7 @@ type WorkerCounts struct {
 // ReplicaStatus is the state of the launcher (Index -1) or of one worker.
 type ReplicaStatus struct {
 	Name       string    `json:"name"`
-	Index      int32     `json:"index"`
+	Index      int32     `json:"index,omitempty"`
 	State      string    `json:"state,omitempty"`
 	Ready      bool      `json:"ready,omitempty"`
 	Node       string    `json:"node,omitempty"`
