@@ -10,4 +10,4 @@ HTMLCanvasElement.prototype.getContext = function getContext() {
     font: '',
     measureText: (t: string) => ({ width: t.length * 7 }),
   } as unknown as CanvasRenderingContext2D;
-} as typeof HTMLCanvasElement.prototype.getContext;
+} as unknown as typeof HTMLCanvasElement.prototype.getContext;
