@@ -583,6 +583,13 @@ func (e *Engine) removeWhenStopped(rec *record, r *run) {
 		<-r.done
 	}
 	e.killMarked(EnvJobUID, rec.j.Metadata.UID)
+	// Files first: once a client sees the job gone, so are its logs.
+	rec.pmu.Lock()
+	rec.erased = true
+	if err := os.RemoveAll(rec.dir); err != nil {
+		e.log.Error("remove job directory", "dir", rec.dir, "error", err)
+	}
+	rec.pmu.Unlock()
 	t := e.lock()
 	delete(e.jobs, rec.key())
 	delete(e.byUID, rec.j.Metadata.UID)
@@ -597,12 +604,6 @@ func (e *Engine) removeWhenStopped(rec *record, r *run) {
 	close(rec.changed)
 	rec.changed = make(chan struct{})
 	t.unlock()
-	rec.pmu.Lock()
-	rec.erased = true
-	if err := os.RemoveAll(rec.dir); err != nil {
-		e.log.Error("remove job directory", "dir", rec.dir, "error", err)
-	}
-	rec.pmu.Unlock()
 	close(rec.gone)
 }
 

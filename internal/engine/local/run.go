@@ -31,7 +31,15 @@ const (
 	stopSuspend
 	stopDeadline
 	stopShutdown
+	// stopFailFast: a rank failed and the launcher did not end the job by
+	// itself (Hydra waits for the other ranks of non-MPI programs); the
+	// outcome is judged as usual.
+	stopFailFast
 )
+
+// failFastDelay is how long the launcher gets to end a job after a rank
+// failed (and print its own report) before the engine stops the rest.
+const failFastDelay = 500 * time.Millisecond
 
 // run is one attempt of a job: one launcher process and its ranks.
 type run struct {
@@ -868,6 +876,7 @@ func (e *Engine) onRankStatus(s *rankStatus) {
 	})
 	if first == s {
 		t.event(rec, "Warning", job.ReasonRankFailed, describeRankFailure(s, r.slots), job.WorkerName(s.Rank/r.slots))
+		time.AfterFunc(failFastDelay, func() { e.stopRun(rec, r, stopFailFast) })
 	}
 }
 
