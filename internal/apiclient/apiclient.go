@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"strings"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -131,7 +130,7 @@ func (c *Client) classify(err error) error {
 		return nil
 	}
 	st, ok := status.FromError(err)
-	if ok && st.Code() == codes.Unavailable && !hasDomain(st) {
+	if ok && st.Code() == codes.Unavailable && !apiconv.FromOurService(st) {
 		return &job.Error{
 			Kind:    job.KindUnavailable,
 			Message: fmt.Sprintf("cannot reach the Training Service at %s: %s", c.address, unavailableReason(st.Message())),
@@ -140,17 +139,6 @@ func (c *Client) classify(err error) error {
 		}
 	}
 	return apiconv.Classify(err)
-}
-
-// hasDomain reports whether the status came from our server (rather than
-// from the transport failing to reach it).
-func hasDomain(st *status.Status) bool {
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == apiconv.ErrorDomain {
-			return true
-		}
-	}
-	return false
 }
 
 func unavailableReason(msg string) string {

@@ -120,6 +120,17 @@ func ToStatus(err error) *status.Status {
 	return st
 }
 
+// FromOurService reports whether a status was made by ToStatus (it carries
+// our ErrorInfo), as opposed to one made by gRPC or the gateway.
+func FromOurService(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == ErrorDomain {
+			return true
+		}
+	}
+	return false
+}
+
 // FromStatus rebuilds a *job.Error from a gRPC status made by ToStatus; other
 // statuses are classified by their code.
 func FromStatus(st *status.Status) *job.Error {

@@ -52,7 +52,7 @@ var engines = map[string]EngineFactory{
 func RegisterEngine(name string, f EngineFactory) { engines[name] = f }
 
 func newLocalEngine(_ context.Context, o *Options, log *slog.Logger) (engine.Engine, func(context.Context) error, error) {
-	e, err := local.New(local.Options{StateDir: filepath.Join(o.StateDir, "engine"), Slots: o.Slots, Logger: log.With("engine", "local")})
+	e, err := local.New(local.Options{StateDir: filepath.Join(o.StateDir, "engine"), Slots: o.Slots, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -96,15 +97,18 @@ func writeError(w http.ResponseWriter, err error) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-func (s *Server) restError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) restError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
 	st, _ := status.FromError(err)
 	e := apiconv.FromStatus(st)
-	if strings.HasPrefix(e.Message, "proto:") || strings.Contains(e.Message, "unknown field") || strings.Contains(e.Message, "syntax error") {
-		// The gateway could not decode the body or parameters.
-		e = &job.Error{Kind: job.KindBadRequest, Message: "the request body or parameters are not valid for this API: " + strings.TrimPrefix(e.Message, "proto: "), Hint: "See the API reference at /api/docs"}
-	}
-	if e.Kind == job.KindInternal && strings.Contains(st.Message(), "http: request body too large") {
-		e = &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxRequestBytes)}
+	if !apiconv.FromOurService(st) {
+		// The gateway itself failed: it could not decode the body or the
+		// parameters, or the body was too large.
+		switch {
+		case strings.Contains(st.Message(), "request body too large"):
+			e = &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxRequestBytes)}
+		case st.Code() == codes.InvalidArgument:
+			e = &job.Error{Kind: job.KindBadRequest, Message: "the request body or parameters are not valid for this API: " + strings.TrimPrefix(st.Message(), "proto: "), Hint: "See the API reference at /api/docs"}
+		}
 	}
 	writeError(w, e)
 }
