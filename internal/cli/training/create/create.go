@@ -90,7 +90,7 @@ implementation (mpirun -np <workers x slots> ...).`,
   # GPUs and resources per worker, on a cluster queue
   odh training create mpijob resnet --image quay.io/acme/hvd:1 --workers 4 --gpus 2 \
       --cpu 8 --memory 32Gi --queue team-a -- python /train.py`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
 				opts.Command = args[dash:]

@@ -1,0 +1,282 @@
+// Package e2e runs the real binaries the way a user does: odh-server with the
+// local engine on a loopback port, the odh CLI against it, and real MPI jobs.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "odh-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	root := repoRoot()
+	for _, b := range []string{"odh", "odh-server"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b), "./cmd/"+b)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b, err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func repoRoot() string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+type server struct {
+	t        *testing.T
+	cmd      *exec.Cmd
+	url      string
+	listen   string
+	stateDir string
+	home     string
+	stderr   *bytes.Buffer
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startServer runs odh-server in the repository root (so example paths
+// resolve) with a private state dir and HOME.
+func startServer(t *testing.T, stateDir, home string) *server {
+	t.Helper()
+	s := &server{t: t, listen: freePort(t), stateDir: stateDir, home: home, stderr: &bytes.Buffer{}}
+	s.url = "http://" + s.listen
+	s.start()
+	return s
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(filepath.Join(binDir, "odh-server"), "--engine=local", "--listen="+s.listen, "--state-dir="+s.stateDir)
+	s.cmd.Dir = repoRoot()
+	s.cmd.Env = append(os.Environ(), "HOME="+s.home, "XDG_STATE_HOME="+filepath.Join(s.home, "state"), "XDG_CONFIG_HOME="+filepath.Join(s.home, "config"))
+	s.cmd.Stderr = s.stderr
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { s.stop(syscall.SIGTERM) })
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("odh-server did not become ready:\n%s", s.stderr)
+}
+
+func (s *server) stop(sig syscall.Signal) {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(sig)
+	_, _ = s.cmd.Process.Wait()
+	s.cmd = nil
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// odh runs the CLI with the same HOME as the server, so it finds the server's
+// token through discovery, as a user's shell would.
+func (s *server) odh(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "odh"), args...)
+	cmd.Dir = repoRoot()
+	cmd.Env = append(os.Environ(), "HOME="+s.home, "XDG_STATE_HOME="+filepath.Join(s.home, "state"), "XDG_CONFIG_HOME="+filepath.Join(s.home, "config"), "ODH_SERVER="+s.url, "ODH_TOKEN=", "NO_COLOR=1")
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("odh %v: %v", args, err)
+	}
+	return result{code: code, stdout: out.String(), stderr: errOut.String()}
+}
+
+func mustContain(t *testing.T, what, s string, subs ...string) {
+	t.Helper()
+	for _, sub := range subs {
+		if !strings.Contains(s, sub) {
+			t.Errorf("%s does not contain %q:\n%s", what, sub, s)
+		}
+	}
+}
+
+// TestTrainingExampleEndToEnd is what `make run` does: the bundled
+// data-parallel SGD example on 2 workers, output from every rank, Succeeded.
+func TestTrainingExampleEndToEnd(t *testing.T) {
+	s := startServer(t, t.TempDir(), t.TempDir())
+	r := s.odh(t, "", "training", "create", "mpijob", "-f", "examples/sgd-allreduce/mpijob.yaml", "--follow")
+	if r.code != 0 {
+		t.Fatalf("create --follow exited %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	mustContain(t, "followed output", r.stdout, "[worker-0/rank-0] rank 0/2 starting", "[worker-1/rank-1] rank 1/2 starting", "test accuracy")
+	mustContain(t, "status output", r.stderr, "mpijob/sgd-allreduce Succeeded")
+
+	r = s.odh(t, "", "training", "list", "mpijob", "-o", "jsonpath={.items[0].status.phase}")
+	if strings.TrimSpace(r.stdout) != "Succeeded" {
+		t.Errorf("list jsonpath: %+v", r)
+	}
+	r = s.odh(t, "", "training", "logs", "mpijob", "sgd-allreduce", "--worker", "1")
+	mustContain(t, "worker 1 logs", r.stdout, "rank 1 epoch 8/8")
+	if strings.Contains(r.stdout, "rank 0 epoch") {
+		t.Errorf("worker 1 logs contain rank 0 output:\n%s", r.stdout)
+	}
+	r = s.odh(t, "", "training", "describe", "mpijob", "sgd-allreduce")
+	mustContain(t, "describe", r.stdout, "Phase:", "Succeeded", "worker-1", "History:", "Events:")
+	r = s.odh(t, "", "training", "delete", "mpijob", "sgd-allreduce")
+	if r.code != 0 {
+		t.Fatalf("delete: %+v", r)
+	}
+	r = s.odh(t, "", "training", "get", "mpijob", "sgd-allreduce")
+	if r.code != 4 {
+		t.Errorf("get after delete exited %d, want 4 (not found): %+v", r.code, r)
+	}
+	mustContain(t, "not found message", r.stderr, "not found", "odh training list mpijob")
+}
+
+// TestInvalidSpecRejectedWithEveryError: CLI shows every field error and
+// exits 3, and nothing is created.
+func TestInvalidSpecRejectedWithEveryError(t *testing.T) {
+	s := startServer(t, t.TempDir(), t.TempDir())
+	spec := "metadata:\n  name: My-Job\nspec:\n  command: [python3, train.py]\n  workers:\n    replicas: 0\n    resources:\n      memory: 16GG\n"
+	r := s.odh(t, spec, "training", "create", "mpijob", "-f", "-")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3: %+v", r.code, r)
+	}
+	mustContain(t, "error output", r.stderr, "3 errors", "nothing was created", "metadata.name", "spec.workers.replicas", "spec.workers.resources.memory")
+	r = s.odh(t, "", "training", "list", "mpijob", "-A", "-o", "name")
+	if strings.TrimSpace(r.stdout) != "" {
+		t.Errorf("something was created: %q", r.stdout)
+	}
+	// The same through client-side validation.
+	r = s.odh(t, spec, "training", "create", "mpijob", "-f", "-", "--dry-run=client")
+	if r.code != 3 {
+		t.Errorf("client dry run exit %d: %+v", r.code, r)
+	}
+	mustContain(t, "client dry-run errors", r.stderr, "metadata.name", "spec.workers.replicas", "spec.workers.resources.memory")
+}
+
+// TestUpstreamManifestsDryRun: the operator's own examples load.
+func TestUpstreamManifestsDryRun(t *testing.T) {
+	s := startServer(t, t.TempDir(), t.TempDir())
+	out, err := exec.Command("go", "list", "-m", "-json", "github.com/kubeflow/mpi-operator").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"pi.yaml", "pi-mpich.yaml", "pi-intel.yaml"} {
+		r := s.odh(t, "", "training", "create", "mpijob", "-f", filepath.Join(mod.Dir, "examples", "v2beta1", "pi", f), "--dry-run")
+		if r.code != 0 {
+			t.Errorf("%s: exit %d\n%s", f, r.code, r.stderr)
+			continue
+		}
+		mustContain(t, f+" output", r.stdout, "mpijob/pi valid (dry run")
+		mustContain(t, f+" warnings", r.stderr, "is ignored by the local engine")
+	}
+}
+
+// TestServerKilledDuringJob: a job running when the server dies shows
+// Failed/ServerRestarted after a restart, its logs intact, and no process of
+// it survives.
+func TestServerKilledDuringJob(t *testing.T) {
+	state, home := t.TempDir(), t.TempDir()
+	s := startServer(t, state, home)
+	r := s.odh(t, "", "training", "create", "mpijob", "long", "--workers", "2", "--", "sh", "-c", "echo started rank $OMPI_COMM_WORLD_RANK; sleep 300")
+	if r.code != 0 {
+		t.Fatalf("create: %+v", r)
+	}
+	r = s.odh(t, "", "training", "wait", "mpijob", "long", "--for=condition=Running", "--timeout=60s")
+	if r.code != 0 {
+		t.Fatalf("wait Running: %+v", r)
+	}
+	// Wait for both ranks' output to reach the logs.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		r = s.odh(t, "", "training", "logs", "mpijob", "long", "--all")
+		if strings.Contains(r.stdout, "started rank 0") && strings.Contains(r.stdout, "started rank 1") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.stop(syscall.SIGKILL)
+
+	s.start()
+	r = s.odh(t, "", "training", "get", "mpijob", "long", "-o", "jsonpath={.status.phase}/{.status.reason}")
+	if strings.TrimSpace(r.stdout) != "Failed/ServerRestarted" {
+		t.Fatalf("after restart: %+v", r)
+	}
+	r = s.odh(t, "", "training", "logs", "mpijob", "long", "--all")
+	mustContain(t, "logs after restart", r.stdout, "started rank 0", "started rank 1")
+	out, _ := exec.Command("sh", "-c", "ps -eo args | grep 'sleep 300' | grep -v grep || true").Output()
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("processes of the killed server's job survive:\n%s", out)
+	}
+}
+
+// TestFailedJobExitCode: --wait returns 10 and names the failing rank.
+func TestFailedJobExitCode(t *testing.T) {
+	s := startServer(t, t.TempDir(), t.TempDir())
+	r := s.odh(t, "", "training", "create", "mpijob", "boom", "--workers", "2", "--wait", "--", "sh", "-c", `[ "$OMPI_COMM_WORLD_RANK" = 1 ] && exit 7; sleep 2`)
+	if r.code != 10 {
+		t.Fatalf("exit %d, want 10: %+v", r.code, r)
+	}
+	mustContain(t, "outcome", r.stderr, "mpijob/boom Failed", "rank 1")
+}
+
+func TestUnreachableServer(t *testing.T) {
+	s := &server{url: "http://" + freePort(t), home: t.TempDir()}
+	r := s.odh(t, "", "training", "list", "mpijob")
+	if r.code != 8 {
+		t.Fatalf("exit %d, want 8: %+v", r.code, r)
+	}
+	mustContain(t, "error", r.stderr, s.url, "make run")
+}
