@@ -133,3 +133,5 @@ func texts(lines []engine.LogLine) []string {
 	}
 	return out
 }
+
+var allLogs = engine.LogOptions{All: true}

@@ -243,7 +243,7 @@ var hydraOptions = map[string]int{
 	"genvall": 0, "genvnone": 0, "envall": 0, "envnone": 0, "prepend-rank": 0, "l": 0, "verbose": 0,
 	"v": 0, "info": 0, "enable-x": 0, "disable-x": 0, "print-all-exitcodes": 0, "disable-auto-cleanup": 0,
 	"disable-hostname-propagation": 0, "enable-hostname-propagation": 0, "silent": 0, "rr": 0,
-	"ordered-output": 0,
+	"ordered-output": 0, "profile": 0, "order-nodes": 0, "pmi-port": 0, "skip-launch-node": 0,
 }
 
 // parsedLauncher is what parseLauncherCommand learnt.
