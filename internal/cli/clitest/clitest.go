@@ -1,0 +1,91 @@
+// Package clitest gives CLI tests a real in-process Training Service (local
+// engine, real mpirun) and a Factory wired to it with test IO streams.
+package clitest
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/odh-training/odh-training/internal/apiclient"
+	"github.com/odh-training/odh-training/internal/cli/cmdutil"
+	"github.com/odh-training/odh-training/internal/cli/iostreams"
+	"github.com/odh-training/odh-training/internal/engine/local"
+	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/templates"
+)
+
+const token = "clitest-token"
+
+// Env is a factory plus its captured output.
+type Env struct {
+	F      *cmdutil.Factory
+	In     *bytes.Buffer
+	Out    *bytes.Buffer
+	ErrOut *bytes.Buffer
+	Client *apiclient.Client
+}
+
+// Now is the fixed clock CLI tests use.
+var Now = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+// New returns a factory whose client starts a real server on first use.
+// Packages using it need local.MaybeRankExec() in their TestMain.
+func New(t *testing.T, tty bool) *Env {
+	t.Helper()
+	ios, in, out, errOut := iostreams.Test()
+	ios.SetTTY(tty)
+	f := &cmdutil.Factory{IOStreams: ios, Now: func() time.Time { return Now }}
+	env := &Env{F: f, In: in, Out: out, ErrOut: errOut}
+	f.Client = func() (*apiclient.Client, error) {
+		if env.Client == nil {
+			env.Client = startServer(t)
+		}
+		return env.Client, nil
+	}
+	return env
+}
+
+func startServer(t *testing.T) *apiclient.Client {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	eng, err := local.New(local.Options{StateDir: dir + "/engine", Slots: 8, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := templates.NewStore(dir + "/templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: server.StaticToken{Token: token, User: server.User{Name: "tester"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ctx, lis)
+	}()
+	c, err := apiclient.Dial(apiclient.Options{Server: "http://" + lis.Addr().String(), Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Close()
+		cancel()
+		<-done
+		srv.Close()
+		cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer ccancel()
+		_ = eng.Close(cctx)
+	})
+	return c
+}
