@@ -19,7 +19,7 @@ func TestLogs(t *testing.T) {
 	e := newTestEngine(t, nil)
 	// Each rank prints five numbered lines, with a pause between the
 	// third and the fourth so Since can split them.
-	cmd := `r=` + rankVar + `; for i in 1 2 3; do echo r$r-$i; done; sleep 0.3; echo r$r-4 >&2; echo r$r-5`
+	cmd := `r=` + rankVar + `; for i in 1 2 3; do echo r$r-$i; done; sleep 0.3; echo r$r-4; echo r$r-5`
 	create(t, e, newJob("logs", 2, 2, job.OpenMPI, "sh", "-c", cmd))
 	j := waitPhase(t, e, "logs", 20*time.Second, job.PhaseSucceeded, job.PhaseFailed)
 	if j.Status.Phase != job.PhaseSucceeded {
