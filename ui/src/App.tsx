@@ -21,7 +21,7 @@ import {
   ToolbarItem,
   Content,
 } from '@patternfly/react-core';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { HttpApi, type Api } from './api/client';
 import { ApiContext } from './api/context';
 import type { Version } from './api/types';
@@ -62,7 +62,13 @@ function Shell({ onLogout, version }: { onLogout: () => void; version?: Version 
   const [theme, setTheme] = useState<Theme>(loadTheme);
   useEffect(() => applyTheme(theme), [theme]);
   // Move focus to the new page's heading on navigation, for keyboard and screen-reader users.
+  // Not on the first load, so that the skip link stays the first Tab stop.
+  const firstPath = useRef(true);
   useEffect(() => {
+    if (firstPath.current) {
+      firstPath.current = false;
+      return;
+    }
     const h = document.querySelector<HTMLElement>('#main-content h1');
     h?.focus({ preventScroll: false });
   }, [path]);

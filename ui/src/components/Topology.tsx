@@ -39,7 +39,8 @@ export function describeReplica(r: ReplicaStatus): string {
 /** replicasOf fills in placeholder workers the status does not list yet. */
 export function replicasOf(status: JobStatus | undefined, replicas: number): { launcher: ReplicaStatus; workers: ReplicaStatus[] } {
   const launcher = status?.launcher ?? { name: 'launcher', index: -1, state: 'Pending' };
-  const byIndex = new Map((status?.workerStatuses ?? []).map((w) => [w.index ?? 0, w]));
+  // protojson omits index 0, so a worker without an index is worker 0.
+  const byIndex = new Map((status?.workerStatuses ?? []).map((w) => [w.index ?? 0, { ...w, index: w.index ?? 0 }]));
   const n = Math.max(replicas, status?.workerStatuses?.length ?? 0);
   const workers: ReplicaStatus[] = [];
   for (let i = 0; i < n; i++) workers.push(byIndex.get(i) ?? { name: `worker-${i}`, index: i, state: 'Pending' });

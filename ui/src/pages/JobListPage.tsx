@@ -70,7 +70,6 @@ export function JobTable({ jobs, now, sort, onSort, selected, onSelect }: JobTab
         <Tr>
           <Th
             select={{ onSelect: (_e, on) => onSelect(keys, on), isSelected: allSelected }}
-            aria-label="Select all jobs on this page"
           />
           {COLUMNS.map((c, i) => (
             <Th key={c.label} sort={sortParams(c.key, i)}>

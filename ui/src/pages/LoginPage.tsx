@@ -25,7 +25,8 @@ export function LoginPage({ api, onLogin }: { api: Api; onLogin: () => void }) {
     setError(undefined);
     setToken(token);
     try {
-      await api.version();
+      // /version answers without a token; capacity needs a valid one.
+      await api.capacity('default');
       onLogin();
     } catch (err) {
       clearToken();
@@ -36,6 +37,7 @@ export function LoginPage({ api, onLogin }: { api: Api; onLogin: () => void }) {
   };
   return (
     <PFLoginPage loginTitle="Log in to Training jobs" textContent="MPI distributed training on OpenShift AI">
+      <h1 className="pf-v6-screen-reader">Training jobs: log in</h1>
       <Form onSubmit={submit}>
         {error && <Alert variant="danger" isInline title={error} />}
         <FormGroup label="Access token" isRequired fieldId="token">
