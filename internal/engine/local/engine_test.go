@@ -224,6 +224,11 @@ func TestDeleteKillsEveryProcess(t *testing.T) {
 			waitFor(t, e, name, 20*time.Second, "both ranks ready", func(*job.MPIJob) bool {
 				return len(slices.DeleteFunc(texts(logs(t, e, name, engine.LogOptions{All: true})), func(s string) bool { return s != "ready" })) == 2
 			})
+			// The wrappers' reports make the workers Running while the job runs.
+			running := waitFor(t, e, name, 5*time.Second, "workers running", func(j *job.MPIJob) bool { return j.Status.Workers.Running == 2 })
+			if c := running.Status.Workers; c.Ready != 2 || c.Total != 2 || running.Status.Launcher.State != job.StateRunning {
+				t.Errorf("while running: workers %+v launcher %+v", c, running.Status.Launcher)
+			}
 			if n := len(MarkedProcesses(EnvJobUID, uid)); n < 6 {
 				t.Fatalf("expected the job's processes to be running, found %d", n)
 			}
