@@ -1,0 +1,127 @@
+"""Python SDK for MPI distributed-training jobs on OpenShift AI / Open Data Hub.
+
+Quickstart::
+
+    from openshift_ai.training import MPIJobClient, MPIJobSpec, WorkerSpec
+
+    client = MPIJobClient()              # ODH_SERVER / ~/.config/odh/config.json
+    job = client.create_mpijob(MPIJobSpec(
+        name="pi", command=["python3", "pi.py"],
+        worker_spec=WorkerSpec(replicas=2, resources={"cpu": "1", "memory": "1Gi"}),
+    ))
+    job.wait_for_completion(timeout=600)
+    print(job.get_logs())
+
+The SDK has no dependencies outside the standard library.
+"""
+
+from ._version import __version__
+from .aio import AsyncMPIJob, AsyncMPIJobClient
+from .api import OPERATIONS, Operation, RetryPolicy
+from .client import Monitor, MPIJob, MPIJobClient, WatchEvent
+from .config import ClientConfig, resolve_config
+from .errors import (
+    AlreadyExistsError,
+    AuthenticationError,
+    ConflictError,
+    ConnectionError,
+    FieldError,
+    ForbiddenError,
+    JobFailedError,
+    NotFoundError,
+    QuotaExceededError,
+    QuotaViolation,
+    ServerError,
+    ServiceUnavailableError,
+    TimeoutError,
+    TrainingError,
+    ValidationError,
+)
+from .models import (
+    TERMINAL_PHASES,
+    Capacity,
+    Condition,
+    EnvVar,
+    Event,
+    JobStatus,
+    JobTemplate,
+    LauncherSpec,
+    LogLine,
+    MPIJobSpec,
+    ObjectMeta,
+    Phase,
+    ReplicaStatus,
+    ResourceCapacity,
+    Resources,
+    ResourceTotals,
+    RunPolicy,
+    Scheduling,
+    Toleration,
+    Transition,
+    Version,
+    Volume,
+    WorkerCounts,
+    WorkerSpec,
+    WorkerStatus,
+)
+from .validation import validate_document
+
+__all__ = [
+    "__version__",
+    # clients and handles
+    "MPIJobClient",
+    "MPIJob",
+    "AsyncMPIJobClient",
+    "AsyncMPIJob",
+    "WatchEvent",
+    "Monitor",
+    "ClientConfig",
+    "resolve_config",
+    "RetryPolicy",
+    "Operation",
+    "OPERATIONS",
+    # spec
+    "MPIJobSpec",
+    "WorkerSpec",
+    "LauncherSpec",
+    "Resources",
+    "RunPolicy",
+    "Scheduling",
+    "EnvVar",
+    "Volume",
+    "Toleration",
+    "ObjectMeta",
+    "validate_document",
+    # status and other objects
+    "Phase",
+    "TERMINAL_PHASES",
+    "JobStatus",
+    "WorkerCounts",
+    "WorkerStatus",
+    "ReplicaStatus",
+    "Transition",
+    "Condition",
+    "ResourceTotals",
+    "Event",
+    "LogLine",
+    "Capacity",
+    "ResourceCapacity",
+    "Version",
+    "JobTemplate",
+    # errors
+    "TrainingError",
+    "ValidationError",
+    "FieldError",
+    "NotFoundError",
+    "ConflictError",
+    "AlreadyExistsError",
+    "ForbiddenError",
+    "QuotaExceededError",
+    "QuotaViolation",
+    "AuthenticationError",
+    "ServerError",
+    "ServiceUnavailableError",
+    "TimeoutError",
+    "ConnectionError",
+    "JobFailedError",
+]

@@ -1,0 +1,145 @@
+"""Request building and response decoding shared by the blocking and the
+asyncio clients, so that both send exactly the same requests."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from ._gotext import format_rfc3339, parse_rfc3339
+from .api import Request
+from .models import MPIJobSpec
+
+WorkerSelector = Union[None, int, str]
+Since = Union[None, int, float, _dt.timedelta, _dt.datetime, str]
+
+
+def create_request(
+    spec: Union[MPIJobSpec, Mapping[str, Any], str],
+    namespace: str,
+    dry_run: bool,
+    validate: bool,
+) -> Request:
+    """POST .../mpijobs for a spec, a job document or a manifest text."""
+    body: Dict[str, Any]
+    if isinstance(spec, str):
+        body = {"manifest": spec}
+        ns = namespace
+    else:
+        if not isinstance(spec, MPIJobSpec):
+            spec = MPIJobSpec.from_dict(spec, strict=validate)
+        ns = spec.namespace or namespace
+        spec = spec.with_namespace(ns)
+        if validate:
+            spec.validate()
+        body = {"job": spec.to_dict()}
+    if dry_run:
+        body["dryRun"] = True
+    return Request.of("CreateJob", {"namespace": ns}, body=body)
+
+
+def list_request(
+    namespace: Optional[str],
+    label_selector: Optional[str],
+    phase: Union[None, str, Sequence[str]],
+    page_size: Optional[int],
+    page_token: Optional[str],
+) -> Request:
+    """GET .../mpijobs in one namespace, or in all (namespace None)."""
+    phases: Optional[List[str]] = None
+    if isinstance(phase, str):
+        phases = [phase]
+    elif phase is not None:
+        phases = list(phase)
+    query = {"labelSelector": label_selector or None, "phase": phases or None, "pageSize": page_size, "pageToken": page_token or None}
+    if namespace is None:
+        return Request.of("ListAllJobs", query=query)
+    return Request.of("ListJobs", {"namespace": namespace}, query=query)
+
+
+def watch_request(
+    namespace: Optional[str],
+    name: Optional[str] = None,
+    label_selector: Optional[str] = None,
+    send_initial_events: bool = True,
+) -> Request:
+    """GET /api/v1/watch/... for one job, a namespace or all namespaces."""
+    query = {"name": name or None, "labelSelector": label_selector or None, "sendInitialEvents": send_initial_events}
+    if namespace is None:
+        return Request.of("WatchAllJobs", query=query)
+    return Request.of("WatchJobs", {"namespace": namespace}, query=query)
+
+
+def logs_request(
+    namespace: str,
+    name: str,
+    worker: WorkerSelector = None,
+    follow: bool = False,
+    tail: Optional[int] = None,
+    since: Since = None,
+    previous: bool = False,
+) -> Request:
+    """GET .../logs. ``worker``: None or "launcher" = the launcher, an int =
+    that worker, "all" = every source merged."""
+    query: Dict[str, Any] = {}
+    if worker == "all":
+        query["all"] = True
+    elif worker is None or worker == "launcher":
+        pass
+    elif isinstance(worker, int) and not isinstance(worker, bool):
+        if worker < 0:
+            raise ValueError("worker must be >= 0, got %d" % worker)
+        query["worker"] = worker
+    elif isinstance(worker, str) and worker.startswith("worker-") and worker[7:].isdigit():
+        query["worker"] = int(worker[7:])
+    else:
+        raise ValueError("worker must be None (the launcher), a worker index, 'worker-N', 'launcher' or 'all'; got %r" % (worker,))
+    if follow:
+        query["follow"] = True
+    if tail is not None:
+        query["tailLines"] = int(tail)
+    if since is not None:
+        if isinstance(since, _dt.datetime):
+            query["sinceTime"] = format_rfc3339(since)
+        elif isinstance(since, _dt.timedelta):
+            query["sinceSeconds"] = max(1, math.ceil(since.total_seconds()))
+        elif isinstance(since, (int, float)) and not isinstance(since, bool):
+            query["sinceSeconds"] = max(1, math.ceil(since))
+        elif isinstance(since, str) and parse_rfc3339(since) is not None:
+            query["sinceTime"] = since
+        else:
+            raise ValueError("since must be seconds, a timedelta, a datetime or an RFC 3339 time; got %r" % (since,))
+    if previous:
+        query["previous"] = True
+    return Request.of("GetLogs", {"namespace": namespace, "name": name}, query=query)
+
+
+def delete_request(namespace: str, name: str, wait: bool, dry_run: bool) -> Request:
+    """DELETE .../mpijobs/{name}."""
+    return Request.of("DeleteJob", {"namespace": namespace, "name": name}, query={"wait": wait or None, "dryRun": dry_run or None})
+
+
+def format_log_line(line: Any, prefix: bool) -> str:
+    """A LogLine as text; with ``prefix`` its source first ("[worker-1] ...")."""
+    text = line.text.rstrip("\n")
+    return "[%s] %s" % (line.source, text) if prefix and line.source else text
+
+
+def join_lines(lines: List[str]) -> str:
+    """Log lines as one text, newline-terminated."""
+    return "".join(s + "\n" for s in lines)
+
+
+def template_body(name: str, job: Union[MPIJobSpec, Mapping[str, Any]], description: str, namespace: str) -> Dict[str, Any]:
+    """The body of CreateTemplate."""
+    if not isinstance(job, MPIJobSpec):
+        job = MPIJobSpec.from_dict(job)
+    return {"template": {"name": name, "namespace": namespace, "description": description, "job": job.to_dict()}}
+
+
+def new_history(prev: int, history: Sequence[Any]) -> Tuple[List[Any], int]:
+    """Transitions added since ``prev`` entries were seen."""
+    if len(history) < prev:
+        prev = 0
+    return list(history[prev:]), len(history)

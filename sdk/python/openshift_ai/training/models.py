@@ -1,0 +1,929 @@
+"""Typed models of the Training Service API.
+
+Every class is a dataclass with type hints, ``to_dict()`` (the API's JSON
+form, lowerCamelCase keys, empty fields omitted) and ``from_dict()`` (accepts
+the API's lowerCamelCase keys and Python snake_case keys; unknown keys in
+server responses are ignored so that newer servers keep working).
+
+The job description users write is :class:`MPIJobSpec`; its ``to_dict()`` is
+the high-level job document (``apiVersion: training.opendatahub.io/v1alpha1``,
+``kind: MPIJob``) that the CLI, the web UI and the API accept too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
+
+from ._gotext import format_rfc3339, parse_rfc3339
+from ._wire import number_text
+from .errors import FieldError, ValidationError
+
+__all__ = [
+    "Quantity",
+    "EnvVar",
+    "Resources",
+    "WorkerSpec",
+    "LauncherSpec",
+    "RunPolicy",
+    "Scheduling",
+    "Volume",
+    "Toleration",
+    "ObjectMeta",
+    "MPIJobSpec",
+    "WorkerCounts",
+    "WorkerStatus",
+    "ReplicaStatus",
+    "Transition",
+    "Condition",
+    "ResourceTotals",
+    "JobStatus",
+    "Event",
+    "LogLine",
+    "ResourceCapacity",
+    "Capacity",
+    "Version",
+    "JobTemplate",
+    "Phase",
+    "TERMINAL_PHASES",
+]
+
+#: A Kubernetes quantity: "500m", "2", "1.5", "16Gi" (numbers are accepted too).
+Quantity = Union[str, int, float]
+
+T = TypeVar("T", bound="_Model")
+
+
+class Phase:
+    """The normalized job phases (``JobStatus.phase``)."""
+
+    PENDING = "Pending"
+    QUEUED = "Queued"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    SUSPENDED = "Suspended"
+    DELETING = "Deleting"
+    ALL = (PENDING, QUEUED, STARTING, RUNNING, SUCCEEDED, FAILED, SUSPENDED, DELETING)
+
+
+#: Phases after which a job never changes again.
+TERMINAL_PHASES = frozenset({Phase.SUCCEEDED, Phase.FAILED})
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+class _Model:
+    """Shared to_dict/from_dict machinery for the dataclasses below."""
+
+    # attribute → JSON name, when it is not the lowerCamelCase of the attribute.
+    _json_names: ClassVar[Dict[str, str]] = {}
+    # attribute → model class (or a 1-tuple (cls,) for a list of them).
+    _nested: ClassVar[Dict[str, Any]] = {}
+    # attributes holding datetimes (RFC 3339 in JSON).
+    _times: ClassVar[Tuple[str, ...]] = ()
+    # optional numbers: None means unset, 0 is a real value and is sent.
+    _optional: ClassVar[Tuple[str, ...]] = ()
+    # attributes that are not part of the JSON form.
+    _skip: ClassVar[Tuple[str, ...]] = ()
+
+    @classmethod
+    def _json_name(cls, attr: str) -> str:
+        return cls._json_names.get(attr) or _camel(attr)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The API's JSON form: lowerCamelCase keys, unset fields omitted."""
+        out: Dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.name in self._skip:
+                continue
+            v = getattr(self, f.name)
+            enc = _encode(v, f.name in self._optional)
+            if enc is not _OMIT:
+                out[self._json_name(f.name)] = enc
+        return out
+
+    @classmethod
+    def from_dict(cls: Type[T], data: Optional[Mapping[str, Any]]) -> T:
+        """Build from the API's JSON form (or snake_case keys); unknown keys
+        are ignored."""
+        if data is None:
+            return cls()
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, Mapping):
+            raise TypeError("%s.from_dict needs a dict, got %s" % (cls.__name__, type(data).__name__))
+        kwargs: Dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name in cls._skip:
+                continue
+            j = cls._json_name(f.name)
+            if j in data:
+                v = data[j]
+            elif f.name in data:
+                v = data[f.name]
+            else:
+                continue
+            kwargs[f.name] = cls._decode_attr(f.name, v)
+        return cls(**kwargs)
+
+    @classmethod
+    def _decode_attr(cls, attr: str, v: Any) -> Any:
+        if v is None:
+            return None
+        nested = cls._nested.get(attr)
+        if nested is not None:
+            if isinstance(nested, tuple):
+                return [nested[0].from_dict(x) if isinstance(x, Mapping) else x for x in (v or [])]
+            return nested.from_dict(v) if isinstance(v, Mapping) else v
+        if attr in cls._times:
+            return parse_rfc3339(v) if isinstance(v, str) else v
+        return v
+
+    def _coerce(self) -> None:
+        """Turn dicts given for nested models into model instances."""
+        for attr, nested in self._nested.items():
+            v = getattr(self, attr)
+            if isinstance(nested, tuple):
+                if isinstance(v, (list, tuple)):
+                    setattr(self, attr, [nested[0].from_dict(x) if isinstance(x, Mapping) else x for x in v])
+            elif isinstance(v, Mapping):
+                setattr(self, attr, nested.from_dict(v))
+
+
+_OMIT = object()
+
+
+def _encode(v: Any, keep_zero: bool = False) -> Any:
+    if v is None:
+        return _OMIT
+    if isinstance(v, _Model):
+        d = v.to_dict()
+        return d if d else _OMIT
+    if isinstance(v, _dt.datetime):
+        return format_rfc3339(v)
+    if isinstance(v, bool):
+        return v if v else _OMIT
+    if isinstance(v, (int, float)):
+        return v if (v != 0 or keep_zero) else _OMIT
+    if isinstance(v, str):
+        return v if v != "" else _OMIT
+    if isinstance(v, (list, tuple)):
+        if not v:
+            return _OMIT
+        return [_encode_elem(x) for x in v]
+    if isinstance(v, Mapping):
+        return dict(v) if v else _OMIT
+    return v
+
+
+def _encode_elem(x: Any) -> Any:
+    """List elements keep their value even when empty ("" stays "")."""
+    if isinstance(x, _Model):
+        return x.to_dict()
+    if isinstance(x, _dt.datetime):
+        return format_rfc3339(x)
+    if isinstance(x, (list, tuple)):
+        return [_encode_elem(y) for y in x]
+    return x
+
+
+def _quantity(v: Any) -> Any:
+    """Numbers given for quantities are sent as text ("4"), as the API wants."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return number_text(v)
+    return v
+
+
+# --------------------------------------------------------------------------
+# The job spec
+
+
+@dataclass
+class EnvVar(_Model):
+    """An environment variable set for the launcher and every worker."""
+
+    name: str = ""
+    value: str = ""
+
+
+_GPU_KEYS = ("nvidia.com/gpu", "gpu", "gpus")
+
+
+def _gpu_count(v: Any, where: str) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and v.strip().isdigit():
+        return int(v.strip())
+    return v  # anything else is reported by validate()
+
+
+@dataclass
+class Resources(_Model):
+    """Resources per replica (one worker, or the launcher).
+
+    ``cpu`` and ``memory`` are Kubernetes quantities ("500m", "4", "16Gi");
+    ``gpus`` is a whole number of GPUs; the limits default to the requests.
+
+    Build it directly, from the flat API form, or from a Kubernetes-style
+    ``{"requests": {...}, "limits": {...}}`` dict with :meth:`from_any`::
+
+        Resources(cpu="4", memory="16Gi", gpus=2, cpu_limit="8")
+        Resources.from_any({"requests": {"cpu": "4", "nvidia.com/gpu": 2},
+                            "limits": {"cpu": "8", "nvidia.com/gpu": 2}})
+    """
+
+    cpu: Optional[Quantity] = None
+    memory: Optional[Quantity] = None
+    gpus: int = 0
+    cpu_limit: Optional[Quantity] = None
+    memory_limit: Optional[Quantity] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The API's flat form: cpu, memory, gpus, cpuLimit, memoryLimit."""
+        d = super().to_dict()
+        for k in ("cpu", "memory", "cpuLimit", "memoryLimit"):
+            if k in d:
+                d[k] = _quantity(d[k])
+        return d
+
+    @classmethod
+    def from_any(cls, value: Union["Resources", Mapping[str, Any], None]) -> "Resources":
+        """Accept a Resources, the flat form (``cpu``, ``memory``, ``gpus``,
+        ``cpuLimit``/``cpu_limit``, ``memoryLimit``/``memory_limit``, or
+        ``nvidia.com/gpu``) or the Kubernetes form (``requests``/``limits``
+        with ``cpu``, ``memory`` and ``nvidia.com/gpu``).
+
+        In the Kubernetes form a limit without a request is also the request
+        (as in Kubernetes), and GPU requests and limits must be equal.
+        Raises ValueError for resources the platform cannot express."""
+        if value is None:
+            return cls()
+        if isinstance(value, Resources):
+            return value
+        if not isinstance(value, Mapping):
+            raise ValueError("resources must be a dict or a Resources, got %s" % type(value).__name__)
+        if "requests" in value or "limits" in value:
+            extra = sorted(set(value) - {"requests", "limits"})
+            if extra:
+                raise ValueError(
+                    "resources mixes the Kubernetes form (requests/limits) with other keys: %s" % ", ".join(extra)
+                )
+            return cls._from_k8s(value.get("requests") or {}, value.get("limits") or {})
+        return cls._from_flat(value)
+
+    @classmethod
+    def _from_flat(cls, d: Mapping[str, Any]) -> "Resources":
+        aliases = {
+            "cpu": "cpu",
+            "memory": "memory",
+            "gpus": "gpus",
+            "gpu": "gpus",
+            "nvidia.com/gpu": "gpus",
+            "cpuLimit": "cpu_limit",
+            "cpu_limit": "cpu_limit",
+            "memoryLimit": "memory_limit",
+            "memory_limit": "memory_limit",
+        }
+        kwargs: Dict[str, Any] = {}
+        for k, v in d.items():
+            attr = aliases.get(k)
+            if attr is None:
+                raise ValueError(
+                    "unsupported resource %r: use cpu, memory, gpus (or nvidia.com/gpu), cpuLimit and memoryLimit, "
+                    "or the Kubernetes form {'requests': {...}, 'limits': {...}}" % k
+                )
+            if attr in kwargs:
+                raise ValueError("resource %r is given twice (as %r)" % (attr, k))
+            kwargs[attr] = _gpu_count(v, k) if attr == "gpus" else v
+        return cls(**kwargs)
+
+    @classmethod
+    def _from_k8s(cls, requests: Mapping[str, Any], limits: Mapping[str, Any]) -> "Resources":
+        for name, d in (("requests", requests), ("limits", limits)):
+            if not isinstance(d, Mapping):
+                raise ValueError("resources.%s must be a dict, got %s" % (name, type(d).__name__))
+            for k in d:
+                if k not in ("cpu", "memory") + _GPU_KEYS:
+                    raise ValueError(
+                        "unsupported resource %r in resources.%s: the platform schedules cpu, memory and nvidia.com/gpu" % (k, name)
+                    )
+
+        def gpu(d: Mapping[str, Any]) -> Any:
+            found = [(k, d[k]) for k in _GPU_KEYS if k in d]
+            if len(found) > 1:
+                raise ValueError("GPUs are given twice: %s" % ", ".join(k for k, _ in found))
+            return _gpu_count(found[0][1], found[0][0]) if found else None
+
+        req_gpu, lim_gpu = gpu(requests), gpu(limits)
+        if req_gpu is not None and lim_gpu is not None and req_gpu != lim_gpu:
+            raise ValueError(
+                "GPU requests (%s) and limits (%s) differ: GPUs cannot be overcommitted, set them equal" % (req_gpu, lim_gpu)
+            )
+        gpus = req_gpu if req_gpu is not None else lim_gpu
+        return cls(
+            cpu=requests.get("cpu", limits.get("cpu")),
+            memory=requests.get("memory", limits.get("memory")),
+            gpus=gpus if gpus is not None else 0,
+            cpu_limit=limits.get("cpu"),
+            memory_limit=limits.get("memory"),
+        )
+
+    def to_k8s(self) -> Dict[str, Dict[str, Any]]:
+        """The Kubernetes form: ``{"requests": {...}, "limits": {...}}``
+        (limits default to the requests, as the platform applies them)."""
+        req: Dict[str, Any] = {}
+        lim: Dict[str, Any] = {}
+        if self.cpu is not None:
+            req["cpu"] = _quantity(self.cpu)
+        if self.memory is not None:
+            req["memory"] = _quantity(self.memory)
+        if self.gpus:
+            req["nvidia.com/gpu"] = self.gpus
+            lim["nvidia.com/gpu"] = self.gpus
+        cl = self.cpu_limit if self.cpu_limit is not None else self.cpu
+        ml = self.memory_limit if self.memory_limit is not None else self.memory
+        if cl is not None:
+            lim["cpu"] = _quantity(cl)
+        if ml is not None:
+            lim["memory"] = _quantity(ml)
+        return {"requests": req, "limits": lim}
+
+
+def _resources(v: Any) -> Any:
+    if v is None or isinstance(v, Resources):
+        return v if v is not None else Resources()
+    if isinstance(v, Mapping):
+        return Resources.from_any(v)
+    return v
+
+
+@dataclass
+class WorkerSpec(_Model):
+    """The workers: how many (``replicas``, default 1), MPI ranks per worker
+    (``slots_per_worker``, default 1) and resources per worker.
+
+    ``resources`` may be a :class:`Resources`, the flat API form, or a
+    Kubernetes-style ``{"requests": {...}, "limits": {...}}`` dict."""
+
+    replicas: Optional[int] = None
+    slots_per_worker: Optional[int] = None
+    resources: Union[Resources, Mapping[str, Any], None] = None
+
+    _nested = {"resources": Resources}
+    _optional = ("replicas", "slots_per_worker")
+
+    def __post_init__(self) -> None:
+        self.resources = _resources(self.resources)
+
+
+@dataclass
+class LauncherSpec(_Model):
+    """The launcher (the replica that runs mpirun): its resources."""
+
+    resources: Union[Resources, Mapping[str, Any], None] = None
+
+    _nested = {"resources": Resources}
+
+    def __post_init__(self) -> None:
+        self.resources = _resources(self.resources)
+
+
+@dataclass
+class RunPolicy(_Model):
+    """Deadline, retries, cleanup and suspension.
+
+    ``active_deadline_seconds``: fail the job after this long;
+    ``backoff_limit``: retries of the whole job after a failure (default 0);
+    ``ttl_seconds_after_finished``: remove the job this long after it ends;
+    ``clean_pod_policy``: None | Running (default) | All;
+    ``suspend``: create the job suspended."""
+
+    active_deadline_seconds: Optional[int] = None
+    backoff_limit: Optional[int] = None
+    ttl_seconds_after_finished: Optional[int] = None
+    clean_pod_policy: str = ""
+    suspend: bool = False
+
+    _optional = ("active_deadline_seconds", "backoff_limit", "ttl_seconds_after_finished")
+
+
+@dataclass
+class Scheduling(_Model):
+    """Queue (a Kueue LocalQueue name) and priority class."""
+
+    queue: str = ""
+    priority_class: str = ""
+
+
+@dataclass
+class Volume(_Model):
+    """A volume mounted at ``mount_path`` in the launcher and every worker.
+    Set exactly one source: ``persistent_volume_claim``, ``config_map``,
+    ``secret``, ``empty_dir`` or ``host_path``."""
+
+    name: str = ""
+    mount_path: str = ""
+    read_only: bool = False
+    persistent_volume_claim: str = ""
+    config_map: str = ""
+    secret: str = ""
+    empty_dir: bool = False
+    host_path: str = ""
+
+
+@dataclass
+class Toleration(_Model):
+    """A Kubernetes toleration for the job's pods."""
+
+    key: str = ""
+    operator: str = ""
+    value: str = ""
+    effect: str = ""
+
+
+@dataclass
+class ObjectMeta(_Model):
+    """Identity of a job; ``uid``, ``resource_version``,
+    ``creation_timestamp`` and ``creator`` are set by the server."""
+
+    name: str = ""
+    generate_name: str = ""
+    namespace: str = ""
+    labels: Dict[str, str] = field(default_factory=dict)
+    annotations: Dict[str, str] = field(default_factory=dict)
+    uid: str = ""
+    resource_version: str = ""
+    creation_timestamp: Optional[_dt.datetime] = None
+    creator: str = ""
+
+    _times = ("creation_timestamp",)
+
+
+def _env(v: Any) -> Any:
+    if isinstance(v, Mapping):
+        return [EnvVar(name=k, value=val) for k, val in v.items()]
+    if isinstance(v, (list, tuple)):
+        return [EnvVar.from_dict(x) if isinstance(x, Mapping) else x for x in v]
+    return v
+
+
+@dataclass
+class MPIJobSpec(_Model):
+    """An MPI job, in the user's language.
+
+    Required: ``name`` (or ``generate_name``) and ``command``. If the command
+    does not start with ``mpirun``/``mpiexec``, the platform wraps it with the
+    launcher of ``mpi_implementation`` (OpenMPI, Intel or MPICH; default
+    OpenMPI), so ``["python", "train.py"]`` runs on every rank.
+
+    ``namespace`` defaults to the client's namespace. ``env`` may be a list of
+    :class:`EnvVar` or a dict. ``worker_spec`` is the API's ``spec.workers``
+    and ``launcher_spec`` its ``spec.launcher``.
+
+    ``to_dict()`` returns the job document the API accepts; :meth:`validate`
+    checks it with the server's rules and reports every problem at once."""
+
+    name: str = ""
+    namespace: Optional[str] = None
+    image: str = ""
+    command: List[str] = field(default_factory=list)
+    worker_spec: Union[WorkerSpec, Mapping[str, Any], None] = None
+    launcher_spec: Union[LauncherSpec, Mapping[str, Any], None] = None
+    mpi_implementation: str = ""
+    run_policy: Union[RunPolicy, Mapping[str, Any], None] = None
+    scheduling: Union[Scheduling, Mapping[str, Any], None] = None
+    env: Union[List[EnvVar], Mapping[str, str]] = field(default_factory=list)
+    volumes: List[Volume] = field(default_factory=list)
+    labels: Dict[str, str] = field(default_factory=dict)
+    annotations: Dict[str, str] = field(default_factory=dict)
+    generate_name: str = ""
+    working_dir: str = ""
+    image_pull_policy: str = ""
+    image_pull_secrets: List[str] = field(default_factory=list)
+    node_selector: Dict[str, str] = field(default_factory=dict)
+    tolerations: List[Toleration] = field(default_factory=list)
+
+    _nested = {
+        "worker_spec": WorkerSpec,
+        "launcher_spec": LauncherSpec,
+        "run_policy": RunPolicy,
+        "scheduling": Scheduling,
+        "volumes": (Volume,),
+        "tolerations": (Toleration,),
+    }
+    _META = ("name", "generate_name", "namespace", "labels", "annotations")
+    _SPEC_NAMES = {"worker_spec": "workers", "launcher_spec": "launcher"}
+
+    def __post_init__(self) -> None:
+        self._coerce()
+        if self.worker_spec is None:
+            self.worker_spec = WorkerSpec()
+        if self.launcher_spec is None:
+            self.launcher_spec = LauncherSpec()
+        if self.run_policy is None:
+            self.run_policy = RunPolicy()
+        if self.scheduling is None:
+            self.scheduling = Scheduling()
+        self.env = _env(self.env)
+
+    @property
+    def workers(self) -> WorkerSpec:
+        """Alias of ``worker_spec`` (the API's name)."""
+        return self.worker_spec  # type: ignore[return-value]
+
+    @property
+    def launcher(self) -> LauncherSpec:
+        """Alias of ``launcher_spec`` (the API's name)."""
+        return self.launcher_spec  # type: ignore[return-value]
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The high-level job document::
+
+            {"apiVersion": "training.opendatahub.io/v1alpha1", "kind": "MPIJob",
+             "metadata": {"name": ..., "namespace": ..., "labels": ...},
+             "spec": {"command": [...], "workers": {...}, ...}}
+        """
+        from .validation import API_VERSION, KIND
+
+        meta: Dict[str, Any] = {}
+        spec: Dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            enc = _encode(v)
+            if enc is _OMIT:
+                continue
+            if f.name in self._META:
+                meta[_camel(f.name)] = enc
+            else:
+                spec[self._SPEC_NAMES.get(f.name) or _camel(f.name)] = enc
+        return {"apiVersion": API_VERSION, "kind": KIND, "metadata": meta, "spec": spec}
+
+    @classmethod
+    def from_dict(cls, data: Optional[Mapping[str, Any]], strict: bool = True) -> "MPIJobSpec":  # type: ignore[override]
+        """Build from a job document (``{"metadata": ..., "spec": ...}``, as
+        :meth:`to_dict` returns and the API, CLI and UI use).
+
+        With ``strict`` (the default) the document is checked as the server
+        checks it: unknown fields and values of the wrong type raise
+        :class:`ValidationError` listing every problem (with the other
+        validation errors, as the server reports them). ``strict=False``
+        ignores unknown fields, for documents that come from a server."""
+        if data is None:
+            return cls()
+        if strict:
+            from .validation import parse_document
+
+            data = parse_document(data)
+        meta = data.get("metadata") or {}
+        spec = data.get("spec") or {}
+        kwargs: Dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name in cls._META:
+                src, key = meta, _camel(f.name)
+            else:
+                src, key = spec, cls._SPEC_NAMES.get(f.name) or _camel(f.name)
+            if key in src and src[key] is not None:
+                kwargs[f.name] = src[key]
+        return cls(**kwargs)
+
+    def validate(self, raise_on_error: bool = True) -> List[FieldError]:
+        """Check the job with the server's rules (after applying the same
+        defaults). Return the list of field errors, sorted by field path
+        (empty when valid); with ``raise_on_error`` (the default) raise
+        :class:`ValidationError` listing all of them instead."""
+        from .validation import validate_document
+
+        doc = self.to_dict()
+        if self.namespace is None:
+            doc["metadata"].pop("namespace", None)
+        errors = validate_document(doc)
+        if errors and raise_on_error:
+            raise ValidationError.invalid(self.name or self.generate_name, errors)
+        return errors
+
+    def with_namespace(self, namespace: str) -> "MPIJobSpec":
+        """A copy with ``namespace`` set when it was not."""
+        if self.namespace:
+            return self
+        return dataclasses.replace(self, namespace=namespace)
+
+
+# --------------------------------------------------------------------------
+# Status
+
+
+@dataclass
+class WorkerCounts(_Model):
+    """Workers by state."""
+
+    total: int = 0
+    pending: int = 0
+    running: int = 0
+    ready: int = 0
+    succeeded: int = 0
+    failed: int = 0
+
+
+@dataclass
+class WorkerStatus(_Model):
+    """The state of one worker (or of the launcher, ``index == -1``):
+    ``state`` (Pending | Running | Succeeded | Failed | Unknown), node,
+    restarts, exit code, ``reason`` (OOMKilled, Evicted, ImagePullBackOff,
+    Error, ...), the MPI ranks it hosts and its pod."""
+
+    name: str = ""
+    index: int = 0
+    state: str = ""
+    ready: bool = False
+    node: str = ""
+    restarts: int = 0
+    exit_code: Optional[int] = None
+    reason: str = ""
+    message: str = ""
+    start_time: Optional[_dt.datetime] = None
+    finish_time: Optional[_dt.datetime] = None
+    ranks: List[int] = field(default_factory=list)
+    pod: str = ""
+
+    _times = ("start_time", "finish_time")
+    _optional = ("exit_code",)
+
+    @property
+    def oom_killed(self) -> bool:
+        """Whether the replica was killed for running out of memory."""
+        return self.reason == "OOMKilled"
+
+    @property
+    def evicted(self) -> bool:
+        """Whether the replica was evicted from its node."""
+        return self.reason == "Evicted"
+
+
+#: The API's name for :class:`WorkerStatus`.
+ReplicaStatus = WorkerStatus
+
+
+@dataclass
+class Transition(_Model):
+    """One entry of a job's phase history."""
+
+    phase: str = ""
+    reason: str = ""
+    message: str = ""
+    time: Optional[_dt.datetime] = None
+
+    _times = ("time",)
+
+
+@dataclass
+class Condition(_Model):
+    """A Kubernetes-style condition."""
+
+    type: str = ""
+    status: str = ""
+    reason: str = ""
+    message: str = ""
+    last_transition_time: Optional[_dt.datetime] = None
+
+    _times = ("last_transition_time",)
+
+
+@dataclass
+class ResourceTotals(_Model):
+    """What a job requests in total (workers + launcher); ``slots`` = MPI ranks."""
+
+    cpu: str = ""
+    memory: str = ""
+    gpus: int = 0
+    slots: int = 0
+
+
+@dataclass
+class JobStatus(_Model):
+    """The normalized status of a job.
+
+    ``phase`` is one of :class:`Phase`; ``reason`` a stable identifier
+    (RankFailed, DeadlineExceeded, ...) and ``message`` says what happened
+    and what to do. ``workers`` counts workers by state, ``worker_statuses``
+    has per-worker details, ``history`` every phase transition, and
+    ``first_failed_worker`` / ``first_failed_rank`` point at the culprit."""
+
+    phase: str = ""
+    reason: str = ""
+    message: str = ""
+    start_time: Optional[_dt.datetime] = None
+    completion_time: Optional[_dt.datetime] = None
+    workers: WorkerCounts = field(default_factory=WorkerCounts)
+    launcher: Optional[WorkerStatus] = None
+    worker_statuses: List[WorkerStatus] = field(default_factory=list)
+    first_failed_worker: Optional[int] = None
+    first_failed_rank: Optional[int] = None
+    attempts: int = 0
+    history: List[Transition] = field(default_factory=list)
+    conditions: List[Condition] = field(default_factory=list)
+    requested: Optional[ResourceTotals] = None
+    queue_position: int = 0
+    exit_code: Optional[int] = None
+
+    _nested = {
+        "workers": WorkerCounts,
+        "launcher": WorkerStatus,
+        "worker_statuses": (WorkerStatus,),
+        "history": (Transition,),
+        "conditions": (Condition,),
+        "requested": ResourceTotals,
+    }
+    _times = ("start_time", "completion_time")
+    _optional = ("first_failed_worker", "first_failed_rank", "exit_code")
+
+    def __post_init__(self) -> None:
+        self._coerce()
+        if self.workers is None:
+            self.workers = WorkerCounts()
+
+    @property
+    def workers_running(self) -> int:
+        """Workers in state Running."""
+        return self.workers.running
+
+    @property
+    def workers_total(self) -> int:
+        """Workers the job has (its replicas)."""
+        return self.workers.total
+
+    @property
+    def workers_succeeded(self) -> int:
+        """Workers that finished successfully."""
+        return self.workers.succeeded
+
+    @property
+    def workers_failed(self) -> int:
+        """Workers that failed."""
+        return self.workers.failed
+
+    @property
+    def workers_pending(self) -> int:
+        """Workers not started yet."""
+        return self.workers.pending
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the job has finished (Succeeded or Failed)."""
+        return self.phase in TERMINAL_PHASES
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the job finished successfully."""
+        return self.phase == Phase.SUCCEEDED
+
+    @property
+    def failed(self) -> bool:
+        """Whether the job failed."""
+        return self.phase == Phase.FAILED
+
+    @property
+    def duration(self) -> Optional[_dt.timedelta]:
+        """Run time so far (or in total, once finished)."""
+        if self.start_time is None:
+            return None
+        end = self.completion_time or _dt.datetime.now(_dt.timezone.utc)
+        return end - self.start_time
+
+    def worker(self, index: int) -> Optional[WorkerStatus]:
+        """The status of worker ``index``, if the server reported it."""
+        for w in self.worker_statuses:
+            if w.index == index:
+                return w
+        return None
+
+    def __str__(self) -> str:
+        s = self.phase or "Unknown"
+        if self.reason:
+            s += " (%s)" % self.reason
+        s += ", workers %d/%d running" % (self.workers.running, self.workers.total)
+        if self.message:
+            s += ": " + self.message
+        return s
+
+
+# --------------------------------------------------------------------------
+# Other API objects
+
+
+@dataclass
+class Event(_Model):
+    """An event recorded for a job: ``type`` (Normal | Warning), reason,
+    message, the ``object`` it is about ("job", "launcher", "worker-N", a
+    pod), when it happened first and last and how often."""
+
+    type: str = ""
+    reason: str = ""
+    message: str = ""
+    object: str = ""
+    first_time: Optional[_dt.datetime] = None
+    last_time: Optional[_dt.datetime] = None
+    count: int = 0
+    source: str = ""
+
+    _times = ("first_time", "last_time")
+
+
+@dataclass
+class LogLine(_Model):
+    """One line of output: ``source`` ("launcher" or "worker-N"), ``worker``
+    index (-1 for the launcher), MPI ``rank`` (-1 when unknown), ``stream``
+    (stdout | stderr), ``time`` and ``text``."""
+
+    source: str = ""
+    worker: int = 0
+    rank: int = 0
+    stream: str = ""
+    time: Optional[_dt.datetime] = None
+    text: str = ""
+
+    _times = ("time",)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass
+class ResourceCapacity(_Model):
+    """One resource (cpu, memory, nvidia.com/gpu, slots, ...): hard limit,
+    used and available."""
+
+    name: str = ""
+    hard: str = ""
+    used: str = ""
+    available: str = ""
+
+
+@dataclass
+class Capacity(_Model):
+    """What new jobs in a namespace may still use, and where the numbers
+    come from (``source``: "local slots", a ResourceQuota, a ClusterQueue)."""
+
+    source: str = ""
+    resources: List[ResourceCapacity] = field(default_factory=list)
+
+    _nested = {"resources": (ResourceCapacity,)}
+
+    def __post_init__(self) -> None:
+        self._coerce()
+
+    def get(self, name: str) -> Optional[ResourceCapacity]:
+        """The entry for one resource, e.g. ``capacity.get("slots")``."""
+        for r in self.resources:
+            if r.name == name:
+                return r
+        return None
+
+
+@dataclass
+class Version(_Model):
+    """Server version and engine (``local`` or ``kubernetes``)."""
+
+    version: str = ""
+    git_commit: str = ""
+    build_date: str = ""
+    go_version: str = ""
+    engine: str = ""
+    engine_version: str = ""
+
+
+@dataclass
+class JobTemplate(_Model):
+    """A saved, reusable job spec."""
+
+    name: str = ""
+    namespace: str = ""
+    description: str = ""
+    job: Optional[MPIJobSpec] = None
+    create_time: Optional[_dt.datetime] = None
+    creator: str = ""
+
+    _times = ("create_time",)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The API's JSON form."""
+        d = super().to_dict()
+        if isinstance(self.job, MPIJobSpec):
+            d["job"] = self.job.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Optional[Mapping[str, Any]]) -> "JobTemplate":
+        """Build from the API's JSON form."""
+        t = super().from_dict(data)
+        if isinstance(t.job, Mapping):
+            t.job = MPIJobSpec.from_dict(t.job, strict=False)
+        return t
