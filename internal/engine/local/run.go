@@ -398,7 +398,9 @@ func (e *Engine) jobEnv(j *job.MPIJob, p *plan) []string {
 	}
 	put(EnvJobUID, j.Metadata.UID)
 	put(EnvStateMarker, e.marker)
-	put(envNotify, e.notifyEnv)
+	if p.wrapped {
+		put(envNotify, e.notifyEnv) // the wrapper removes it before the program runs
+	}
 	out := make([]string, 0, len(order))
 	for _, k := range order {
 		out = append(out, k+"="+set[k])
