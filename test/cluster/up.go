@@ -105,12 +105,12 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	c := &Cluster{Layout: l, PKI: pki, State: st}
 	if st != nil {
-		if err := c.healthy(ctx, opts.Nodes.Count); err == nil {
+		err := c.healthy(ctx, opts.Nodes.Count)
+		if err == nil {
 			log.Info("reusing healthy control plane", "apiserver", c.APIServerURL())
 			return c, nil
-		} else {
-			log.Info("running control plane is not healthy", "reason", err)
 		}
+		log.Info("running control plane is not healthy", "reason", err)
 		// Keep the data if etcd and the apiserver are fine: restart the rest.
 		if !(c.alive(CompEtcd) && c.alive(CompAPIServer) && c.checkAPIServer(ctx) == nil) {
 			log.Info("restarting the whole control plane")
@@ -179,7 +179,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	if err := c.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	// Start the rest together; each is then awaited.
+	// The rest need the apiserver and the bootstrap objects (CRDs, RBAC).
 	for _, s := range []struct {
 		name  string
 		check func(context.Context) error
