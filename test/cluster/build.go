@@ -141,6 +141,12 @@ func Build(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions) e
 	if err := os.MkdirAll(filepath.Join(l.BinDir(), ".stamps"), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", l.BinDir(), err)
 	}
+	// One build at a time (e.g. `make cluster-build` while a test starts the harness).
+	unlock, err := lockFile(ctx, filepath.Join(l.BinDir(), ".lock"))
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	goVersion, err := commandOutput(ctx, "", opts.Go, "env", "GOVERSION")
 	if err != nil {
 		return fmt.Errorf("go env GOVERSION: %w", err)
