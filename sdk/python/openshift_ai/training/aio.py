@@ -432,7 +432,7 @@ class AsyncMPIJobClient:
         *,
         context: Optional[str] = None,
         backoff: float = 0.5,
-        verify: Union[bool, str] = True,
+        verify: Union[bool, str, None] = None,
         validate: bool = True,
     ) -> None:
         self.config: ClientConfig = resolve_config(server, token, namespace, context)
@@ -441,6 +441,8 @@ class AsyncMPIJobClient:
         self.timeout = timeout
         self.validate = validate
         self._retry = RetryPolicy(retries=retries, backoff=backoff)
+        if verify is None:
+            verify = not self.config.insecure
         self._transport = AsyncHTTPTransport(self.server, self.config.token, timeout, self._retry, verify)
 
     async def __aenter__(self) -> "AsyncMPIJobClient":

@@ -313,9 +313,9 @@ class MPIJob(_JobBase):
     ) -> Union[str, Iterator[str]]:
         """The job's output.
 
-        ``worker``: None (the launcher, which carries mpirun's merged
-        output), a worker index (``0``), or ``"all"`` (every source merged in
-        time order, each line prefixed with ``[source]``). ``tail``: only the
+        ``worker``: None (the launcher: mpirun's own messages), a worker
+        index (``0``: the output of that worker's ranks), or ``"all"`` (every
+        source merged in time order, each line prefixed with ``[source]``). ``tail``: only the
         last N lines per source. ``since``: seconds, a timedelta or a
         datetime. Returns the text; with ``follow=True`` an iterator of lines
         that ends when the job has finished."""
@@ -415,7 +415,8 @@ class MPIJobClient:
     ``timeout`` bounds each request (seconds); ``retries`` is how often
     idempotent calls (GET, DELETE) are retried on 502/503/504 and connection
     errors, with exponential backoff from ``backoff`` seconds. ``verify``
-    controls TLS verification (True, False or a CA bundle path).
+    controls TLS verification (True, False or a CA bundle path; by default
+    on unless the config context sets ``insecureSkipTLSVerify``).
     ``validate`` checks specs client-side before sending them.
 
     Usable as a context manager."""
@@ -430,7 +431,7 @@ class MPIJobClient:
         *,
         context: Optional[str] = None,
         backoff: float = 0.5,
-        verify: Union[bool, str] = True,
+        verify: Union[bool, str, None] = None,
         validate: bool = True,
     ) -> None:
         self.config: ClientConfig = resolve_config(server, token, namespace, context)
@@ -439,6 +440,8 @@ class MPIJobClient:
         self.timeout = timeout
         self.validate = validate
         self._retry = RetryPolicy(retries=retries, backoff=backoff)
+        if verify is None:
+            verify = not self.config.insecure
         self._transport = HTTPTransport(self.server, self.config.token, timeout, self._retry, verify)
 
     def __enter__(self) -> "MPIJobClient":

@@ -3,7 +3,8 @@ discovery as the ``odh`` CLI:
 
 1. explicit arguments (``MPIJobClient(server=..., token=..., namespace=...)``);
 2. environment: ``ODH_SERVER``, ``ODH_TOKEN``, ``ODH_NAMESPACE``;
-3. the config file (``$ODH_CONFIG`` or ``~/.config/odh/config.json``)::
+3. the current context of the config file (``$ODH_CONFIG`` or
+   ``${XDG_CONFIG_HOME:-~/.config}/odh/config.json``)::
 
        {"currentContext": "local",
         "contexts": [{"name": "local", "server": "http://127.0.0.1:8080",
@@ -42,16 +43,19 @@ class ClientConfig:
     token: Optional[str] = None
     namespace: str = DEFAULT_NAMESPACE
     context: Optional[str] = None
+    insecure: bool = False
     sources: Dict[str, str] = field(default_factory=dict)
 
 
 def config_path(env: Optional[Mapping[str, str]] = None) -> str:
-    """The config file: ``$ODH_CONFIG`` or ``~/.config/odh/config.json``."""
+    """The config file: ``$ODH_CONFIG``, else ``odh/config.json`` in
+    ``$XDG_CONFIG_HOME`` (default ``~/.config``), as the CLI uses."""
     env = os.environ if env is None else env
     p = env.get("ODH_CONFIG")
     if p:
         return os.path.expanduser(p)
-    return os.path.join(_home(env), ".config", "odh", "config.json")
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(_home(env), ".config")
+    return os.path.join(base, "odh", "config.json")
 
 
 def _home(env: Mapping[str, str]) -> str:
@@ -69,19 +73,21 @@ def _read_json(path: str) -> Optional[Dict[str, Any]]:
     return data if isinstance(data, dict) else None
 
 
-def _context(cfg: Dict[str, Any], name: Optional[str]) -> Optional[Dict[str, Any]]:
-    name = name or cfg.get("currentContext")
+def _context(cfg: Dict[str, Any], name: Optional[str], path: str) -> Optional[Dict[str, Any]]:
+    wanted = name or cfg.get("currentContext")
     contexts: List[Any] = cfg.get("contexts") or []
     for c in contexts:
-        if isinstance(c, dict) and c.get("name") == name:
+        if isinstance(c, dict) and c.get("name") == wanted:
             return c
-    if name is None and len(contexts) == 1 and isinstance(contexts[0], dict):
-        return contexts[0]
+    if name:
+        raise ValueError(
+            "context %r is not in %s (create it with: odh login --context %s --server URL --token TOKEN)" % (name, path, name)
+        )
     return None
 
 
 def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -102,7 +108,7 @@ def discovery_path(server: str, env: Optional[Mapping[str, str]] = None) -> Opti
     except ValueError:
         return None
     state = env.get("XDG_STATE_HOME") or os.path.join(_home(env), ".local", "state")
-    return os.path.join(state, "odh-training", "servers", "%s_%d.json" % (host, port))
+    return os.path.join(state, "odh-training", "servers", "%s_%d.json" % (host.replace(":", "_"), port))
 
 
 def _discovered_token(server: str, env: Mapping[str, str]) -> tuple:
@@ -135,12 +141,15 @@ def resolve_config(
 ) -> ClientConfig:
     """Resolve server, token and namespace (arguments > environment >
     config file > defaults; then the local server's discovery file for the
-    token). ``env`` defaults to ``os.environ`` (tests pass their own)."""
+    token). A context's token is used only for that context's server.
+    ``context`` selects a context other than the current one (ValueError if
+    it does not exist). ``env`` defaults to ``os.environ`` (tests pass their
+    own)."""
     env = os.environ if env is None else env
     cfg = ClientConfig(sources={})
     path = config_path(env)
     file_cfg = _read_json(path) or {}
-    ctx = _context(file_cfg, context or env.get("ODH_CONTEXT")) if file_cfg else None
+    ctx = _context(file_cfg, context, path)
     ctx_src = "config file %s (context %s)" % (path, ctx.get("name")) if ctx else ""
     cfg.context = ctx.get("name") if ctx else None
 
@@ -152,16 +161,20 @@ def resolve_config(
             cfg.sources[key] = "env " + env_name
             return env[env_name]
         if ctx and isinstance(ctx.get(key), str) and ctx.get(key):
-            cfg.sources[key] = ctx_src
-            return ctx[key]
+            # A context's token belongs to the context's server only.
+            if key != "token" or ctx.get("server") == cfg.server:
+                cfg.sources[key] = ctx_src
+                return ctx[key]
         cfg.sources[key] = "default"
         return default
 
-    cfg.server = (pick("server", server, "ODH_SERVER", DEFAULT_SERVER) or DEFAULT_SERVER).rstrip("/")
-    if "://" not in cfg.server:
-        cfg.server = "http://" + cfg.server
+    cfg.server = pick("server", server, "ODH_SERVER", DEFAULT_SERVER) or DEFAULT_SERVER
     cfg.namespace = pick("namespace", namespace, "ODH_NAMESPACE", DEFAULT_NAMESPACE) or DEFAULT_NAMESPACE
     cfg.token = pick("token", token, "ODH_TOKEN", None)
+    cfg.insecure = bool(ctx and ctx.get("insecureSkipTLSVerify"))
+    if "://" not in cfg.server:
+        cfg.server = "http://" + cfg.server
+    cfg.server = cfg.server.rstrip("/")
     if not cfg.token:
         tok, src = _discovered_token(cfg.server, env)
         if tok:
