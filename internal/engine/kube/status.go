@@ -1,0 +1,588 @@
+package kube
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	kubeflow "github.com/kubeflow/mpi-operator/pkg/apis/kubeflow/v2beta1"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/odh-training/odh-training/internal/job"
+)
+
+// Reasons only the kubernetes engine sets, in addition to job.Reason*.
+const (
+	// ReasonWaitingForOperator: the MPI operator has not acknowledged the
+	// job (no Created condition) yet.
+	ReasonWaitingForOperator = "WaitingForOperator"
+	// ReasonOperatorNotRunning: no Created condition long after creation.
+	ReasonOperatorNotRunning = "OperatorNotRunning"
+	// ReasonOperatorRejected: the operator's own validation refused the
+	// job (it only says so in an Event).
+	ReasonOperatorRejected = "OperatorRejected"
+	// ReasonWaitingForWorkers: pods exist, the workers are not all ready.
+	ReasonWaitingForWorkers = "WaitingForWorkers"
+	// ReasonLauncherStarting: workers ready, the launcher is starting.
+	ReasonLauncherStarting = "LauncherStarting"
+)
+
+// statusRecord is what the engine persists in the AnnotationStatus
+// annotation: the phase history and the first worker failure. Both must
+// outlive the pods (the operator deletes workers when the job ends) and a
+// restart of odh-server.
+type statusRecord struct {
+	History      []job.Transition `json:"history,omitempty"`
+	FirstFailure *workerFailure   `json:"firstFailure,omitempty"`
+}
+
+// workerFailure is the first worker that failed.
+type workerFailure struct {
+	Worker   int32     `json:"worker"`
+	Pod      string    `json:"pod,omitempty"`
+	Node     string    `json:"node,omitempty"`
+	ExitCode *int32    `json:"exitCode,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	Message  string    `json:"message,omitempty"`
+	Time     time.Time `json:"time"`
+}
+
+func parseRecord(s string) statusRecord {
+	var r statusRecord
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &r) // a damaged record only loses history
+	}
+	return r
+}
+
+func (r statusRecord) encode() string {
+	b, _ := json.Marshal(r)
+	return string(b)
+}
+
+// maxHistory bounds the persisted history (annotations are limited to
+// 256 KiB in total); the oldest entries after the first go first.
+const maxHistory = 100
+
+// observed is everything the status of one job is computed from.
+type observed struct {
+	mpiJob   *kubeflow.MPIJob
+	spec     *job.Spec
+	pods     []*corev1.Pod               // launcher and worker pods of the job
+	warnings []*corev1.Event             // recent Warning events about the job or its children
+	record   statusRecord                // persisted history and first failure
+	lastSeen map[int32]job.ReplicaStatus // last live states by worker index, -1 = launcher
+	now      time.Time
+	// operatorTimeout is how long a job may lack the Created condition
+	// before the status says the operator is not running.
+	operatorTimeout time.Duration
+}
+
+// aggregate computes the normalized status of a job. It is pure: the
+// engine calls it on every informer event that touches the job.
+func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStatus) {
+	u := in.mpiJob
+	rec := statusRecord{History: slices.Clone(in.record.History), FirstFailure: in.record.FirstFailure}
+	st := job.Status{History: rec.History}
+	if len(st.History) > 0 {
+		last := st.History[len(st.History)-1]
+		st.Phase, st.Reason, st.Message = last.Phase, last.Reason, last.Message
+	}
+	replicas := in.spec.Replicas()
+	slots := in.spec.Slots()
+	req := job.TotalRequests(in.spec).Totals()
+	st.Requested = &req
+	if t := u.Status.StartTime; t != nil {
+		st.StartTime = t.UTC()
+	}
+	if t := u.Status.CompletionTime; t != nil {
+		st.CompletionTime = t.UTC()
+	}
+	for _, c := range u.Status.Conditions {
+		st.Conditions = append(st.Conditions, job.Condition{Type: string(c.Type), Status: string(c.Status), Reason: c.Reason, Message: c.Message, LastTransitionTime: c.LastTransitionTime.UTC()})
+	}
+	cond := func(t kubeflow.JobConditionType) *kubeflow.JobCondition {
+		for i := range u.Status.Conditions {
+			if c := &u.Status.Conditions[i]; c.Type == t && c.Status == corev1.ConditionTrue {
+				return c
+			}
+		}
+		return nil
+	}
+
+	// Pods: the newest launcher pod and one pod per worker index.
+	var launchers []*corev1.Pod
+	workers := map[int32]*corev1.Pod{}
+	for _, p := range in.pods {
+		switch p.Labels[kubeflow.JobRoleLabel] {
+		case "launcher":
+			launchers = append(launchers, p)
+		case "worker":
+			i, err := strconv.Atoi(p.Labels[kubeflow.ReplicaIndexLabel])
+			if err != nil {
+				continue
+			}
+			if old, ok := workers[int32(i)]; !ok || old.CreationTimestamp.Before(&p.CreationTimestamp) {
+				workers[int32(i)] = p
+			}
+		}
+	}
+	sort.Slice(launchers, func(a, b int) bool {
+		return launchers[a].CreationTimestamp.Before(&launchers[b].CreationTimestamp) ||
+			(launchers[a].CreationTimestamp.Equal(&launchers[b].CreationTimestamp) && launchers[a].Name < launchers[b].Name)
+	})
+	st.Attempts = int32(len(launchers))
+	if st.Attempts == 0 && u.Status.ReplicaStatuses != nil {
+		if ls := u.Status.ReplicaStatuses[kubeflow.MPIReplicaTypeLauncher]; ls != nil && (ls.Succeeded > 0 || ls.Failed > 0) {
+			st.Attempts = max(ls.Failed+ls.Succeeded, 1)
+		}
+	}
+
+	succeeded := cond(kubeflow.JobSucceeded)
+	failed := cond(kubeflow.JobFailed)
+	terminal := succeeded != nil || failed != nil
+
+	// Workers. A pod that is gone or being deleted was removed by the
+	// operator (job ended, suspended) or by a deletion: its last live state
+	// is kept, and its termination is not a failure.
+	seen := make(map[int32]job.ReplicaStatus, len(in.lastSeen)+int(replicas))
+	for k, v := range in.lastSeen {
+		seen[k] = v
+	}
+	var problems []podProblem
+	st.WorkerStatuses = make([]job.ReplicaStatus, 0, replicas)
+	for i := range replicas {
+		p := workers[i]
+		live := p != nil && p.DeletionTimestamp == nil
+		var rs job.ReplicaStatus
+		switch last, ok := seen[i]; {
+		case live:
+			var prob *podProblem
+			rs, prob = replicaStatus(p, i, workerContainer)
+			if prob != nil {
+				problems = append(problems, *prob)
+			}
+			seen[i] = rs
+		case ok:
+			rs = last
+		case p != nil:
+			rs, _ = replicaStatus(p, i, workerContainer)
+			if rs.State == job.StateFailed {
+				rs.State, rs.ExitCode, rs.Reason, rs.Message = job.StateUnknown, nil, "", ""
+			}
+		default:
+			rs = job.ReplicaStatus{Name: job.WorkerName(i), Index: i, State: job.StatePending}
+		}
+		rs.Ranks = make([]int32, slots)
+		for k := range slots {
+			rs.Ranks[k] = i*slots + k
+		}
+		if !live {
+			realFailure := rs.State == job.StateFailed && isFailureReason(rs.Reason)
+			switch {
+			case terminal && rs.State != job.StateSucceeded && !realFailure:
+				if succeeded != nil {
+					rs.State, rs.Reason, rs.Message = job.StateSucceeded, "", "stopped by the MPI operator when the job succeeded"
+				} else {
+					rs.State, rs.Reason, rs.Message = job.StateFailed, "Stopped", "stopped by the MPI operator when the job failed"
+				}
+			case !terminal && !realFailure && (rs.State == job.StateRunning || rs.State == job.StateUnknown):
+				rs.State, rs.Reason, rs.Message = job.StatePending, "", "pod removed; the MPI operator creates it again when the job runs"
+				if p != nil {
+					rs.Message = "pod stopping"
+				}
+			}
+			rs.Ready = false
+		}
+		if live {
+			if f := failureOf(p, i, &rs); f != nil && (rec.FirstFailure == nil || f.Time.Before(rec.FirstFailure.Time)) {
+				rec.FirstFailure = f
+			}
+		}
+		st.WorkerStatuses = append(st.WorkerStatuses, rs)
+	}
+	if ff := rec.FirstFailure; ff != nil && ff.Worker < replicas {
+		st.FirstFailedWorker = new(ff.Worker)
+		ws := &st.WorkerStatuses[ff.Worker]
+		if p := workers[ff.Worker]; p == nil || p.DeletionTimestamp != nil {
+			// The pod is gone: keep what we saw when it failed.
+			ws.State, ws.ExitCode, ws.Reason, ws.Message = job.StateFailed, ff.ExitCode, ff.Reason, ff.Message
+			if ws.Node == "" {
+				ws.Node = ff.Node
+			}
+		}
+	}
+	st.CountWorkers(replicas)
+
+	// Launcher: the newest pod (each retry is a new pod).
+	if n := len(launchers); n > 0 && launchers[n-1].DeletionTimestamp == nil {
+		rs, prob := replicaStatus(launchers[n-1], -1, launcherContainer)
+		st.Launcher = &rs
+		seen[-1] = rs
+		if prob != nil {
+			problems = append(problems, *prob)
+		}
+	} else if last, ok := seen[-1]; ok {
+		st.Launcher = &last
+	}
+	if l := st.Launcher; l != nil && l.ExitCode != nil && (l.State == job.StateSucceeded || l.State == job.StateFailed) {
+		st.ExitCode = copyPtr(l.ExitCode)
+	}
+	now := in.now
+	set := func(p job.Phase, reason, msg string, at time.Time) {
+		// Kubernetes timestamps have second precision: a recent one is
+		// replaced by the time we saw the change, and history stays in
+		// order.
+		if at.IsZero() || (at.Equal(at.Truncate(time.Second)) && now.Sub(at) < 2*time.Second) {
+			at = now
+		}
+		if n := len(st.History); n > 0 && at.Before(st.History[n-1].Time) {
+			at = st.History[n-1].Time
+		}
+		st.SetPhase(p, reason, msg, at)
+	}
+	ffMsg := func() string {
+		ff := rec.FirstFailure
+		if ff == nil {
+			return ""
+		}
+		return fmt.Sprintf("worker %d (pod %s%s) failed first: %s", ff.Worker, ff.Pod, onNode(ff.Node), describeExit(ff.ExitCode, ff.Reason, ff.Message))
+	}
+
+	switch {
+	case u.DeletionTimestamp != nil:
+		set(job.PhaseDeleting, job.ReasonDeleting, "deleting: waiting for the launcher Job, the worker pods, the Service, ConfigMap and Secret to be removed", u.DeletionTimestamp.Time)
+	case succeeded != nil:
+		msg := "the launcher exited with code 0"
+		if st.CompletionTime.IsZero() {
+			st.CompletionTime = succeeded.LastTransitionTime.UTC()
+		}
+		set(job.PhaseSucceeded, job.ReasonSucceeded, msg, succeeded.LastTransitionTime.Time)
+	case failed != nil:
+		if st.CompletionTime.IsZero() {
+			st.CompletionTime = failed.LastTransitionTime.UTC()
+		}
+		reason, msg := failureReason(failed, rec.FirstFailure, st.Launcher, in.spec.BackoffLimit())
+		if m := ffMsg(); m != "" && reason != job.ReasonWorkerFailed {
+			msg += "; " + m
+		}
+		set(job.PhaseFailed, reason, msg, failed.LastTransitionTime.Time)
+	case u.Spec.RunPolicy.Suspend != nil && *u.Spec.RunPolicy.Suspend:
+		if q := u.Labels[LabelKueueQueue]; q != "" {
+			set(job.PhaseQueued, job.ReasonQueued, fmt.Sprintf("queued in Kueue LocalQueue %q: Kueue starts the job when its ClusterQueue has quota for it", q), time.Time{})
+		} else {
+			at := time.Time{}
+			if c := cond(kubeflow.JobSuspended); c != nil {
+				at = c.LastTransitionTime.Time
+			}
+			set(job.PhaseSuspended, job.ReasonSuspended, "suspended: its pods are removed; resume it to start again", at)
+		}
+	case cond(kubeflow.JobCreated) == nil:
+		age := now.Sub(u.CreationTimestamp.Time)
+		switch w := operatorRejection(in.warnings); {
+		case w != nil:
+			set(job.PhasePending, ReasonOperatorRejected, "the MPI operator rejected the job: "+w.Message, w.LastTimestamp.Time)
+		case in.operatorTimeout > 0 && age >= in.operatorTimeout:
+			set(job.PhasePending, ReasonOperatorNotRunning, fmt.Sprintf("the MPI operator has not picked the job up %s after it was created: check that the operator is running (odh-server /readyz says why; kubectl -n mpi-operator get pods)", age.Round(time.Second)), time.Time{})
+		default:
+			set(job.PhasePending, ReasonWaitingForOperator, "waiting for the MPI operator to create the workers", u.CreationTimestamp.Time)
+		}
+	case cond(kubeflow.JobRunning) != nil:
+		c := cond(kubeflow.JobRunning)
+		if m := ffMsg(); m != "" {
+			set(job.PhaseRunning, job.ReasonWorkerFailed, m+"; mpirun is still running and will likely fail", time.Time{})
+		} else {
+			set(job.PhaseRunning, job.ReasonRunning, fmt.Sprintf("%d workers and the launcher are running", replicas), c.LastTransitionTime.Time)
+		}
+	default:
+		// Created, not running yet: say what it waits for.
+		switch {
+		case len(problems) > 0:
+			p := firstProblem(problems)
+			set(job.PhasePending, p.reason, p.message, time.Time{})
+		case quotaWarning(in.warnings) != nil && (len(workers) < int(replicas) || (len(launchers) == 0 && st.Workers.Ready == replicas)):
+			w := quotaWarning(in.warnings)
+			set(job.PhasePending, job.ReasonQuotaExceeded, "cannot create all pods: "+w.Message, time.Time{})
+		case rec.FirstFailure != nil:
+			set(job.PhaseStarting, job.ReasonWorkerFailed, ffMsg()+"; the job cannot start until every worker runs: delete it, fix the cause and create it again", time.Time{})
+		case len(workers) == 0 && len(launchers) == 0:
+			set(job.PhasePending, job.ReasonCreated, "creating the worker pods", time.Time{})
+		case st.Workers.Ready < replicas:
+			set(job.PhaseStarting, ReasonWaitingForWorkers, fmt.Sprintf("%d of %d workers ready (sshd accepting connections); the launcher starts when all are", st.Workers.Ready, replicas), time.Time{})
+		default:
+			set(job.PhaseStarting, ReasonLauncherStarting, "all workers are ready; the launcher is starting", time.Time{})
+		}
+	}
+	if len(st.History) > maxHistory {
+		st.History = append(st.History[:1:1], st.History[len(st.History)-maxHistory+1:]...)
+	}
+	rec.History = st.History
+	return st, rec, seen
+}
+
+func onNode(n string) string {
+	if n == "" {
+		return ""
+	}
+	return " on node " + n
+}
+
+func describeExit(code *int32, reason, msg string) string {
+	var parts []string
+	if code != nil {
+		parts = append(parts, fmt.Sprintf("exit code %d", *code))
+	}
+	if reason != "" && reason != "Error" {
+		parts = append(parts, reason)
+	}
+	out := strings.Join(parts, ", ")
+	if out == "" {
+		out = "failed"
+	}
+	if msg != "" {
+		out += " (" + msg + ")"
+	}
+	return out
+}
+
+func isFailureReason(r string) bool {
+	return r != "" && r != "Stopped" && r != "Completed"
+}
+
+// failureReason maps the MPIJob's Failed condition to our reason.
+func failureReason(c *kubeflow.JobCondition, ff *workerFailure, launcher *job.ReplicaStatus, backoff int32) (string, string) {
+	msg := c.Message
+	switch {
+	case strings.Contains(c.Reason, "DeadlineExceeded"):
+		return job.ReasonDeadlineExceeded, "the job ran longer than spec.runPolicy.activeDeadlineSeconds: " + msg
+	case strings.Contains(c.Reason, "Evict"):
+		return job.ReasonEvicted, msg
+	case ff != nil:
+		m := fmt.Sprintf("worker %d (pod %s%s) failed first: %s", ff.Worker, ff.Pod, onNode(ff.Node), describeExit(ff.ExitCode, ff.Reason, ff.Message))
+		if launcher != nil && launcher.ExitCode != nil {
+			m += fmt.Sprintf("; then the launcher exited with code %d", *launcher.ExitCode)
+		}
+		return job.ReasonWorkerFailed, m
+	case launcher != nil && launcher.Reason == job.ReasonOOMKilled:
+		return job.ReasonOOMKilled, "the launcher was OOMKilled: raise spec.launcher.resources.memory; " + msg
+	case strings.Contains(c.Reason, "BackoffLimitExceeded") && backoff > 0:
+		return job.ReasonBackoffLimit, fmt.Sprintf("the launcher failed %d times (spec.runPolicy.backoffLimit %d)", backoff+1, backoff) + launcherExit(launcher)
+	}
+	return job.ReasonLauncherFailed, "the launcher failed" + launcherExit(launcher)
+}
+
+func launcherExit(l *job.ReplicaStatus) string {
+	if l == nil || l.ExitCode == nil {
+		return ""
+	}
+	return fmt.Sprintf(" with exit code %d (see its logs: odh training logs)", *l.ExitCode)
+}
+
+// podProblem is why a pod does not start.
+type podProblem struct {
+	reason, message string
+	rank            int // lower ranks win: image pull, unschedulable, ...
+}
+
+func firstProblem(ps []podProblem) podProblem {
+	return slices.MinFunc(ps, func(a, b podProblem) int { return a.rank - b.rank })
+}
+
+var insufficient = regexp.MustCompile(`Insufficient ([A-Za-z0-9./_-]+)`)
+
+// replicaStatus describes one pod, and says why it cannot start if it
+// cannot.
+func replicaStatus(p *corev1.Pod, index int32, container string) (job.ReplicaStatus, *podProblem) {
+	rs := job.ReplicaStatus{Name: job.WorkerName(index), Index: index, Pod: p.Name, Node: p.Spec.NodeName}
+	if index < 0 {
+		rs.Name = job.LauncherName
+	}
+	if t := p.Status.StartTime; t != nil {
+		rs.StartTime = t.UTC()
+	}
+	switch p.Status.Phase {
+	case corev1.PodRunning:
+		rs.State = job.StateRunning
+	case corev1.PodSucceeded:
+		rs.State = job.StateSucceeded
+	case corev1.PodFailed:
+		rs.State = job.StateFailed
+	case corev1.PodUnknown:
+		rs.State = job.StateUnknown
+	default:
+		rs.State = job.StatePending
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+			rs.Ready = true
+		}
+	}
+	cs := mainStatus(p, container)
+	if cs != nil {
+		rs.Restarts = cs.RestartCount
+		if t := cs.State.Terminated; t != nil {
+			rs.ExitCode = new(t.ExitCode)
+			rs.Reason = t.Reason
+			rs.Message = strings.TrimSpace(t.Message)
+			rs.FinishTime = t.FinishedAt.UTC()
+		} else if t := cs.LastTerminationState.Terminated; t != nil && cs.RestartCount > 0 {
+			rs.ExitCode = new(t.ExitCode)
+			rs.Reason = t.Reason
+			if rs.Reason == "" || rs.Reason == "Error" {
+				rs.Reason = "Restarted"
+			}
+			rs.Message = fmt.Sprintf("restarted %d times; last exit code %d (%s)", cs.RestartCount, t.ExitCode, orDefault(t.Reason, "Error"))
+		}
+	}
+	if p.Status.Reason == "Evicted" {
+		rs.Reason, rs.Message = job.ReasonEvicted, p.Status.Message
+	}
+	if rs.Reason == "OOMKilled" {
+		rs.Reason = job.ReasonOOMKilled
+	}
+	what := rs.Name
+	if p.DeletionTimestamp != nil || rs.State != job.StatePending {
+		return rs, nil
+	}
+	// Pending: why?
+	if cs != nil && cs.State.Waiting != nil {
+		switch w := cs.State.Waiting; w.Reason {
+		case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable":
+			rs.Reason, rs.Message = job.ReasonImagePull, w.Message
+			return rs, &podProblem{rank: 0, reason: job.ReasonImagePull, message: fmt.Sprintf("%s cannot pull image %s: %s (%s); check spec.image and spec.imagePullSecrets", what, imageOf(p, container), w.Reason, strings.TrimSpace(w.Message))}
+		case "CreateContainerConfigError", "CreateContainerError":
+			rs.Reason, rs.Message = w.Reason, w.Message
+			return rs, &podProblem{rank: 1, reason: w.Reason, message: fmt.Sprintf("%s cannot start its container: %s", what, w.Message)}
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			rs.Reason, rs.Message = job.ReasonUnschedulable, c.Message
+			msg := fmt.Sprintf("%s cannot be scheduled: %s", what, c.Message)
+			if m := insufficient.FindAllStringSubmatch(c.Message, -1); len(m) > 0 {
+				var names []string
+				for _, x := range m {
+					if !slices.Contains(names, x[1]) {
+						names = append(names, x[1])
+					}
+				}
+				msg = fmt.Sprintf("%s cannot be scheduled: no node has enough free %s for it (scheduler: %s); lower spec.workers.resources or wait for capacity", what, strings.Join(names, ", "), c.Message)
+			}
+			return rs, &podProblem{rank: 2, reason: job.ReasonUnschedulable, message: msg}
+		}
+	}
+	return rs, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+func imageOf(p *corev1.Pod, container string) string {
+	for _, c := range p.Spec.Containers {
+		if c.Name == container {
+			return c.Image
+		}
+	}
+	if len(p.Spec.Containers) > 0 {
+		return p.Spec.Containers[0].Image
+	}
+	return ""
+}
+
+// mainStatus is the status of the job's container: ours by name, or the
+// first one (raw upstream manifests name containers freely; the operator
+// uses the first).
+func mainStatus(p *corev1.Pod, name string) *corev1.ContainerStatus {
+	for i := range p.Status.ContainerStatuses {
+		if p.Status.ContainerStatuses[i].Name == name {
+			return &p.Status.ContainerStatuses[i]
+		}
+	}
+	if len(p.Spec.Containers) > 0 {
+		first := p.Spec.Containers[0].Name
+		for i := range p.Status.ContainerStatuses {
+			if p.Status.ContainerStatuses[i].Name == first {
+				return &p.Status.ContainerStatuses[i]
+			}
+		}
+	}
+	return nil
+}
+
+// failureOf reports a worker failure seen on a live pod: the pod failed,
+// or its container crashed and was restarted.
+func failureOf(p *corev1.Pod, index int32, rs *job.ReplicaStatus) *workerFailure {
+	f := &workerFailure{Worker: index, Pod: p.Name, Node: p.Spec.NodeName, ExitCode: copyPtr(rs.ExitCode), Reason: rs.Reason, Message: rs.Message}
+	switch {
+	case rs.State == job.StateFailed:
+		f.Time = rs.FinishTime
+		if f.Time.IsZero() {
+			f.Time = p.CreationTimestamp.UTC()
+		}
+		if f.Reason == "" {
+			f.Reason = "Error"
+		}
+		if p.Status.Reason == "Evicted" {
+			f.Reason, f.Message = job.ReasonEvicted, p.Status.Message
+		}
+		return f
+	case rs.Restarts > 0 && rs.ExitCode != nil:
+		cs := mainStatus(p, workerContainer)
+		if cs == nil || cs.LastTerminationState.Terminated == nil {
+			return nil
+		}
+		t := cs.LastTerminationState.Terminated
+		if t.ExitCode == 0 {
+			return nil
+		}
+		f.Time = t.FinishedAt.UTC()
+		f.Reason = orDefault(t.Reason, "Error")
+		if f.Reason == "OOMKilled" {
+			f.Reason = job.ReasonOOMKilled
+		}
+		f.Message = fmt.Sprintf("container restarted %d times", cs.RestartCount)
+		return f
+	}
+	return nil
+}
+
+// operatorRejection is the operator's ValidationError event, if any.
+func operatorRejection(ws []*corev1.Event) *corev1.Event {
+	for _, w := range ws {
+		if w.InvolvedObject.Kind == kubeflow.Kind && w.Reason == "ValidationError" {
+			return w
+		}
+	}
+	return nil
+}
+
+// quotaWarning is the newest event saying a pod could not be created
+// because of a ResourceQuota.
+func quotaWarning(ws []*corev1.Event) *corev1.Event {
+	var best *corev1.Event
+	for _, w := range ws {
+		if strings.Contains(w.Message, "exceeded quota") && (best == nil || eventTime(best).Before(eventTime(w))) {
+			best = w
+		}
+	}
+	return best
+}
+
+func eventTime(e *corev1.Event) time.Time {
+	switch {
+	case !e.LastTimestamp.IsZero():
+		return e.LastTimestamp.Time
+	case !e.EventTime.IsZero():
+		return e.EventTime.Time
+	}
+	return e.CreationTimestamp.Time
+}
