@@ -34,7 +34,8 @@ type Engine interface {
 	Resume(ctx context.Context, namespace, name string) (*job.MPIJob, error)
 	// Watch calls emit for every change to matching jobs until ctx ends or
 	// emit returns an error. With SendInitial it first emits every matching
-	// job as Added, then one Synced event.
+	// job as Added. It always emits one Synced event (with a nil Job) once
+	// the watch is established, so clients know no later change is missed.
 	Watch(ctx context.Context, opts WatchOptions, emit func(Event) error) error
 	// Logs calls emit for each log line. With Follow it returns when the job
 	// has finished and its output is drained, or when ctx ends.

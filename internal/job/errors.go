@@ -64,6 +64,9 @@ const (
 type Error struct {
 	Kind    ErrorKind
 	Message string
+	// Reason refines the kind for callers that act on it, e.g.
+	// ReasonMPINotInstalled: the spec is valid but this engine cannot run it.
+	Reason string
 	// Fields lists every field error (KindInvalid).
 	Fields FieldErrors
 	// Quota lists requested vs available per resource (KindQuotaExceeded).

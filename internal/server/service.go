@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -110,7 +111,16 @@ func (s *Service) CreateJob(ctx context.Context, req *trainingv1.CreateJobReques
 	}
 	warnings, err := s.eng.Admit(ctx, j)
 	if err != nil {
-		return nil, err
+		// A dry run validates the document; that this engine lacks the MPI
+		// implementation is worth a warning, not a rejection (the same job
+		// runs on a cluster). Creating it for real still fails.
+		var je *job.Error
+		if !req.GetDryRun() || !errors.As(err, &je) || je.Reason != job.ReasonMPINotInstalled {
+			return nil, err
+		}
+		for _, f := range je.Fields {
+			warnings = append(warnings, f.Message+"; creating this job on this server would fail")
+		}
 	}
 	if req.GetDryRun() {
 		r := job.TotalRequests(&j.Spec).Totals()

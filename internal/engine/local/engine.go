@@ -372,35 +372,7 @@ func (e *Engine) admit(j *job.MPIJob) (*plan, []string, error) {
 	if len(s.Command) == 0 {
 		return nil, nil, job.Invalid(j.Metadata.Name, job.FieldErrors{{Field: "spec.command", Type: job.FieldRequired, Message: "a command is required"}})
 	}
-	impl := s.MPIImplementation
-	if impl == "" {
-		impl = job.OpenMPI
-	}
-	in, err := e.mpi.get(impl)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := makePlan(s, in, e.ncpu)
-	if err != nil {
-		return nil, nil, err
-	}
-	if ranks := int(s.Ranks()); ranks > e.slots {
-		return nil, nil, &job.Error{
-			Kind:    job.KindQuotaExceeded,
-			Message: fmt.Sprintf("MPIJob %q needs %d slots (%d workers × %d slots per worker = %d MPI ranks) but the local engine has %d slots in total, so it could never start", j.Metadata.Name, ranks, s.Replicas(), s.Slots(), ranks, e.slots),
-			Quota:   []job.QuotaViolation{{Resource: "slots", Requested: strconv.Itoa(ranks), Available: strconv.Itoa(e.slots), Limit: strconv.Itoa(e.slots), Source: "local engine capacity (odh-server --slots)"}},
-			Hint:    fmt.Sprintf("Reduce spec.workers.replicas or spec.workers.slotsPerWorker, or restart odh-server with --slots %d or more.", ranks),
-		}
-	}
-	if s.WorkingDir != "" {
-		if st, err := os.Stat(s.WorkingDir); err != nil || !st.IsDir() {
-			return nil, nil, job.Invalid(j.Metadata.Name, job.FieldErrors{{
-				Field: "spec.workingDir", Type: job.FieldInvalid, Value: s.WorkingDir,
-				Message: fmt.Sprintf("directory %q does not exist on this machine; the local engine runs the command there. Create it, or leave workingDir empty to run in the server's working directory (%s)", s.WorkingDir, e.workDir),
-			}})
-		}
-	}
-	w := slices.Clone(p.warnings)
+	var w []string
 	if s.Image != "" {
 		w = append(w, fmt.Sprintf("spec.image %q is ignored by the local engine: the command runs directly on this machine with its installed software", s.Image))
 	}
@@ -424,7 +396,36 @@ func (e *Engine) admit(j *job.MPIJob) (*plan, []string, error) {
 			w = append(w, fmt.Sprintf("spec.volumes[%d] (%s): only hostPath volumes are available locally; this volume is not mounted", i, v.Name))
 		}
 	}
-	return p, w, nil
+	impl := s.MPIImplementation
+	if impl == "" {
+		impl = job.OpenMPI
+	}
+	in, err := e.mpi.get(impl)
+	if err != nil {
+		// The warnings still help: a dry run shows them next to the error.
+		return nil, w, err
+	}
+	p, err := makePlan(s, in, e.ncpu)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ranks := int(s.Ranks()); ranks > e.slots {
+		return nil, nil, &job.Error{
+			Kind:    job.KindQuotaExceeded,
+			Message: fmt.Sprintf("MPIJob %q needs %d slots (%d workers × %d slots per worker = %d MPI ranks) but the local engine has %d slots in total, so it could never start", j.Metadata.Name, ranks, s.Replicas(), s.Slots(), ranks, e.slots),
+			Quota:   []job.QuotaViolation{{Resource: "slots", Requested: strconv.Itoa(ranks), Available: strconv.Itoa(e.slots), Limit: strconv.Itoa(e.slots), Source: "local engine capacity (odh-server --slots)"}},
+			Hint:    fmt.Sprintf("Reduce spec.workers.replicas or spec.workers.slotsPerWorker, or restart odh-server with --slots %d or more.", ranks),
+		}
+	}
+	if s.WorkingDir != "" {
+		if st, err := os.Stat(s.WorkingDir); err != nil || !st.IsDir() {
+			return nil, nil, job.Invalid(j.Metadata.Name, job.FieldErrors{{
+				Field: "spec.workingDir", Type: job.FieldInvalid, Value: s.WorkingDir,
+				Message: fmt.Sprintf("directory %q does not exist on this machine; the local engine runs the command there. Create it, or leave workingDir empty to run in the server's working directory (%s)", s.WorkingDir, e.workDir),
+			}})
+		}
+	}
+	return p, append(slices.Clone(p.warnings), w...), nil
 }
 
 // Create records the job and starts it, queues it, or holds it suspended.

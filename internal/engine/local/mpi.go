@@ -174,6 +174,7 @@ func notInstalled(impl job.MPIImplementation, detail string) *job.Error {
 	}
 	return &job.Error{
 		Kind:    job.KindInvalid,
+		Reason:  job.ReasonMPINotInstalled,
 		Message: "the job cannot run on this machine:",
 		Fields:  job.FieldErrors{{Field: "spec.mpiImplementation", Type: job.FieldInvalid, Value: string(impl), Message: msg}},
 	}

@@ -88,9 +88,11 @@ func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(
 				return err
 			}
 		}
-		if err := emit(engine.Event{Type: engine.Synced}); err != nil {
-			return err
-		}
+	}
+	// Synced also tells a watcher without initial events that it is
+	// subscribed: nothing that happens from now on is missed.
+	if err := emit(engine.Event{Type: engine.Synced}); err != nil {
+		return err
 	}
 	for {
 		select {
