@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/odh-training/odh-training/internal/engine/local"
 )
 
 var binDir string
@@ -256,9 +258,13 @@ func TestServerKilledDuringJob(t *testing.T) {
 	}
 	r = s.odh(t, "", "training", "logs", "mpijob", "long", "--all")
 	mustContain(t, "logs after restart", r.stdout, "started rank 0", "started rank 1")
-	out, _ := exec.Command("sh", "-c", "ps -eo args | grep 'sleep 300' | grep -v grep || true").Output()
-	if strings.TrimSpace(string(out)) != "" {
-		t.Errorf("processes of the killed server's job survive:\n%s", out)
+	r = s.odh(t, "", "training", "get", "mpijob", "long", "-o", "jsonpath={.metadata.uid}")
+	uid := strings.TrimSpace(r.stdout)
+	if uid == "" {
+		t.Fatalf("no uid: %+v", r)
+	}
+	if left := local.MarkedProcesses(local.EnvJobUID, uid); len(left) > 0 {
+		t.Errorf("processes of the killed server's job survive: %v", left)
 	}
 }
 
