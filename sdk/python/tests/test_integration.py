@@ -1,0 +1,322 @@
+"""End to end against a real odh-server with the local engine: real mpirun,
+real watch streams, real logs. Skipped (with the reason) when bin/odh-server
+has not been built."""
+
+import asyncio
+import os
+import threading
+import time
+import unittest
+import uuid
+
+from tests import _paths  # noqa: F401
+from tests.openapi_check import check_operations, check_schemas
+from tests.server_harness import SKIP_REASON, LocalServer, server_binary
+from openshift_ai.training import (
+    AlreadyExistsError,
+    AsyncMPIJobClient,
+    AuthenticationError,
+    JobFailedError,
+    MPIJobClient,
+    MPIJobSpec,
+    NotFoundError,
+    RunPolicy,
+    ValidationError,
+    WorkerSpec,
+)
+
+PY = "/usr/bin/python3"
+MPI_HELLO = [PY, "-c", "from mpi4py import MPI; c = MPI.COMM_WORLD; print('hello from rank', c.Get_rank(), 'of', c.Get_size(), flush=True)"]
+SERVER = None
+
+
+def setUpModule():
+    global SERVER
+    binary = server_binary()
+    if binary is None:
+        raise unittest.SkipTest(SKIP_REASON)
+    SERVER = LocalServer(binary)
+
+
+def tearDownModule():
+    if SERVER is not None:
+        SERVER.stop()
+
+
+def unique(prefix):
+    return "%s-%s" % (prefix, uuid.uuid4().hex[:6])
+
+
+class IntegrationTest(unittest.TestCase):
+    def client(self, **kw):
+        kw.setdefault("token", SERVER.token)
+        kw.setdefault("namespace", "sdk-it")
+        return MPIJobClient(server=SERVER.url, **kw)
+
+    def aclient(self, **kw):
+        kw.setdefault("token", SERVER.token)
+        kw.setdefault("namespace", "sdk-it")
+        return AsyncMPIJobClient(server=SERVER.url, **kw)
+
+    def tearDown(self):
+        if SERVER is not None and self._outcome.result and getattr(self._outcome.result, "errors", None):
+            print("server log tail:\n" + SERVER.log())
+
+
+class ApiTest(IntegrationTest):
+    def test_live_openapi_matches_the_sdk(self):
+        doc = SERVER.openapi()
+        self.assertEqual([], check_operations(doc))
+        self.assertEqual([], check_schemas(doc))
+
+    def test_version_and_capacity(self):
+        c = self.client()
+        v = c.version()
+        self.assertEqual("local", v.engine)
+        self.assertTrue(v.version)
+        cap = c.capacity()
+        self.assertEqual("8", cap.get("slots").hard)
+
+    def test_token_from_the_discovery_file(self):
+        old = dict(os.environ)
+        try:
+            os.environ["XDG_STATE_HOME"] = SERVER.xdg
+            for k in ("ODH_TOKEN", "ODH_SERVER", "ODH_CONFIG"):
+                os.environ.pop(k, None)
+            os.environ["HOME"] = SERVER.tmp
+            c = MPIJobClient(server=SERVER.url)
+            self.assertEqual(SERVER.token, c.config.token)
+            self.assertEqual("local", c.version().engine)
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+
+    def test_errors_from_the_server(self):
+        with self.assertRaises(AuthenticationError) as cm:
+            self.client(token="wrong").list_mpijobs()
+        self.assertEqual(401, cm.exception.status_code)
+        with self.assertRaises(NotFoundError) as cm:
+            self.client().get_mpijob("does-not-exist")
+        self.assertEqual(404, cm.exception.status_code)
+        self.assertIn("does-not-exist", str(cm.exception))
+        # Client-side validation off: the server reports the same errors.
+        bad = MPIJobSpec(name="Bad-Name", command=["x"], worker_spec=WorkerSpec(replicas=0))
+        local = bad.validate(raise_on_error=False)
+        with self.assertRaises(ValidationError) as cm:
+            self.client(validate=False).create_mpijob(bad)
+        self.assertEqual(422, cm.exception.status_code)
+        self.assertEqual([e.to_dict() for e in local], [e.to_dict() for e in cm.exception.field_errors])
+
+    def test_dry_run_creates_nothing(self):
+        c = self.client()
+        name = unique("dry")
+        job = c.create_mpijob(MPIJobSpec(name=name, command=MPI_HELLO), dry_run=True)
+        self.assertEqual(name, job.name)
+        self.assertEqual(2, 1 + 1)
+        with self.assertRaises(NotFoundError):
+            c.get_mpijob(name)
+
+    def test_manifest_json(self):
+        c = self.client()
+        name = unique("manifest")
+        import json
+
+        doc = MPIJobSpec(name=name, namespace="sdk-it", command=["sh", "-c", "echo manifest"]).to_dict()
+        job = c.create_mpijob_from_manifest(json.dumps(doc))
+        self.assertEqual(name, job.name)
+        self.assertTrue(job.wait_for_completion(timeout=60).succeeded)
+        job.delete()
+
+    def test_templates(self):
+        c = self.client()
+        name = unique("tpl")
+        t = c.create_template(name, MPIJobSpec(name="from-template", command=MPI_HELLO), description="hello")
+        self.assertEqual(name, t.name)
+        self.assertIn(name, [x.name for x in c.list_templates()])
+        got = c.get_template(name)
+        self.assertEqual(MPI_HELLO, got.job.command)
+        c.delete_template(name)
+        with self.assertRaises(NotFoundError):
+            c.get_template(name)
+
+
+class JobLifecycleTest(IntegrationTest):
+    def test_end_to_end(self):
+        """Create → monitor (callback per status change, one call per
+        transition) → per-worker logs → wait → events → delete."""
+        c = self.client()
+        name = unique("hello")
+        spec = MPIJobSpec(name=name, command=MPI_HELLO, worker_spec=WorkerSpec(replicas=2), labels={"suite": "sdk-it"})
+        job = c.create_mpijob(spec)
+        self.assertEqual((name, "sdk-it"), (job.name, job.namespace))
+        with self.assertRaises(AlreadyExistsError):
+            c.create_mpijob(spec)
+
+        statuses, transitions = [], []
+        final = job.monitor(statuses.append, on_transition=transitions.append, timeout=120)
+        self.assertEqual("Succeeded", final.phase)
+        self.assertEqual("Succeeded", statuses[-1].phase)
+        phases = [t.phase for t in transitions]
+        self.assertEqual([t.phase for t in final.history], phases)
+        for p in ("Pending", "Starting", "Running", "Succeeded"):
+            self.assertIn(p, phases)
+        self.assertEqual(2, final.workers_total)
+
+        self.assertIn("hello from rank 0 of 2", job.get_logs(worker=0))
+        self.assertIn("hello from rank 1 of 2", job.get_logs(worker=1))
+        merged = job.get_logs(worker="all")
+        self.assertIn("[worker-0] hello from rank 0 of 2", merged)
+        self.assertIn("[worker-1] hello from rank 1 of 2", merged)
+        self.assertEqual("Succeeded", job.wait_for_completion(timeout=10).phase)
+        self.assertTrue(job.events())
+        self.assertIn(name, [j.name for j in c.list_mpijobs(label_selector="suite=sdk-it", phase="Succeeded")])
+
+        job.delete(wait=True)
+        with self.assertRaises(NotFoundError):
+            c.get_mpijob(name)
+
+    def test_failure_raises_job_failed(self):
+        c = self.client()
+        job = c.create_mpijob(MPIJobSpec(name=unique("fail"), command=["sh", "-c", "echo boom >&2; exit 3"]))
+        with self.assertRaises(JobFailedError) as cm:
+            job.wait_for_completion(timeout=120)
+        st = cm.exception.status
+        self.assertEqual("Failed", st.phase)
+        self.assertTrue(st.reason)
+        self.assertFalse(job.wait_for_completion(timeout=10, raise_on_failure=False).succeeded)
+        job.delete()
+
+    def test_follow_logs_while_running(self):
+        c = self.client()
+        job = c.create_mpijob(
+            MPIJobSpec(name=unique("follow"), command=["sh", "-c", "for i in 1 2 3; do echo line $i; sleep 0.3; done"], worker_spec=WorkerSpec(replicas=1))
+        )
+        lines = list(job.get_logs(worker=0, follow=True, timeout=60))
+        self.assertEqual(["line 1", "line 2", "line 3"], [l for l in lines if l.startswith("line")])
+        job.wait_for_completion(timeout=30)
+        job.delete()
+
+    def test_background_monitor_suspend_resume(self):
+        c = self.client()
+        job = c.create_mpijob(MPIJobSpec(name=unique("susp"), command=["sh", "-c", "sleep 30"], run_policy=RunPolicy(active_deadline_seconds=120)))
+        phases = []
+        seen = threading.Event()
+
+        def cb(s):
+            phases.append(s.phase)
+            if s.phase == "Suspended":
+                seen.set()
+
+        mon = job.monitor(cb, stop_on_terminal=False, background=True)
+        try:
+            deadline = time.monotonic() + 30
+            while job.refresh().phase not in ("Running",) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertEqual("Suspended", job.suspend().phase)
+            self.assertTrue(seen.wait(30), phases)
+            job.resume()
+            self.assertIn(job.refresh().phase, ("Pending", "Queued", "Starting", "Running"))
+        finally:
+            mon.stop()
+            mon.join(10)
+            job.delete()
+        self.assertIn("Suspended", phases)
+
+    def test_watch_stream(self):
+        c = self.client(namespace=unique("watch"))
+        job = c.create_mpijob(MPIJobSpec(name="w", command=["sh", "-c", "true"]))
+        job.wait_for_completion(timeout=60)
+        events = []
+        for ev in c.watch_mpijobs(timeout=30):
+            events.append(ev.type)
+            if ev.type == "SYNCED":
+                break
+        self.assertEqual(["ADDED", "SYNCED"], events)
+        job.delete()
+
+    def test_plan_example(self):
+        """The plan's example, adapted only in image and command."""
+        from openshift_ai.training import MPIJobClient, MPIJobSpec, WorkerSpec
+
+        os.environ["ODH_SERVER"], os.environ["ODH_TOKEN"] = SERVER.url, SERVER.token
+        try:
+            client = MPIJobClient()
+        finally:
+            del os.environ["ODH_SERVER"], os.environ["ODH_TOKEN"]
+        job_spec = MPIJobSpec(
+            name="tensorflow-training",
+            namespace="ml-team",
+            image="",
+            command=MPI_HELLO,
+            worker_spec=WorkerSpec(
+                replicas=4,
+                resources={
+                    "requests": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": 2},
+                    "limits": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": 2},
+                },
+            ),
+        )
+        job = client.create_mpijob(job_spec)
+        seen = []
+
+        def on_status_change(status):
+            seen.append((status.phase, status.workers_running))
+
+        job.monitor(callback=on_status_change)
+        job.wait_for_completion(timeout=3600)
+        logs = job.get_logs(worker=0)
+        job.delete()
+        self.assertEqual("Succeeded", seen[-1][0])
+        self.assertIn("hello from rank 0 of 4", logs)
+
+
+class AsyncLifecycleTest(IntegrationTest):
+    def test_async_end_to_end(self):
+        async def scenario():
+            async with self.aclient() as c:
+                name = unique("async")
+                job = await c.create_mpijob(MPIJobSpec(name=name, command=MPI_HELLO, worker_spec=WorkerSpec(replicas=2)))
+                statuses, transitions = [], []
+
+                async def on_status(s):
+                    statuses.append(s.phase)
+
+                followed = [line async for line in job.stream_logs(worker="all", timeout=120)]
+                final = await job.monitor(on_status, on_transition=transitions.append, timeout=120)
+                again = await job.wait_for_completion(timeout=10)
+                w1 = await job.get_logs(worker=1)
+                listed = [j.name for j in await c.list_mpijobs()]
+                events = await job.events()
+                await job.delete(wait=True)
+                try:
+                    await c.get_mpijob(name)
+                    gone = False
+                except NotFoundError:
+                    gone = True
+                return name, statuses, transitions, followed, final, again, w1, listed, events, gone
+
+        name, statuses, transitions, followed, final, again, w1, listed, events, gone = asyncio.run(scenario())
+        self.assertEqual("Succeeded", final.phase)
+        self.assertEqual("Succeeded", statuses[-1])
+        self.assertEqual([t.phase for t in final.history], [t.phase for t in transitions])
+        self.assertIn("[worker-0] hello from rank 0 of 2", followed)
+        self.assertIn("[worker-1] hello from rank 1 of 2", followed)
+        self.assertEqual("Succeeded", again.phase)
+        self.assertIn("hello from rank 1 of 2", w1)
+        self.assertIn(name, listed)
+        self.assertTrue(events)
+        self.assertTrue(gone)
+
+    def test_async_many_jobs_concurrently(self):
+        async def scenario():
+            c = self.aclient()
+            jobs = await asyncio.gather(*[c.create_mpijob(MPIJobSpec(name=unique("many"), command=["sh", "-c", "echo hi"])) for _ in range(4)])
+            finals = await asyncio.gather(*[j.wait_for_completion(timeout=120) for j in jobs])
+            await asyncio.gather(*[j.delete() for j in jobs])
+            return finals
+
+        self.assertEqual(["Succeeded"] * 4, [s.phase for s in asyncio.run(scenario())])
+
+
+if __name__ == "__main__":
+    unittest.main()
