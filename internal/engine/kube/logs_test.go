@@ -1,0 +1,88 @@
+package kube
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/job"
+)
+
+func TestParseTimed(t *testing.T) {
+	l := parseTimed("2026-11-29T08:54:40.058496013Z hello world")
+	if l.text != "hello world" || l.t.Nanosecond() != 58496013 {
+		t.Errorf("got %+v", l)
+	}
+	if l := parseTimed("no timestamp here"); l.text != "no timestamp here" || !l.t.IsZero() {
+		t.Errorf("got %+v", l)
+	}
+}
+
+func TestFilterLines(t *testing.T) {
+	var lines []timedLine
+	for i := range 10 {
+		lines = append(lines, timedLine{t: t0.Add(time.Duration(i) * time.Second), text: string(rune('a' + i))})
+	}
+	got := filterLines(lines, engine.LogOptions{Since: t0.Add(5 * time.Second), TailLines: new(int32(3))})
+	if len(got) != 3 || got[0].text != "h" || got[2].text != "j" {
+		t.Errorf("got %+v", got)
+	}
+	if got := filterLines(lines, engine.LogOptions{Since: t0.Add(8 * time.Second)}); len(got) != 2 {
+		t.Errorf("since: got %d lines", len(got))
+	}
+}
+
+func TestWriteCappedKeepsTheEnd(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "p.log")
+	var b strings.Builder
+	for i := range 100 {
+		b.WriteString(strings.Repeat("x", 9) + string(rune('0'+i%10)) + "\n")
+	}
+	if err := writeCapped(file, strings.NewReader(b.String()), 55); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(file)
+	// 55 bytes from the end start mid-line: the partial line is dropped.
+	if want := strings.Repeat("xxxxxxxxx5\nxxxxxxxxx6\nxxxxxxxxx7\nxxxxxxxxx8\nxxxxxxxxx9\n", 1)[11:]; string(got) != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestAPIError(t *testing.T) {
+	gr := schema.GroupResource{Group: "kubeflow.org", Resource: "mpijobs"}
+	cases := []struct {
+		err  error
+		kind job.ErrorKind
+		msg  string
+	}{
+		{apierrors.NewAlreadyExists(gr, "a"), job.KindAlreadyExists, "already exists"},
+		{apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "nope"), job.KindNotFound, `namespace "nope" does not exist`},
+		{apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "p", errors.New("exceeded quota: q")), job.KindQuotaExceeded, "exceeded quota"},
+		{apierrors.NewForbidden(gr, "a", errors.New("no")), job.KindForbidden, "forbidden"},
+		{apierrors.NewInvalid(schema.GroupKind{Group: "kubeflow.org", Kind: "MPIJob"}, "a", field.ErrorList{field.Invalid(field.NewPath("spec", "x"), 1, "bad")}), job.KindInvalid, "rejected by the Kubernetes API server"},
+		{apierrors.NewConflict(gr, "a", errors.New("x")), job.KindConflict, ""},
+		{errors.New("dial tcp 127.0.0.1:1: connect: connection refused"), job.KindUnavailable, "cannot be reached"},
+	}
+	for _, tc := range cases {
+		err := apiError(tc.err, "op")
+		var je *job.Error
+		if !errors.As(err, &je) || je.Kind != tc.kind {
+			t.Errorf("%v: got %v (%T), want kind %s", tc.err, err, err, tc.kind)
+			continue
+		}
+		if !strings.Contains(je.Error(), tc.msg) {
+			t.Errorf("%v: message %q lacks %q", tc.err, je.Error(), tc.msg)
+		}
+		if tc.kind == job.KindInvalid && (len(je.Fields) != 1 || je.Fields[0].Field != "spec.x") {
+			t.Errorf("invalid: fields %+v", je.Fields)
+		}
+	}
+}
