@@ -2,6 +2,7 @@
 // real mpirun) in headless Chromium, with an axe scan of every page.
 // Usage: ODH_SERVER_BIN=../bin/odh-server npm run e2e
 import AxeBuilder from '@axe-core/playwright';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifactsDir, ensureArtifacts, launchBrowser, startServer } from './harness.mjs';
 
@@ -59,6 +60,7 @@ const nameField = () => page.getByRole('textbox', { name: 'Name', exact: true })
 
 async function main() {
   ensureArtifacts();
+  for (const f of readdirSync(artifactsDir)) if (f.startsWith('failed-')) rmSync(join(artifactsDir, f));
   server = await startServer();
   const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
@@ -145,6 +147,7 @@ async function main() {
     );
     expect(await page.evaluate(() => window.__noReload === true), 'the page was reloaded');
     expect((await row.textContent()).includes('Succeeded'), 'status label missing');
+    expect((await row.textContent()).includes('2/2 succeeded'), `workers column: ${await row.textContent()}`);
     await axe('list-succeeded');
   });
 

@@ -160,7 +160,7 @@ function Shell({ onLogout, version }: { onLogout: () => void; version?: Version 
 /** App wires the API client, the login gate and the page shell. */
 export function App({ api: injected }: { api?: Api }) {
   const [needLogin, setNeedLogin] = useState(false);
-  const [checked, setChecked] = useState(!!injected);
+
   const [version, setVersion] = useState<Version>();
   const onUnauthenticated = useCallback(() => setNeedLogin(true), []);
   const api = useMemo<Api>(() => injected ?? new HttpApi({ token: getToken, onUnauthenticated }), [injected, onUnauthenticated]);
@@ -172,12 +172,10 @@ export function App({ api: injected }: { api?: Api }) {
       .then(setVersion)
       .catch(() => {
         /* 401 is handled by onUnauthenticated; other errors show on the pages */
-      })
-      .finally(() => setChecked(true));
+      });
   }, [api, needLogin]);
 
   if (needLogin) return <LoginPage api={api} onLogin={() => setNeedLogin(false)} />;
-  if (!checked) return null;
   return (
     <ApiContext.Provider value={api}>
       <Router>

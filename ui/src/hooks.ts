@@ -1,6 +1,7 @@
 import { useEffect, useReducer, useRef, useState } from 'react';
 import { ApiError, type WatchOptions } from './api/client';
 import { useApi } from './api/context';
+import type { WatchEvent } from './api/types';
 import { initialWatchState, watchReducer, type WatchState } from './lib/watch';
 
 export type WatchConnection = 'connecting' | 'live' | 'reconnecting' | 'failed';
@@ -19,21 +20,42 @@ export function useJobWatch(opts: WatchOptions): { state: WatchState; connection
     const ctl = new AbortController();
     let attempt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // Events are coalesced: the initial list is applied in one render at
+    // SYNCED (or every 300 ms while a very long list streams in), later
+    // changes at most once per animation frame.
+    let pending: WatchEvent[] = [];
+    let synced = false;
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    let frame: number | undefined;
+    const flush = () => {
+      if (flushTimer) clearTimeout(flushTimer);
+      if (frame !== undefined) cancelAnimationFrame(frame);
+      flushTimer = undefined;
+      frame = undefined;
+      if (!pending.length || ctl.signal.aborted) return;
+      const events = pending;
+      pending = [];
+      dispatch({ type: 'events', events });
+    };
+    const onEvents = (events: WatchEvent[]) => {
+      pending.push(...events);
+      if (events.some((e) => e.type === 'SYNCED')) {
+        synced = true;
+        attempt = 0;
+        flush();
+        setConnection('live');
+        setError(undefined);
+      } else if (!synced) {
+        flushTimer ??= setTimeout(flush, 300);
+      } else if (frame === undefined) {
+        frame = requestAnimationFrame(flush);
+      }
+    };
     const run = async () => {
       if (attempt > 0) dispatch({ type: 'reconnect' });
+      synced = false;
       try {
-        await api.watchJobs(
-          opts,
-          (events) => {
-            dispatch({ type: 'events', events });
-            if (events.some((e) => e.type === 'SYNCED')) {
-              attempt = 0;
-              setConnection('live');
-              setError(undefined);
-            }
-          },
-          ctl.signal,
-        );
+        await api.watchJobs(opts, onEvents, ctl.signal);
       } catch (e) {
         if (ctl.signal.aborted) return;
         if (e instanceof ApiError) {
@@ -45,6 +67,7 @@ export function useJobWatch(opts: WatchOptions): { state: WatchState; connection
         }
       }
       if (ctl.signal.aborted) return;
+      flush();
       attempt++;
       setConnection('reconnecting');
       timer = setTimeout(run, Math.min(10000, 250 * 2 ** Math.min(attempt, 6)));
@@ -53,6 +76,8 @@ export function useJobWatch(opts: WatchOptions): { state: WatchState; connection
     return () => {
       ctl.abort();
       if (timer) clearTimeout(timer);
+      if (flushTimer) clearTimeout(flushTimer);
+      if (frame !== undefined) cancelAnimationFrame(frame);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, key]);

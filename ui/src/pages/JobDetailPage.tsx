@@ -311,7 +311,7 @@ export function JobDetailPage({ namespace, name, isDark }: { namespace: string; 
           <FlexItem data-testid="detail-phase">
             <StatusLabel phase={phase} />
           </FlexItem>
-          {job.status?.reason && <FlexItem>{job.status.reason}</FlexItem>}
+          {job.status?.reason && job.status.reason !== phase && <FlexItem>{job.status.reason}</FlexItem>}
           <FlexItem align={{ default: 'alignRight' }}>
             <Flex spaceItems={{ default: 'spaceItemsSm' }}>
               <Button variant="primary" onClick={() => nav(`/create?from=${encodeURIComponent(`${namespace}/${name}`)}`)}>

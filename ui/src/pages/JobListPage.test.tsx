@@ -24,16 +24,16 @@ describe('JobListPage', () => {
     );
     expect(rows()).toEqual(['alpha', 'beta']);
     expect(screen.getByTestId('watch-status')).toHaveTextContent('Live');
-    expect(within(screen.getByTestId('job-row-alpha')).getByText('2/2')).toBeInTheDocument();
+    expect(within(screen.getByTestId('job-row-alpha')).getByText('2/2 ready')).toBeInTheDocument();
     act(() =>
       api.watches[0].emit([
         { type: 'MODIFIED', job: job('beta', 'Succeeded', { metadata: { name: 'beta', resourceVersion: '2', creationTimestamp: '2025-01-01T00:00:01Z' } }) },
       ]),
     );
-    expect(screen.getByTestId('job-row-beta')).toHaveAttribute('data-phase', 'Succeeded');
+    await waitFor(() => expect(screen.getByTestId('job-row-beta')).toHaveAttribute('data-phase', 'Succeeded'));
     expect(within(screen.getByTestId('job-row-beta')).getByText('Succeeded')).toBeInTheDocument();
     act(() => api.watches[0].emit([{ type: 'DELETED', job: job('alpha') }]));
-    expect(rows()).toEqual(['beta']);
+    await waitFor(() => expect(rows()).toEqual(['beta']));
     expect(api.listJobs).not.toHaveBeenCalled();
   });
 

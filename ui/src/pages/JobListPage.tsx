@@ -39,10 +39,23 @@ const COLUMNS: { key: SortKey | null; label: string }[] = [
   { key: 'namespace', label: 'Namespace' },
   { key: null, label: 'Type' },
   { key: 'status', label: 'Status' },
-  { key: 'workers', label: 'Workers ready' },
+  { key: 'workers', label: 'Workers' },
   { key: 'created', label: 'Created' },
   { key: 'duration', label: 'Duration' },
 ];
+
+/** workersText: ready/total while a job runs, how the workers ended once it is done. */
+export function workersText(j: MPIJob): string {
+  const w = workersReady(j.status, j.spec?.workers?.replicas);
+  const c = j.status?.workers ?? {};
+  const phase = phaseOf(j);
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    const parts = [`${c.succeeded ?? 0}/${w.total} succeeded`];
+    if (c.failed) parts.push(`${c.failed} failed`);
+    return parts.join(', ');
+  }
+  return `${w.ready}/${w.total} ready`;
+}
 
 export interface JobTableProps {
   jobs: MPIJob[];
@@ -72,7 +85,7 @@ export function JobTable({ jobs, now, sort, onSort, selected, onSelect }: JobTab
             select={{ onSelect: (_e, on) => onSelect(keys, on), isSelected: allSelected }}
           />
           {COLUMNS.map((c, i) => (
-            <Th key={c.label} sort={sortParams(c.key, i)}>
+            <Th key={c.label} sort={sortParams(c.key, i)} modifier="nowrap">
               {c.label}
             </Th>
           ))}
@@ -81,7 +94,6 @@ export function JobTable({ jobs, now, sort, onSort, selected, onSelect }: JobTab
       <Tbody>
         {jobs.map((j, rowIndex) => {
           const k = jobKey(j);
-          const w = workersReady(j.status, j.spec?.workers?.replicas);
           const name = j.metadata?.name ?? '';
           const ns = j.metadata?.namespace ?? '';
           return (
@@ -100,9 +112,7 @@ export function JobTable({ jobs, now, sort, onSort, selected, onSelect }: JobTab
                   <span className="pf-v6-u-ml-sm pf-v6-u-font-size-sm">{j.status.reason}</span>
                 )}
               </Td>
-              <Td dataLabel="Workers ready">
-                {w.ready}/{w.total}
-              </Td>
+              <Td dataLabel="Workers">{workersText(j)}</Td>
               <Td dataLabel="Created">{formatAge(j.metadata?.creationTimestamp, now)}</Td>
               <Td dataLabel="Duration">{formatDuration(durationMs(j, now))}</Td>
             </Tr>

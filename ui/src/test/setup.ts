@@ -1,8 +1,11 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
 afterEach(() => cleanup());
+
+// CI machines have 2 cores; PatternFly renders are not instant there.
+configure({ asyncUtilTimeout: 5000 });
 
 // happy-dom has no canvas; the PatternFly log viewer measures text with one.
 HTMLCanvasElement.prototype.getContext = function getContext() {
