@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -59,9 +60,18 @@ func newLocalEngine(_ context.Context, o *Options, log *slog.Logger) (engine.Eng
 	return e, e.Close, nil
 }
 
+// defaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
+// is set; the server needs ~40 MiB with thousands of jobs.
+const defaultMemoryLimit = 80 << 20
+
 // Main runs odh-server and returns its exit code.
 func Main() int {
 	local.MaybeRankExec()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit makes the runtime return memory after bursts (a full
+		// list of thousands of jobs) instead of keeping the peak resident.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	cmd := newCommand(os.Stdout, os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

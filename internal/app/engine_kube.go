@@ -19,6 +19,7 @@ func init() { RegisterEngine("kubernetes", newKubeEngine) }
 // newKubeEngine builds the kubernetes engine from --kubeconfig, the
 // in-cluster config, or $KUBECONFIG (then ~/.kube/config), in that order.
 // Logs of finished pods are archived in <state-dir>/kube-logs.
+// $ODH_KUBE_NAMESPACE, when set, restricts the engine to one namespace.
 func newKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (engine.Engine, func(context.Context) error, error) {
 	cfg, source, err := kubeRESTConfig(o.Kubeconfig)
 	if err != nil {
@@ -29,6 +30,7 @@ func newKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (engine.En
 		RestConfig: cfg,
 		Logger:     log,
 		ArchiveDir: filepath.Join(o.StateDir, "kube-logs"),
+		Namespace:  os.Getenv("ODH_KUBE_NAMESPACE"),
 	})
 	if err != nil {
 		return nil, nil, err

@@ -15,6 +15,9 @@ import (
 
 // Engine runs jobs. Every method returns *job.Error values for conditions a
 // user can act on (not found, already exists, invalid, quota exceeded, ...).
+//
+// Jobs returned by Get, List and Watch may be shared snapshots: callers must
+// treat them as read-only (copy before changing anything).
 type Engine interface {
 	// Info describes the engine for version output and diagnostics.
 	Info(ctx context.Context) Info

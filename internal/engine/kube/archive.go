@@ -23,9 +23,13 @@ import (
 // FinalizerLogArchive holds a job's pod until the engine has copied its
 // logs into the archive: the operator deletes worker pods when a job ends
 // and the launcher with its Job after ttlSecondsAfterFinished, and a pod's
-// logs go with it. The engine adds the finalizer to every pod of every
-// MPIJob and removes it as soon as the pod is being deleted and its logs
-// are saved (at once when the whole job is being deleted).
+// logs go with it. The engine adds the finalizer to the pods of the jobs it
+// created (label app.kubernetes.io/managed-by=odh-training on the MPIJob)
+// and removes it as soon as the pod is being deleted and its logs are saved
+// (at once when the whole job is being deleted). Every kubernetes engine,
+// even one without an archive, removes it from pods being deleted, so a
+// pod is never held by a server that is gone for good as long as another
+// one runs; docs/admin/cluster.md says how to remove it by hand.
 const FinalizerLogArchive = "training.opendatahub.io/log-archive"
 
 // archiver copies the logs of terminated and deleted pods to disk:
@@ -33,7 +37,7 @@ const FinalizerLogArchive = "training.opendatahub.io/log-archive"
 // the container's previous run), with the kubelet's timestamps.
 type archiver struct {
 	e   *Engine
-	dir string
+	dir string // "" = no archive: only finalizers of deleted pods are removed
 	max int64
 	q   workqueue.TypedInterface[string]
 	wg  sync.WaitGroup
@@ -85,17 +89,17 @@ func podTerminal(p *corev1.Pod) bool {
 
 // onPod decides from the informer's view whether a pod needs work.
 func (a *archiver) onPod(p *corev1.Pod) {
-	a.mu.Lock()
-	saved := a.done[p.UID]
-	a.mu.Unlock()
 	needs := false
 	switch {
 	case p.DeletionTimestamp != nil:
 		needs = hasFinalizer(p)
+	case a.dir == "":
 	case !hasFinalizer(p):
 		needs = true
-	case podTerminal(p) && !saved:
-		needs = true
+	case podTerminal(p):
+		a.mu.Lock()
+		needs = !a.done[p.UID]
+		a.mu.Unlock()
 	}
 	if needs {
 		a.q.Add(p.Namespace + "/" + p.Name)
@@ -104,15 +108,15 @@ func (a *archiver) onPod(p *corev1.Pod) {
 
 // process acts on the cached state of one pod.
 func (a *archiver) process(k string) {
-	ns, name, _ := strings.Cut(k, "/")
 	obj, exists, err := a.e.pods.GetIndexer().GetByKey(k)
 	if err != nil || !exists {
 		return
 	}
 	p := obj.(*corev1.Pod)
-	jobName := p.Labels[kubeflow.JobNameLabel]
-	u, err := a.e.mpiLister.MPIJobs(ns).Get(jobName)
-	jobAlive := err == nil && u.DeletionTimestamp == nil && ownedByJob(p, u)
+	u, err := a.e.mpiLister.MPIJobs(p.Namespace).Get(p.Labels[kubeflow.JobNameLabel])
+	owned := err == nil && ownedByJob(p, u)
+	jobAlive := owned && u.DeletionTimestamp == nil
+	managed := owned && u.Labels[LabelManagedBy] == ManagedBy
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	a.mu.Lock()
@@ -120,22 +124,21 @@ func (a *archiver) process(k string) {
 	a.mu.Unlock()
 	switch {
 	case p.DeletionTimestamp != nil:
-		if jobAlive && !saved {
+		if a.dir != "" && jobAlive && !saved {
 			a.save(ctx, p, u.UID)
 		}
-		a.removeFinalizer(ctx, p)
+		if hasFinalizer(p) {
+			a.removeFinalizer(ctx, p)
+		}
 		a.mu.Lock()
 		delete(a.done, p.UID)
 		a.mu.Unlock()
+	case a.dir == "":
 	case podTerminal(p) && !saved && jobAlive:
 		a.save(ctx, p, u.UID)
-		if !hasFinalizer(p) {
-			a.addFinalizer(ctx, p)
-		}
-	case !hasFinalizer(p):
+	case !hasFinalizer(p) && managed:
 		a.addFinalizer(ctx, p)
 	}
-	_ = name
 }
 
 func (a *archiver) addFinalizer(ctx context.Context, p *corev1.Pod) {
@@ -241,6 +244,9 @@ func writeCapped(file string, r io.Reader, max int64) error {
 
 // forget removes the archive of a job that was deleted.
 func (a *archiver) forget(k key, uid types.UID) {
+	if a.dir == "" {
+		return
+	}
 	dir := jobDir(a.dir, k, uid)
 	go func() {
 		if err := os.RemoveAll(dir); err != nil {
@@ -268,6 +274,9 @@ func (a *archiver) cleanup(live []*kubeflow.MPIJob) {
 // archived lists a job's archived pod logs, by pod name.
 func (a *archiver) files(k key, uid types.UID) map[string]os.FileInfo {
 	out := map[string]os.FileInfo{}
+	if a.dir == "" {
+		return out
+	}
 	ents, err := os.ReadDir(jobDir(a.dir, k, uid))
 	if err != nil {
 		return out
@@ -286,6 +295,9 @@ func (a *archiver) files(k key, uid types.UID) map[string]os.FileInfo {
 
 // read returns the archived lines of a pod, or nil when there are none.
 func (a *archiver) read(k key, uid types.UID, pod string, previous bool) ([]timedLine, bool) {
+	if a.dir == "" {
+		return nil, false
+	}
 	name := pod + ".log"
 	if previous {
 		name = pod + ".previous.log"

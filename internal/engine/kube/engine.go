@@ -53,7 +53,8 @@ type Options struct {
 	// Namespace restricts the engine to one namespace; "" = all.
 	Namespace string
 	// ArchiveDir keeps the logs of finished and removed pods. "" turns
-	// the archive off (and with it the log-archive finalizer on pods).
+	// the archive off (and with it the log-archive finalizer on pods; the
+	// engine still removes the finalizer from pods being deleted).
 	ArchiveDir string
 	// ArchiveMaxBytes caps one container's archived log (the end is
 	// kept). 0 means 16 MiB.
@@ -220,9 +221,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if opts.ArchiveDir != "" {
-		e.archive = newArchiver(e, opts.ArchiveDir, opts.ArchiveMaxBytes)
-	}
+	e.archive = newArchiver(e, opts.ArchiveDir, opts.ArchiveMaxBytes)
 	e.coreInf.Start(e.stop)
 	e.eventInf.Start(e.stop)
 
@@ -335,8 +334,8 @@ func (e *Engine) startMPIJobs(ctx context.Context) error {
 	e.wg.Add(2)
 	go e.syncLoop()
 	go e.persistLoop()
-	if e.archive != nil {
-		e.archive.start()
+	e.archive.start()
+	if opts := e.opts; opts.ArchiveDir != "" {
 		e.archive.cleanup(objs)
 	}
 	close(e.synced)
@@ -359,9 +358,7 @@ func (e *Engine) Close(ctx context.Context) error {
 	close(e.stop)
 	e.queue.ShutDown()
 	e.persistQ.ShutDown()
-	if e.archive != nil {
-		e.archive.shutdown()
-	}
+	e.archive.shutdown()
 	done := make(chan struct{})
 	go func() {
 		e.wg.Wait()
@@ -511,9 +508,7 @@ func (e *Engine) onPod(old, o any) {
 	if ks, _ := podJobKey(p); len(ks) > 0 {
 		e.queue.Add(ks[0])
 	}
-	if e.archive != nil {
-		e.archive.onPod(p)
-	}
+	e.archive.onPod(p)
 }
 
 func (e *Engine) onEvent(o any) {
@@ -687,9 +682,7 @@ func (e *Engine) removedLocked(k key, st *jobState) {
 		}
 		e.broadcast(engine.Deleted, st.snap, last)
 	}
-	if e.archive != nil {
-		e.archive.forget(k, st.uid)
-	}
+	e.archive.forget(k, st.uid)
 }
 
 // notifyLocked wakes everyone waiting for a change (Delete, Suspend,

@@ -206,9 +206,6 @@ func podOfJob(p *corev1.Pod, lj logJob) bool {
 
 // archivedPods lists a source's archived pods, oldest first.
 func (e *Engine) archivedPods(lj logJob, s logSource) []string {
-	if e.archive == nil {
-		return nil
-	}
 	files := e.archive.files(lj.k, lj.uid)
 	var names []string
 	for n := range files {
@@ -253,7 +250,7 @@ func (e *Engine) readSource(ctx context.Context, c *Clients, lj logJob, s logSou
 		switch {
 		case target.pod != nil && restarts(target.pod) > 0:
 			previous = true
-		case e.archive != nil && hasPreviousArchive(e, lj, target.name):
+		case hasPreviousArchive(e, lj, target.name):
 			previous = true
 		case len(cands) > 1:
 			target = cands[1] // the previous attempt's pod
@@ -266,14 +263,13 @@ func (e *Engine) readSource(ctx context.Context, c *Clients, lj logJob, s logSou
 		if err == nil {
 			return lines, nil
 		}
-		if e.archive == nil {
-			return nil, err
-		}
-	}
-	if e.archive != nil {
 		if lines, ok := e.archive.read(lj.k, lj.uid, target.name, previous); ok {
 			return filterLines(lines, opts), nil
 		}
+		return nil, err
+	}
+	if lines, ok := e.archive.read(lj.k, lj.uid, target.name, previous); ok {
+		return filterLines(lines, opts), nil
 	}
 	return nil, nil
 }
@@ -452,15 +448,13 @@ func (e *Engine) streamPod(ctx context.Context, c *Clients, lj logJob, pod *core
 			return ctx.Err()
 		}
 		// The pod went away or never started: fall back to the archive.
-		if e.archive != nil {
-			if lines, ok := e.archive.read(lj.k, lj.uid, pod.Name, false); ok {
-				for _, l := range filterLines(lines, engine.LogOptions{TailLines: int32Ptr(lo.TailLines)}) {
-					if err := f(l); err != nil {
-						return err
-					}
+		if lines, ok := e.archive.read(lj.k, lj.uid, pod.Name, false); ok {
+			for _, l := range filterLines(lines, engine.LogOptions{TailLines: int32Ptr(lo.TailLines)}) {
+				if err := f(l); err != nil {
+					return err
 				}
-				return nil
 			}
+			return nil
 		}
 		var je *job.Error
 		if err := logError(err, pod.Name); errors.As(err, &je) && je.Kind == job.KindBadRequest {

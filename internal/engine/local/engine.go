@@ -502,7 +502,7 @@ func (e *Engine) Get(ctx context.Context, namespace, name string) (*job.MPIJob, 
 	if !ok {
 		return nil, job.NotFound(namespace, name)
 	}
-	return cloneJob(j), nil
+	return j, nil // an immutable snapshot (see engine.Engine)
 }
 
 // List returns the matching jobs sorted by namespace and name.
@@ -521,11 +521,9 @@ func (e *Engine) List(ctx context.Context, opts engine.ListOptions) ([]*job.MPIJ
 		}
 		return strings.Compare(a.Metadata.Name, b.Metadata.Name)
 	})
-	out := make([]*job.MPIJob, len(snaps))
-	for i, j := range snaps {
-		out[i] = cloneJob(j)
-	}
-	return out, nil
+	// Snapshots are immutable: every change replaces rec.j with a new copy,
+	// so they can be handed out without copying (see engine.Engine).
+	return snaps, nil
 }
 
 // Delete stops the job's processes and removes its record and logs. It
