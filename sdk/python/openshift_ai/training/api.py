@@ -332,12 +332,16 @@ class Stream:
                         sock.settimeout(remaining)
                 try:
                     line = self._resp.readline()
-                except socket.timeout as e:
-                    raise TimeoutError("timed out waiting on %s %s" % (self._req.op.method, self._req.op.path)) from e
-                except (OSError, http.client.HTTPException, ValueError) as e:
+                except Exception as e:
                     if self.closed:
+                        # close() from another thread (Monitor.stop) races
+                        # with the read; any error then just means "stopped".
                         return
-                    raise self._t._connection_error(self._req, e) from e
+                    if isinstance(e, socket.timeout):
+                        raise TimeoutError("timed out waiting on %s %s" % (self._req.op.method, self._req.op.path)) from e
+                    if isinstance(e, (OSError, http.client.HTTPException, ValueError)):
+                        raise self._t._connection_error(self._req, e) from e
+                    raise
                 if not line:
                     return
                 obj = parse_stream_line(line, url)
