@@ -320,3 +320,36 @@ class AsyncLifecycleTest(IntegrationTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ExamplesTest(IntegrationTest):
+    """The examples in sdk/python/examples run as written."""
+
+    def run_example(self, name):
+        import subprocess
+        import sys
+
+        env = dict(os.environ, ODH_SERVER=SERVER.url, ODH_TOKEN=SERVER.token, ODH_NAMESPACE="sdk-examples", PYTHONPATH=_paths.SDK_DIR, ODH_CONFIG=os.path.join(SERVER.tmp, "none.json"))
+        p = subprocess.run([sys.executable, os.path.join(_paths.SDK_DIR, "examples", name)], env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(0, p.returncode, p.stdout + p.stderr)
+        return p.stdout
+
+    def test_quickstart(self):
+        out = self.run_example("quickstart.py")
+        self.assertIn("Job status: Succeeded", out)
+        self.assertIn("rank 0 of 4 ready", out)
+
+    def test_monitor_and_logs(self):
+        out = self.run_example("monitor_and_logs.py")
+        self.assertIn("-> Succeeded", out)
+        self.assertIn("[worker-1] rank 1 step 3", out)
+
+    def test_async_jobs(self):
+        out = self.run_example("async_jobs.py")
+        self.assertEqual(3, out.count(": Succeeded"))
+
+    def test_errors(self):
+        out = self.run_example("errors.py")
+        self.assertIn("spec.workers.resources.memory", out)
+        self.assertIn("NotFoundError (HTTP 404)", out)
+        self.assertIn("AlreadyExistsError", out)
