@@ -4,6 +4,7 @@
 package cmdutil
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -246,4 +247,39 @@ func (f *Factory) NamespaceOr(ns string) string {
 		return ns
 	}
 	return f.Namespace()
+}
+
+// CompleteJobNames is a cobra ValidArgsFunction completing MPIJob names in
+// the namespace given by -n (or the default one). It never blocks a shell
+// for long: the lookup gives up after two seconds.
+func (f *Factory) CompleteJobNames(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	ns, _ := cmd.Flags().GetString("namespace")
+	ns = f.NamespaceOr(ns)
+	c, err := f.Client()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
+	defer cancel()
+	jobs, err := c.List(ctx, apiclient.ListOptions{Namespace: ns})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var out []string
+	for _, j := range jobs {
+		n := j.Metadata.Name
+		if strings.HasPrefix(n, toComplete) && !slicesContains(args, n) {
+			out = append(out, n+"\t"+string(j.Status.Phase))
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

@@ -63,7 +63,8 @@ whose token is found automatically.
 		lifecycle.NewCmdResume(f),
 		lifecycle.NewCmdEvents(f),
 	)
-	cmd.AddCommand(training, newCmdVersion(f), newCmdLogin(f))
+	cmd.AddCommand(training, newCmdVersion(f), newCmdLogin(f), newCmdCompletion(f))
+	cmd.CompletionOptions.DisableDefaultCmd = true
 	return cmd
 }
 
@@ -72,6 +73,35 @@ func newCmdGet(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{Use: "get", Short: "Display one or many training jobs (like kubectl get)"}
 	cmd.AddCommand(list.NewCmdMPIJob(f, nil, "mpijob"))
 	return cmd
+}
+
+func newCmdCompletion(f *cmdutil.Factory) *cobra.Command {
+	return &cobra.Command{
+		Use:   "completion bash|zsh|fish|powershell",
+		Short: "Print a shell completion script",
+		Long: `Print a completion script for your shell. Job names complete dynamically
+from the server (in the namespace given with -n).
+
+  bash:        source <(odh completion bash)
+  zsh:         odh completion zsh > "${fpath[1]}/_odh"
+  fish:        odh completion fish > ~/.config/fish/completions/odh.fish
+  powershell:  odh completion powershell | Out-String | Invoke-Expression`,
+		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
+		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out, root := f.IOStreams.Out, cmd.Root()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(out, true)
+			case "zsh":
+				return root.GenZshCompletion(out)
+			case "fish":
+				return root.GenFishCompletion(out, true)
+			default:
+				return root.GenPowerShellCompletionWithDesc(out)
+			}
+		},
+	}
 }
 
 func newCmdVersion(f *cmdutil.Factory) *cobra.Command {

@@ -33,9 +33,10 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command 
 	cmd := &cobra.Command{Use: "delete", Aliases: []string{"rm"}, Short: "Delete training jobs"}
 	opts := &Options{IO: f.IOStreams, Client: f.Client}
 	sub := &cobra.Command{
-		Use:     "mpijob (NAME... | -l SELECTOR | --all)",
-		Aliases: []string{"mpijobs", "mj"},
-		Short:   "Delete MPIJobs: stop their processes or pods and remove them",
+		Use:               "mpijob (NAME... | -l SELECTOR | --all)",
+		Aliases:           []string{"mpijobs", "mj"},
+		Short:             "Delete MPIJobs: stop their processes or pods and remove them",
+		ValidArgsFunction: f.CompleteJobNames,
 		Long: `Delete MPIJobs. Running jobs are stopped first: every process (local
 engine) or pod (kubernetes engine) of the job is removed. On a terminal
 you are asked to confirm unless --yes is given.`,

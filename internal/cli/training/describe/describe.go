@@ -40,7 +40,8 @@ func NewCmdDescribe(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		Short:   "Show an MPIJob: spec, phase and reason, workers, conditions, history and events",
 		Example: `  odh training describe mpijob mnist
   odh training describe mpijob mnist --watch`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteJobNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			opts.Namespace = f.NamespaceOr(opts.Namespace)

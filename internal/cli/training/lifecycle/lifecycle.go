@@ -20,11 +20,12 @@ import (
 
 func mpijobCmd(use, short, example string, f *cmdutil.Factory, ns *string, run func(cmd *cobra.Command, name string) error) *cobra.Command {
 	sub := &cobra.Command{
-		Use:     "mpijob NAME",
-		Aliases: []string{"mpijobs", "mj"},
-		Short:   short,
-		Example: example,
-		Args:    cobra.ExactArgs(1),
+		Use:               "mpijob NAME",
+		Aliases:           []string{"mpijobs", "mj"},
+		Short:             short,
+		Example:           example,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteJobNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			*ns = f.NamespaceOr(*ns)
 			return run(cmd, args[0])

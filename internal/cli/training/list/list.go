@@ -47,9 +47,10 @@ func NewCmdList(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 func NewCmdMPIJob(f *cmdutil.Factory, runF func(*Options) error, use string) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Client: f.Client, Now: f.Now}
 	cmd := &cobra.Command{
-		Use:     use + " [NAME...]",
-		Aliases: []string{"mpijobs", "mj"},
-		Short:   "List MPIJobs with their status, workers ready/total, age and duration",
+		Use:               use + " [NAME...]",
+		Aliases:           []string{"mpijobs", "mj"},
+		Short:             "List MPIJobs with their status, workers ready/total, age and duration",
+		ValidArgsFunction: f.CompleteJobNames,
 		Example: `  odh training list mpijob
   odh training list mpijob -A --status Running,Failed
   odh training list mpijob -l team=nlp --sort-by=.metadata.creationTimestamp

@@ -50,7 +50,8 @@ with a [source] prefix with --all. Logs stay readable after the job ends.`,
   odh training logs mpijob mnist --worker 1 --tail 20
   odh training logs mpijob mnist --all -f
   odh training logs mpijob mnist --all --grep 'loss=' --timestamps`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteJobNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			opts.Namespace = f.NamespaceOr(opts.Namespace)
