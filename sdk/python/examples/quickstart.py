@@ -15,8 +15,6 @@ server says so in job.warnings); on a cluster the same spec runs as a
 kubeflow.org/v2beta1 MPIJob.
 """
 
-import sys
-
 from openshift_ai.training import MPIJobClient, MPIJobSpec, WorkerSpec
 
 client = MPIJobClient()
@@ -25,8 +23,9 @@ job_spec = MPIJobSpec(
     name="tensorflow-training",
     namespace="ml-team",
     image="example/tf-horovod:latest",
-    # Each MPI rank runs this; the platform wraps it with mpirun.
-    command=[sys.executable, "-c", "from mpi4py import MPI; c = MPI.COMM_WORLD; print(f'rank {c.Get_rank()} of {c.Get_size()} ready')"],
+    # Each MPI rank runs this (the platform wraps it with mpirun); with
+    # mpi4py installed: ["python3", "-c", "from mpi4py import MPI; ..."].
+    command=["sh", "-c", "echo rank ${OMPI_COMM_WORLD_RANK:-$PMI_RANK} of ${OMPI_COMM_WORLD_SIZE:-$PMI_SIZE} ready"],
     worker_spec=WorkerSpec(
         replicas=4,
         resources={
