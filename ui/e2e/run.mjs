@@ -180,7 +180,9 @@ async function main() {
     await axe('detail-logs-worker-1');
     await page.getByLabel('Log source').selectOption('all');
     await page.getByText(/\[worker-0\].*hello from rank 0/).first().waitFor();
-    await shot('detail-logs-all');
+    await page.getByPlaceholder('Search logs').fill('rank 0');
+    await page.locator('.pf-v6-c-log-viewer__string.pf-m-current', { hasText: 'rank 0' }).waitFor();
+    await shot('detail-logs-all-search');
   });
 
   await step('clone and modify', async () => {
@@ -200,6 +202,33 @@ async function main() {
     await page.locator('.odh-diff-del', { hasText: 'replicas: 2' }).waitFor();
     await page.locator('.odh-diff-add', { hasText: 'replicas: 1' }).waitFor();
     await axe('compare');
+  });
+
+  await step('a failed job shows its reason with troubleshooting hints', async () => {
+    await server.api('POST', '/api/v1/namespaces/default/mpijobs', {
+      job: { metadata: { name: 'e2e-broken' }, spec: { command: ['definitely-not-a-program-e2e'], workers: { replicas: 2 } } },
+    });
+    await page.goto(`${server.url}/jobs/default/e2e-broken`);
+    await page.getByTestId('detail-phase').filter({ hasText: 'Failed' }).waitFor({ timeout: 60_000 });
+    const summary = page.getByTestId('error-summary');
+    await summary.waitFor();
+    const text = await summary.textContent();
+    expect(/ExecutableNotFound|RankFailed|LauncherFailed|WorkerFailed/.test(text), `summary: ${text}`);
+    expect(text.includes('What to try'), `no hints in: ${text}`);
+    await axe('detail-failed');
+  });
+
+  await step('suspend and resume', async () => {
+    await server.api('POST', '/api/v1/namespaces/default/mpijobs', {
+      job: { metadata: { name: 'e2e-sleepy' }, spec: { command: ['sleep', '60'], workers: { replicas: 1 }, runPolicy: { suspend: true } } },
+    });
+    await page.goto(`${server.url}/jobs/default/e2e-sleepy`);
+    await page.getByTestId('detail-phase').filter({ hasText: 'Suspended' }).waitFor();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByTestId('detail-phase').filter({ hasText: /Pending|Starting|Running/ }).waitFor();
+    await page.getByTestId('detail-phase').filter({ hasText: 'Running' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByTestId('detail-phase').filter({ hasText: 'Suspended' }).waitFor({ timeout: 30_000 });
   });
 
   await step('templates page and start from a template', async () => {

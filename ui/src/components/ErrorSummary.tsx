@@ -14,8 +14,13 @@ export function ErrorSummary({ job }: { job: MPIJob }) {
       isInline
       title={s.hint ? `${s.reason}: ${s.hint.title}` : s.reason}
       data-testid="error-summary"
+      component="h2"
     >
-      {s.message && <Content component="p">{s.message}</Content>}
+      {s.message && (
+        <Content component="p" className="odh-wrap">
+          {s.message}
+        </Content>
+      )}
       <Content component="p">
         {st.firstFailedWorker !== undefined && <>First failed worker: worker-{st.firstFailedWorker}. </>}
         {st.firstFailedRank !== undefined && <>First failed rank: {st.firstFailedRank}. </>}

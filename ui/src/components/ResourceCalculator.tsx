@@ -67,6 +67,7 @@ export function ResourceCalculator({ spec, capacity, capacityError }: ResourceCa
             variant="warning"
             isInline
             isPlain
+            component="h3"
             title={`This job asks for more ${exceeded.map((r) => r.label).join(', ')} than is available; it will wait or be rejected.`}
           />
         )}

@@ -472,6 +472,7 @@ export function CreateJobPage() {
                   isInline
                   title={submitError?.message ?? 'The job is not valid'}
                   data-testid="create-error"
+                  component="h2"
                 >
                   {otherErrors.length > 0 && (
                     <List>
@@ -497,7 +498,7 @@ export function CreateJobPage() {
                 </Alert>
               )}
               {warnings.length > 0 && (
-                <Alert variant="info" isInline isPlain title="Notes from the server">
+                <Alert variant="info" isInline isPlain title="Notes from the server" component="h3">
                   <List>
                     {warnings.map((w) => (
                       <ListItem key={w}>{w}</ListItem>

@@ -35,6 +35,7 @@ import { StatusLabel } from '../components/StatusLabel';
 import { replicasOf, Topology } from '../components/Topology';
 import { useJobWatch, useNow } from '../hooks';
 import { joinCommand } from '../lib/form';
+import { errorSummary } from '../lib/hints';
 import { durationMs, formatDuration, formatTime, isTerminal, phaseOf } from '../lib/status';
 import { jobToYaml } from '../lib/yaml';
 import { Link, useLocation, useNavigate } from '../router';
@@ -63,7 +64,7 @@ function Overview({ job, now, onSelectReplica }: { job: MPIJob; now: number; onS
             <DescriptionList isCompact isHorizontal>
               {dl('Phase', <StatusLabel phase={phaseOf(job)} />)}
               {dl('Reason', s.reason)}
-              {dl('Message', s.message)}
+              {dl('Message', s.message && <span className="odh-wrap">{s.message}</span>)}
               {s.phase === 'Queued' && s.queuePosition ? dl('Queue position', s.queuePosition) : null}
               {dl('Namespace', job.metadata?.namespace)}
               {dl('Created by', job.metadata?.creator)}
@@ -335,7 +336,11 @@ export function JobDetailPage({ namespace, name, isDark }: { namespace: string; 
             </Flex>
           </FlexItem>
         </Flex>
-        {job.status?.message && <Content component="p">{job.status.message}</Content>}
+        {job.status?.message && !errorSummary(job) && (
+          <Content component="p" className="odh-wrap">
+            {job.status.message}
+          </Content>
+        )}
       </PageSection>
       <PageSection>
         {actionError && <Alert variant="danger" isInline title={actionError} />}
