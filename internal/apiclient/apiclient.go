@@ -286,8 +286,16 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(engine.Ev
 	if err != nil {
 		return c.classify(err)
 	}
+	return recvAll(ctx, c, stream.Recv, func(ev *trainingv1.WatchEvent) error {
+		return fn(engine.EventType(ev.GetType()), apiconv.FromProto(ev.GetJob()))
+	})
+}
+
+// recvAll receives stream messages until the stream ends, passing each to fn;
+// fn returning ErrStop ends it without an error.
+func recvAll[T any](ctx context.Context, c *Client, recv func() (T, error), fn func(T) error) error {
 	for {
-		ev, err := stream.Recv()
+		msg, err := recv()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -297,7 +305,7 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(engine.Ev
 			}
 			return c.classify(err)
 		}
-		if err := fn(engine.EventType(ev.GetType()), apiconv.FromProto(ev.GetJob())); err != nil {
+		if err := fn(msg); err != nil {
 			if errors.Is(err, ErrStop) {
 				return nil
 			}
@@ -331,24 +339,7 @@ func (c *Client) Logs(ctx context.Context, r LogRequest, fn func(engine.LogLine)
 	if err != nil {
 		return c.classify(err)
 	}
-	for {
-		l, err := stream.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return c.classify(err)
-		}
-		if err := fn(apiconv.LogLineFromProto(l)); err != nil {
-			if errors.Is(err, ErrStop) {
-				return nil
-			}
-			return err
-		}
-	}
+	return recvAll(ctx, c, stream.Recv, func(l *trainingv1.LogLine) error { return fn(apiconv.LogLineFromProto(l)) })
 }
 
 // RPC exposes the raw API client for calls this wrapper does not cover.

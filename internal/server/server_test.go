@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -28,8 +26,7 @@ import (
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/job"
-	"github.com/odh-training/odh-training/internal/server"
-	"github.com/odh-training/odh-training/internal/templates"
+	"github.com/odh-training/odh-training/internal/server/servertest"
 )
 
 func TestMain(m *testing.M) {
@@ -37,7 +34,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-const testToken = "test-token"
+const testToken = servertest.Token
 
 // testServer is a real odh-server (local engine, real mpirun) on a loopback port.
 type testServer struct {
@@ -48,43 +45,13 @@ type testServer struct {
 
 func startServer(t *testing.T) *testServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
-	eng, err := local.New(local.Options{StateDir: dir + "/engine", Slots: 8, Logger: slog.New(slog.DiscardHandler)})
+	srv := servertest.Start(t)
+	conn, err := grpc.NewClient(srv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := templates.NewStore(dir + "/templates")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: server.StaticToken{Token: testToken, User: server.User{Name: "tester"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ctx, lis)
-	}()
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = conn.Close()
-		cancel()
-		<-done
-		srv.Close()
-		cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer ccancel()
-		_ = eng.Close(cctx)
-	})
-	return &testServer{url: "http://" + lis.Addr().String(), addr: lis.Addr().String(), rpc: trainingv1.NewTrainingServiceClient(conn)}
+	t.Cleanup(func() { _ = conn.Close() })
+	return &testServer{url: srv.URL, addr: srv.Addr, rpc: trainingv1.NewTrainingServiceClient(conn)}
 }
 
 func authed(ctx context.Context) context.Context {
@@ -319,7 +286,7 @@ func TestLifecycleOverGRPC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created.Metadata.Creator != "tester" || created.Metadata.UID == "" {
+	if created.Metadata.Creator != servertest.User || created.Metadata.UID == "" {
 		t.Errorf("server-set metadata: %+v", created.Metadata)
 	}
 	_ = warnings

@@ -4,21 +4,14 @@ package clitest
 
 import (
 	"bytes"
-	"context"
-	"log/slog"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
-	"github.com/odh-training/odh-training/internal/engine/local"
-	"github.com/odh-training/odh-training/internal/server"
-	"github.com/odh-training/odh-training/internal/templates"
+	"github.com/odh-training/odh-training/internal/server/servertest"
 )
-
-const token = "clitest-token"
 
 // Env is a factory plus its captured output.
 type Env struct {
@@ -51,41 +44,11 @@ func New(t *testing.T, tty bool) *Env {
 
 func startServer(t *testing.T) *apiclient.Client {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	dir := t.TempDir()
-	eng, err := local.New(local.Options{StateDir: dir + "/engine", Slots: 8, Logger: slog.New(slog.DiscardHandler)})
+	srv := servertest.Start(t)
+	c, err := apiclient.Dial(apiclient.Options{Server: srv.URL, Token: servertest.Token})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := templates.NewStore(dir + "/templates")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: server.StaticToken{Token: token, User: server.User{Name: "tester"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = srv.Serve(ctx, lis)
-	}()
-	c, err := apiclient.Dial(apiclient.Options{Server: "http://" + lis.Addr().String(), Token: token})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Close()
-		cancel()
-		<-done
-		srv.Close()
-		cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer ccancel()
-		_ = eng.Close(cctx)
-	})
+	t.Cleanup(func() { _ = c.Close() })
 	return c
 }

@@ -1,0 +1,65 @@
+// Package servertest starts a real Training Service for tests: the local
+// engine (real mpirun) behind the real server on a loopback port. Test
+// binaries using it must call local.MaybeRankExec() in TestMain.
+package servertest
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/odh-training/odh-training/internal/engine/local"
+	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/templates"
+)
+
+// Token is the bearer token test servers accept.
+const Token = "test-token"
+
+// User is the name test servers give the caller.
+const User = "tester"
+
+// Server is a running test server.
+type Server struct {
+	URL  string // http://127.0.0.1:PORT
+	Addr string // 127.0.0.1:PORT
+}
+
+// Start runs a server until the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	dir := t.TempDir()
+	eng, err := local.New(local.Options{StateDir: dir + "/engine", Slots: 8, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := templates.NewStore(dir + "/templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: server.StaticToken{Token: Token, User: server.User{Name: User}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ctx, lis)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+		cctx, ccancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer ccancel()
+		_ = eng.Close(cctx)
+	})
+	return &Server{URL: "http://" + lis.Addr().String(), Addr: lis.Addr().String()}
+}
