@@ -58,9 +58,6 @@ class IntegrationTest(unittest.TestCase):
         kw.setdefault("namespace", "sdk-it")
         return AsyncMPIJobClient(server=SERVER.url, **kw)
 
-    def tearDown(self):
-        if SERVER is not None and self._outcome.result and getattr(self._outcome.result, "errors", None):
-            print("server log tail:\n" + SERVER.log())
 
 
 class ApiTest(IntegrationTest):

@@ -145,6 +145,14 @@ class SyncTransportTest(unittest.TestCase):
             self.assertEqual("team-a", body["job"]["metadata"]["namespace"])
             self.assertEqual({"replicas": 2, "resources": {"cpu": "1"}}, body["job"]["spec"]["workers"])
 
+    def test_upstream_documents_are_sent_as_manifests(self):
+        upstream = {"apiVersion": "kubeflow.org/v2beta1", "kind": "MPIJob", "metadata": {"name": "up"}, "spec": {"mpiReplicaSpecs": {}}}
+        with FakeServer() as fake:
+            fake.on("POST", NS + "/mpijobs", Reply(200, {"job": job_json("up")}))
+            self.assertEqual("up", client(fake).create_mpijob(upstream).name)
+            body = fake.calls("POST", NS + "/mpijobs")[0]["body"]
+            self.assertEqual(upstream, __import__("json").loads(body["manifest"]))
+
     def test_invalid_spec_is_not_sent(self):
         with FakeServer() as fake:
             with self.assertRaises(ValidationError) as cm:

@@ -4,12 +4,14 @@ asyncio clients, so that both send exactly the same requests."""
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._gotext import format_rfc3339, parse_rfc3339
 from .api import Request
 from .models import MPIJobSpec
+from .validation import API_VERSION
 
 WorkerSelector = Union[None, int, str]
 Since = Union[None, int, float, _dt.timedelta, _dt.datetime, str]
@@ -23,6 +25,10 @@ def create_request(
 ) -> Request:
     """POST .../mpijobs for a spec, a job document or a manifest text."""
     body: Dict[str, Any]
+    if isinstance(spec, Mapping) and spec.get("apiVersion") not in (None, "", API_VERSION):
+        # An upstream kubeflow.org/v2beta1 MPIJob (or anything else): the
+        # server parses and validates manifests of every format it knows.
+        spec = json.dumps(spec)
     if isinstance(spec, str):
         body = {"manifest": spec}
         ns = namespace
