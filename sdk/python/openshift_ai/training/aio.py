@@ -18,7 +18,7 @@ import time
 from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _requests as rq
-from .api import Request, RetryPolicy, _Base, _decode_json, parse_stream_line
+from .api import Request, RetryPolicy, _Base, _decode_json, enable_keepalive, parse_stream_line
 from .client import StatusCallback, TransitionCallback, WatchEvent, _JobBase
 from .config import ClientConfig, resolve_config
 from .errors import (
@@ -223,6 +223,9 @@ class AsyncHTTPTransport(_Base):
 
         r = remaining()
         resp = await self._open(req, min(self.timeout, r) if r is not None else self.timeout)
+        sock = resp.writer.get_extra_info("socket")
+        if sock is not None:
+            enable_keepalive(sock)
         url = self.url(req)
         lines = resp.lines()
         try:

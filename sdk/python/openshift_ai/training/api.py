@@ -193,6 +193,18 @@ class _Base:
         )
 
 
+def enable_keepalive(sock: socket.socket) -> None:
+    """TCP keepalive for long-lived streams: a watch may be silent for hours,
+    and a peer that vanished without closing must still end the read."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 6)):
+            if hasattr(socket, name):
+                sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+    except OSError:
+        pass
+
+
 def _decode_json(data: bytes, url: str) -> Dict[str, Any]:
     if not data.strip():
         return {}
@@ -285,6 +297,8 @@ class HTTPTransport(_Base):
         if deadline is not None:
             connect_timeout = max(0.001, min(self.timeout, deadline - time.monotonic()))
         conn, resp = self._send(req, connect_timeout)
+        if conn.sock is not None:
+            enable_keepalive(conn.sock)
         return Stream(self, req, conn, resp, deadline)
 
 
