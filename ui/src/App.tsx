@@ -158,11 +158,12 @@ function Shell({ onLogout, version }: { onLogout: () => void; version?: Version 
 }
 
 /** App wires the API client, the login gate and the page shell. */
-export function App({ api: injected }: { api?: Api }) {
+export function App({ api: injected, onUnauthenticatedRef }: { api?: Api; onUnauthenticatedRef?: (f: () => void) => void }) {
   const [needLogin, setNeedLogin] = useState(false);
 
   const [version, setVersion] = useState<Version>();
   const onUnauthenticated = useCallback(() => setNeedLogin(true), []);
+  onUnauthenticatedRef?.(onUnauthenticated);
   const api = useMemo<Api>(() => injected ?? new HttpApi({ token: getToken, onUnauthenticated }), [injected, onUnauthenticated]);
 
   useEffect(() => {

@@ -51,8 +51,11 @@ export function useJobWatch(opts: WatchOptions): { state: WatchState; connection
         frame = requestAnimationFrame(flush);
       }
     };
+    setConnection('connecting');
     const run = async () => {
-      if (attempt > 0) dispatch({ type: 'reconnect' });
+      // Every (re)connection re-lists: the jobs shown stay until the new
+      // initial list is complete, then jobs that vanished meanwhile go.
+      dispatch({ type: 'reconnect' });
       synced = false;
       try {
         await api.watchJobs(opts, onEvents, ctl.signal);

@@ -34,7 +34,7 @@ export function DiffTable({ left, right, leftTitle, rightTitle }: { left: string
   return (
     <>
       <Content component="p" aria-live="polite" data-testid="diff-summary">
-        {changed === 0 ? 'The specs are identical.' : `${changed} line${changed === 1 ? '' : 's'} differ.`}
+        {changed === 0 ? 'The specs are identical.' : changed === 1 ? '1 line differs.' : `${changed} lines differ.`}
       </Content>
       <table className="odh-diff" data-testid="diff-table">
         <caption className="pf-v6-screen-reader">

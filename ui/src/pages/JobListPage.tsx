@@ -24,15 +24,15 @@ import {
   Spinner,
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr, type ThProps } from '@patternfly/react-table';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useApi } from '../api/context';
 import { jobKey, type MPIJob } from '../api/types';
 import { ConfirmDelete } from '../components/ConfirmDelete';
 import { StatusLabel } from '../components/StatusLabel';
-import { useJobWatch, useNow } from '../hooks';
+import { useDebounced, useJobWatch, useNow } from '../hooks';
 import { filterJobs, paginate, parseSelector, sortJobs, type ListFilter, type Sort, type SortKey } from '../lib/listFilter';
 import { durationMs, formatAge, formatDuration, PHASES, phaseOf, workersReady } from '../lib/status';
-import { jobPath, Link, useNavigate } from '../router';
+import { jobPath, Link, useLocation, useNavigate } from '../router';
 
 const COLUMNS: { key: SortKey | null; label: string }[] = [
   { key: 'name', label: 'Name' },
@@ -127,7 +127,14 @@ export function JobTable({ jobs, now, sort, onSort, selected, onSelect }: JobTab
 export function JobListPage() {
   const api = useApi();
   const nav = useNavigate();
-  const { state, connection, error } = useJobWatch({});
+  const { query } = useLocation();
+  const [nsInput, setNsInput] = useState(query.get('namespace') ?? '');
+  const namespace = useDebounced(nsInput.trim(), 400);
+  const { state, connection, error } = useJobWatch(namespace ? { namespace } : {});
+  // Users who may not list every namespace (a 403 on a cluster) get their default one.
+  useEffect(() => {
+    if (error?.httpStatus === 403 && !namespace) setNsInput('default');
+  }, [error, namespace]);
   const now = useNow(1000);
   const [filter, setFilter] = useState<ListFilter>({ search: '', phases: [], labels: '' });
   const [sort, setSort] = useState<Sort>({ key: 'created', dir: 'desc' });
@@ -228,6 +235,15 @@ export function JobListPage() {
             </SelectList>
           </Select>
         </ToolbarFilter>
+        <ToolbarItem>
+          <TextInput
+            aria-label="Namespace"
+            placeholder="All namespaces"
+            value={nsInput}
+            onChange={(_e, v) => setNsInput(v)}
+            data-testid="namespace-filter"
+          />
+        </ToolbarItem>
         <ToolbarItem>
           <TextInput
             aria-label="Filter by label selector"
