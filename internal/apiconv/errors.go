@@ -28,6 +28,7 @@ var kindCodes = map[job.ErrorKind]codes.Code{
 	job.KindUnavailable:     codes.Unavailable,
 	job.KindTimeout:         codes.DeadlineExceeded,
 	job.KindInternal:        codes.Internal,
+	job.KindTooManyRequests: codes.ResourceExhausted,
 }
 
 var kindHTTP = map[job.ErrorKind]int{
@@ -42,6 +43,7 @@ var kindHTTP = map[job.ErrorKind]int{
 	job.KindUnavailable:     http.StatusServiceUnavailable,
 	job.KindTimeout:         http.StatusGatewayTimeout,
 	job.KindInternal:        http.StatusInternalServerError,
+	job.KindTooManyRequests: http.StatusTooManyRequests,
 }
 
 // Classify turns any error into a *job.Error: classified errors pass through,
@@ -160,7 +162,7 @@ func FromStatus(st *status.Status) *job.Error {
 
 func kindForCode(c codes.Code) job.ErrorKind {
 	for k, code := range kindCodes {
-		if code == c && k != job.KindBadRequest {
+		if code == c && k != job.KindBadRequest && k != job.KindTooManyRequests {
 			return k
 		}
 	}

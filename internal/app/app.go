@@ -39,6 +39,9 @@ type Options struct {
 	Kubeconfig string
 	LogLevel   string
 	LogFormat  string
+	AuditLog   string
+	RateLimit  float64
+	RateBurst  int
 }
 
 // EngineFactory builds an engine from the options. Engines register here so
@@ -114,6 +117,9 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token)")
 	fl.IntVar(&o.Slots, "slots", 0, "Local engine capacity in MPI ranks; jobs beyond it queue (default 2 x CPUs)")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "Kubeconfig for the kubernetes engine (default: in-cluster config, then $KUBECONFIG)")
+	fl.StringVar(&o.AuditLog, "audit-log", "", "Audit log of every mutating call, as JSON lines: a file path, - for standard output, or off (default <state-dir>/audit.log)")
+	fl.Float64Var(&o.RateLimit, "rate-limit", 50, "Requests per second allowed per user (0 = unlimited)")
+	fl.IntVar(&o.RateBurst, "rate-burst", 200, "Burst of requests allowed per user above --rate-limit")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&o.LogFormat, "log-format", "text", "Log format: text or json")
 	return cmd
@@ -176,7 +182,12 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Logger: log})
+	audit, closeAudit, err := auditSink(o, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
+	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Logger: log, Audit: audit, RateLimit: o.RateLimit, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}
@@ -187,6 +198,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			log.Warn("cannot write the discovery file; clients need --token", "error", err)
 		} else {
 			log.Debug("discovery file written", "path", p)
+			defer discovery.Remove(addr, os.Getpid())
 		}
 	}
 	log.Info("odh-server ready", "url", url, "engine", o.Engine, "stateDir", o.StateDir, "version", version.Get().Version)
@@ -204,6 +216,25 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	}
 	log.Info("odh-server stopped")
 	return err
+}
+
+// auditSink opens the audit log named by --audit-log.
+func auditSink(o *Options, stdout io.Writer) (io.Writer, func(), error) {
+	switch o.AuditLog {
+	case "off":
+		return nil, func() {}, nil
+	case "-":
+		return stdout, func() {}, nil
+	}
+	p := o.AuditLog
+	if p == "" {
+		p = filepath.Join(o.StateDir, "audit.log")
+	}
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open audit log: %w", err)
+	}
+	return f, func() { _ = f.Close() }, nil
 }
 
 func tokenPathFor(o *Options) string {

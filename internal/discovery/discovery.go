@@ -126,3 +126,20 @@ func Lookup(hostport string) (*Entry, error) {
 	}
 	return nil, errors.New("no local server recorded at " + hostport)
 }
+
+// Remove deletes the entry for hostport if it still belongs to pid, so a
+// stopped server leaves no stale token behind for a later one on the port.
+func Remove(hostport string, pid int) {
+	p, err := fileFor(hostport)
+	if err != nil {
+		return
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return
+	}
+	var e Entry
+	if json.Unmarshal(data, &e) == nil && e.PID == pid {
+		_ = os.Remove(p)
+	}
+}

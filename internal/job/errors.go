@@ -58,6 +58,7 @@ const (
 	KindTimeout         ErrorKind = "Timeout"
 	KindInternal        ErrorKind = "Internal"
 	KindBadRequest      ErrorKind = "BadRequest"
+	KindTooManyRequests ErrorKind = "TooManyRequests"
 )
 
 // Error is a classified, user-facing error.

@@ -233,7 +233,8 @@ func (v *validator) quantity(field string, q Quantity, msg string) *resource.Qua
 		return nil
 	}
 	parsed, err := q.Parse()
-	if err != nil {
+	if err != nil || !strings.ContainsAny(string(q), "0123456789") {
+		// ("Gi" and "m" alone parse as zero, but nobody means zero by them.)
 		v.invalid(field, string(q), fmt.Sprintf("invalid quantity %q: %s", q, msg))
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/odh-training/odh-training/internal/apiconv"
 	"github.com/odh-training/odh-training/internal/job"
@@ -114,11 +115,26 @@ func (s *Server) unaryAuth(ctx context.Context, req any, info *grpc.UnaryServerI
 		}
 		return h(ctx, req)
 	}
-	ctx, err := s.authenticate(ctx)
+	actx, err := s.authenticate(ctx)
 	if err != nil {
+		st, _ := status.FromError(err)
+		s.auditDenied(ctx, info.FullMethod, req, string(job.KindUnauthenticated), st.Message())
 		return nil, err
 	}
-	return h(ctx, req)
+	if err := s.rateLimit(actx); err != nil {
+		s.auditDenied(actx, info.FullMethod, req, string(job.KindTooManyRequests), err.Error())
+		return nil, err
+	}
+	return h(actx, req)
+}
+
+// rateLimit takes a token from the caller's bucket.
+func (s *Server) rateLimit(ctx context.Context) error {
+	u, _ := UserFrom(ctx)
+	if ok, wait := s.limiter.allow(u.Name); !ok {
+		return apiconv.ToStatus(tooManyRequests(u.Name, wait)).Err()
+	}
+	return nil
 }
 
 type wrappedStream struct {
@@ -131,6 +147,9 @@ func (w wrappedStream) Context() context.Context { return w.ctx }
 func (s *Server) streamAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	ctx, err := s.authenticate(ss.Context())
 	if err != nil {
+		return err
+	}
+	if err := s.rateLimit(ctx); err != nil {
 		return err
 	}
 	return h(srv, wrappedStream{ServerStream: ss, ctx: ctx})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -53,8 +54,35 @@ func (s *Server) routes(gw http.Handler) http.Handler {
 	})
 	api := http.MaxBytesHandler(gw, MaxRequestBytes)
 	mux.Handle("/api/", api)
+	mux.Handle("POST /api/v1/namespaces/{namespace}/mpijobs", http.MaxBytesHandler(jobAsManifest(gw), MaxRequestBytes))
 	mux.Handle("/", s.dashboard())
 	return securityHeaders(mux)
+}
+
+// jobAsManifest sends a REST body's structured "job" to the service as a
+// "manifest", so it is decoded by the job parser rather than by protojson:
+// unknown fields and wrong types then get the same field errors, with paths
+// and suggestions, as files do — one validation path for every client.
+func jobAsManifest(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			writeError(w, &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("cannot read the request body: %v", err)})
+			return
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(body, &fields) == nil {
+			if raw, ok := fields["job"]; ok && len(fields["manifest"]) == 0 && string(raw) != "null" {
+				delete(fields, "job")
+				manifest, _ := json.Marshal(string(raw))
+				fields["manifest"] = manifest
+				body, _ = json.Marshal(fields)
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
 }
 
 func securityHeaders(next http.Handler) http.Handler {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,6 +38,12 @@ type Options struct {
 	Templates *templates.Store
 	Auth      Authenticator
 	Logger    *slog.Logger
+	// Audit receives one JSON line per mutating call; nil disables it.
+	Audit io.Writer
+	// RateLimit is requests per second per user (0 = unlimited), with
+	// bursts of RateBurst.
+	RateLimit float64
+	RateBurst int
 }
 
 // Server serves the API. Build it with New, serve it with Serve or mount
@@ -52,6 +59,8 @@ type Server struct {
 	client   trainingv1.TrainingServiceClient
 	handler  http.Handler
 	service  *Service
+	audit    *Auditor
+	limiter  *rateLimiter
 	stopOnce chan struct{}
 }
 
@@ -64,12 +73,13 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{eng: opts.Engine, auth: opts.Auth, log: log, stopOnce: make(chan struct{})}
+	s := &Server{eng: opts.Engine, auth: opts.Auth, log: log, stopOnce: make(chan struct{}),
+		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst)}
 	s.metrics = newMetrics(opts.Engine)
 	s.service = NewService(opts.Engine, opts.Templates)
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
-		grpc.ChainUnaryInterceptor(s.unaryRecover, s.metrics.unary, s.unaryErrors, s.unaryAuth),
+		grpc.ChainUnaryInterceptor(s.unaryRecover, s.metrics.unary, s.unaryErrors, s.unaryAuth, s.unaryAudit),
 		grpc.ChainStreamInterceptor(s.streamRecover, s.metrics.stream, s.streamErrors, s.streamAuth),
 	)
 	trainingv1.RegisterTrainingServiceServer(s.grpc, s.service)
@@ -97,6 +107,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		runtime.WithErrorHandler(s.restError),
 		runtime.WithStreamErrorHandler(func(_ context.Context, err error) *status.Status { return status.Convert(err) }),
 		runtime.WithRoutingErrorHandler(s.routingError),
+		runtime.WithIncomingHeaderMatcher(func(key string) (string, bool) {
+			if strings.EqualFold(key, "X-Request-Id") {
+				return requestIDKey, true
+			}
+			return runtime.DefaultHeaderMatcher(key)
+		}),
+		runtime.WithOutgoingHeaderMatcher(func(key string) (string, bool) {
+			if key == requestIDKey {
+				return "X-Request-Id", true
+			}
+			return "", false
+		}),
 	)
 	if err := trainingv1.RegisterTrainingServiceHandler(ctx, gw, conn); err != nil {
 		return nil, fmt.Errorf("register gateway: %w", err)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/server"
 	"github.com/odh-training/odh-training/internal/server/servertest"
 )
 
@@ -43,9 +46,9 @@ type testServer struct {
 	rpc  trainingv1.TrainingServiceClient
 }
 
-func startServer(t *testing.T) *testServer {
+func startServer(t *testing.T, options ...func(*server.Options)) *testServer {
 	t.Helper()
-	srv := servertest.Start(t)
+	srv := servertest.Start(t, options...)
 	conn, err := grpc.NewClient(srv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -395,7 +398,8 @@ func TestRESTBadRequests(t *testing.T) {
 		status             int
 		reason             job.ErrorKind
 	}{
-		{"POST", "/api/v1/namespaces/default/mpijobs", `{"job": {"spec": {"workerz": 1}}}`, 400, job.KindBadRequest},
+		{"POST", "/api/v1/namespaces/default/mpijobs", `{"job": {"spec": {"workerz": 1}}}`, 422, job.KindInvalid},
+		{"POST", "/api/v1/namespaces/default/mpijobs", `{"jobz": {}}`, 400, job.KindBadRequest},
 		{"POST", "/api/v1/namespaces/default/mpijobs", `not json`, 400, job.KindBadRequest},
 		{"POST", "/api/v1/namespaces/default/mpijobs", `{}`, 400, job.KindBadRequest},
 		{"POST", "/api/v1/namespaces/team-a/mpijobs", `{"job": {"metadata": {"name": "x", "namespace": "team-b"}, "spec": {"command": ["true"]}}}`, 400, job.KindBadRequest},
@@ -431,5 +435,112 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// TestStructuredJobGetsFieldErrors: a REST body's job object is validated by
+// the same parser as files: unknown fields and wrong types come back as
+// field errors with paths and suggestions.
+func TestStructuredJobGetsFieldErrors(t *testing.T) {
+	s := startServer(t)
+	code, data := s.rest(t, http.MethodPost, "/api/v1/namespaces/default/mpijobs",
+		`{"dryRun": true, "job": {"metadata": {"name": "x"}, "spec": {"command": ["true"], "worker": {"replicas": 2}, "workers": {"replicas": "two"}}}}`)
+	if code != http.StatusUnprocessableEntity {
+		t.Fatalf("%d %s", code, data)
+	}
+	var b apiconv.ErrorBody
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	want := job.FieldErrors{
+		{Field: "spec.worker", Type: job.FieldUnknown, Value: "worker", Message: `unknown field "worker"; did you mean "workers"?`},
+		{Field: "spec.workers.replicas", Type: job.FieldInvalid, Value: "two", Message: `must be a whole number, got the string "two"`},
+	}
+	if diff := cmp.Diff(want, job.FieldErrors(b.FieldErrors)); diff != "" {
+		t.Errorf("field errors (-want +got):\n%s", diff)
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestAuditLog: every mutation — allowed, failed or denied — is recorded
+// with who, what, where and the result, and no token appears.
+func TestAuditLog(t *testing.T) {
+	audit := &syncBuf{}
+	s := startServer(t, func(o *server.Options) { o.Audit = audit })
+	ctx := authed(t.Context())
+	_, _ = s.rpc.CreateJob(ctx, &trainingv1.CreateJobRequest{Namespace: "team-a", Manifest: "metadata: {name: a1}\nspec: {command: [\"true\"], runPolicy: {suspend: true}}"})
+	_, _ = s.rpc.CreateJob(ctx, &trainingv1.CreateJobRequest{Namespace: "team-a", Manifest: badSpec})
+	code, _ := s.rest(t, http.MethodDelete, "/api/v1/namespaces/team-a/mpijobs/a1", "")
+	if code != 200 {
+		t.Fatalf("delete: %d", code)
+	}
+	_, _ = s.rpc.DeleteJob(t.Context(), &trainingv1.DeleteJobRequest{Namespace: "team-a", Name: "x"}) // no token
+	_, _ = s.rpc.GetJob(ctx, &trainingv1.GetJobRequest{Namespace: "team-a", Name: "a1"})              // a read: not audited
+	var recs []server.AuditRecord
+	for _, line := range strings.Split(strings.TrimSpace(audit.String()), "\n") {
+		var r server.AuditRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		recs = append(recs, r)
+	}
+	type row struct{ User, Verb, Namespace, Name, Result, Reason string }
+	var got []row
+	for _, r := range recs {
+		got = append(got, row{r.User, r.Verb, r.Namespace, r.Name, r.Result, r.Reason})
+		if r.RequestID == "" || r.Time.IsZero() {
+			t.Errorf("record without request id or time: %+v", r)
+		}
+	}
+	want := []row{
+		{"tester", "create", "team-a", "a1", "OK", ""},
+		{"tester", "create", "team-a", "", "Error", "Invalid"},
+		{"tester", "delete", "team-a", "a1", "OK", ""},
+		{"", "delete", "team-a", "x", "Denied", "Unauthenticated"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit records (-want +got):\n%s", diff)
+	}
+	if strings.Contains(audit.String(), testToken) {
+		t.Error("the audit log contains the token")
+	}
+}
+
+func TestRateLimitPerUser(t *testing.T) {
+	s := startServer(t, func(o *server.Options) { o.RateLimit, o.RateBurst = 1, 3 })
+	ctx := authed(t.Context())
+	var limited error
+	for i := 0; i < 10 && limited == nil; i++ {
+		_, limited = s.rpc.ListJobs(ctx, &trainingv1.ListJobsRequest{})
+	}
+	e := apiconv.Classify(limited)
+	if e.Kind != job.KindTooManyRequests {
+		t.Fatalf("after a burst: %v", limited)
+	}
+	code, data := s.rest(t, http.MethodGet, "/api/v1/mpijobs", "")
+	if code != http.StatusTooManyRequests || !strings.Contains(string(data), "TooManyRequests") {
+		t.Errorf("REST after the burst: %d %s", code, data)
+	}
+}
+
+func TestRequestIDEchoed(t *testing.T) {
+	s := startServer(t)
+	req, _ := http.NewRequest(http.MethodGet, s.url+"/api/v1/mpijobs", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	req.Header.Set("X-Request-Id", "abc-123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Request-Id"); got != "abc-123" {
+		t.Errorf("X-Request-Id = %q", got)
 	}
 }

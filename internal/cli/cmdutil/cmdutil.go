@@ -175,7 +175,7 @@ func ExitCode(err error) int {
 		return ExitForbidden
 	case job.KindQuotaExceeded:
 		return ExitQuota
-	case job.KindUnavailable:
+	case job.KindUnavailable, job.KindTooManyRequests:
 		return ExitUnavailable
 	case job.KindTimeout:
 		return ExitTimeout

@@ -26,6 +26,12 @@ const (
 	// ReasonOperatorRejected: the operator's own validation refused the
 	// job (it only says so in an Event).
 	ReasonOperatorRejected = "OperatorRejected"
+	// ReasonOperatorError: the operator reports (in a Warning event) that
+	// it cannot create the job's objects.
+	ReasonOperatorError = "OperatorError"
+	// ReasonManagedElsewhere: spec.runPolicy.managedBy names another
+	// controller (e.g. MultiKueue); the MPI operator leaves the job alone.
+	ReasonManagedElsewhere = "ManagedElsewhere"
 	// ReasonWaitingForWorkers: pods exist, the workers are not all ready.
 	ReasonWaitingForWorkers = "WaitingForWorkers"
 	// ReasonLauncherStarting: workers ready, the launcher is starting.
@@ -282,11 +288,20 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 			}
 			set(job.PhaseSuspended, job.ReasonSuspended, "suspended: its pods are removed; resume it to start again", at)
 		}
-	case cond(kubeflow.JobCreated) == nil:
+	case cond(kubeflow.JobCreated) == nil && len(workers) == 0 && len(launchers) == 0:
+		// The operator has not (successfully) set the job up yet. It
+		// records Created only when a whole sync succeeds, so a job whose
+		// pods a quota refuses never gets it: look at its events first.
 		age := now.Sub(u.CreationTimestamp.Time)
-		switch w := operatorRejection(in.warnings); {
+		switch w, qw, ow := operatorRejection(in.warnings), quotaWarning(in.warnings), operatorWarning(in.warnings); {
+		case managedElsewhere(u) != "":
+			set(job.PhasePending, ReasonManagedElsewhere, fmt.Sprintf("spec.runPolicy.managedBy is %q: that controller, not the MPI operator, runs this job", managedElsewhere(u)), u.CreationTimestamp.Time)
 		case w != nil:
-			set(job.PhasePending, ReasonOperatorRejected, "the MPI operator rejected the job: "+w.Message, w.LastTimestamp.Time)
+			set(job.PhasePending, ReasonOperatorRejected, "the MPI operator rejected the job: "+w.Message, time.Time{})
+		case qw != nil:
+			set(job.PhasePending, job.ReasonQuotaExceeded, "cannot create the pods: "+qw.Message, time.Time{})
+		case ow != nil:
+			set(job.PhasePending, ReasonOperatorError, "the MPI operator cannot set the job up: "+ow.Message, time.Time{})
 		case in.operatorTimeout > 0 && age >= in.operatorTimeout:
 			set(job.PhasePending, ReasonOperatorNotRunning, fmt.Sprintf("the MPI operator has not picked the job up %s after it was created: check that the operator is running (odh-server /readyz says why; kubectl -n mpi-operator get pods)", age.Round(time.Second)), time.Time{})
 		default:
@@ -323,6 +338,13 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 	}
 	rec.History = st.History
 	return st, rec, seen
+}
+
+func managedElsewhere(u *kubeflow.MPIJob) string {
+	if m := u.Spec.RunPolicy.ManagedBy; m != nil && *m != "" && *m != kubeflow.KubeflowJobController {
+		return *m
+	}
+	return ""
 }
 
 func onNode(n string) string {
@@ -563,6 +585,18 @@ func operatorRejection(ws []*corev1.Event) *corev1.Event {
 		}
 	}
 	return nil
+}
+
+// operatorWarning is the newest Warning the operator recorded on the
+// MPIJob.
+func operatorWarning(ws []*corev1.Event) *corev1.Event {
+	var best *corev1.Event
+	for _, w := range ws {
+		if w.InvolvedObject.Kind == kubeflow.Kind && (best == nil || eventTime(best).Before(eventTime(w))) {
+			best = w
+		}
+	}
+	return best
 }
 
 // quotaWarning is the newest event saying a pod could not be created

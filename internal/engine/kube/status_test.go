@@ -103,7 +103,10 @@ func spec(replicas int32) *job.Spec {
 
 func TestAggregate(t *testing.T) {
 	suspended := func(u *kubeflow.MPIJob) *kubeflow.MPIJob { u.Spec.RunPolicy.Suspend = new(true); return u }
-	kueue := func(u *kubeflow.MPIJob) *kubeflow.MPIJob { u.Labels = map[string]string{LabelKueueQueue: "lq"}; return suspended(u) }
+	kueue := func(u *kubeflow.MPIJob) *kubeflow.MPIJob {
+		u.Labels = map[string]string{LabelKueueQueue: "lq"}
+		return suspended(u)
+	}
 	failedCond := func(reason, msg string) *kubeflow.MPIJob {
 		u := mpiJob(kubeflow.JobCreated, kubeflow.JobRunning)
 		u.Status.Conditions = append(u.Status.Conditions, kubeflow.JobCondition{Type: kubeflow.JobFailed, Status: corev1.ConditionTrue, Reason: reason, Message: msg, LastTransitionTime: metav1.NewTime(t0.Add(time.Hour))})

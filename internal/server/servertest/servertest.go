@@ -27,8 +27,9 @@ type Server struct {
 	Addr string // 127.0.0.1:PORT
 }
 
-// Start runs a server until the test ends.
-func Start(t testing.TB) *Server {
+// Start runs a server until the test ends. Options can adjust the server's
+// options (audit sink, rate limit) before it starts.
+func Start(t testing.TB, options ...func(*server.Options)) *Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	dir := t.TempDir()
@@ -40,7 +41,11 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: server.StaticToken{Token: Token, User: server.User{Name: User}}})
+	opts := server.Options{Engine: eng, Templates: tpl, Auth: server.StaticToken{Token: Token, User: server.User{Name: User}}}
+	for _, o := range options {
+		o(&opts)
+	}
+	srv, err := server.New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

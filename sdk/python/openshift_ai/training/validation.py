@@ -276,6 +276,9 @@ class _Validator:
         if q == "":
             return None
         try:
+            if not any(c.isdigit() for c in q):
+                # "Gi" or "m" alone parse as zero but are not quantities.
+                raise QuantityError(q)
             parsed = parse_quantity(q)
         except QuantityError:
             self.invalid(field, q, "invalid quantity %s: %s" % (quote(q), msg))
