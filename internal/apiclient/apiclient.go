@@ -7,11 +7,13 @@ package apiclient
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -40,6 +42,9 @@ type Options struct {
 	Token  string
 	// InsecureSkipVerify disables TLS certificate checks (https only).
 	InsecureSkipVerify bool
+	// CAFile is a PEM bundle to trust for https servers (e.g. the server's
+	// self-signed certificate).
+	CAFile string
 }
 
 // Dial connects to a remote server. It does not block: an unreachable
@@ -51,7 +56,19 @@ func Dial(opts Options) (*Client, error) {
 	}
 	creds := insecure.NewCredentials()
 	if useTLS {
-		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.InsecureSkipVerify}) //nolint:gosec // opt-in flag
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.InsecureSkipVerify} //nolint:gosec // opt-in flag
+		if opts.CAFile != "" {
+			pem, err := os.ReadFile(opts.CAFile)
+			if err != nil {
+				return nil, &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("cannot read --certificate-authority %s: %v", opts.CAFile, err)}
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("--certificate-authority %s holds no PEM certificate", opts.CAFile)}
+			}
+			cfg.RootCAs = pool
+		}
+		creds = credentials.NewTLS(cfg)
 	}
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
@@ -130,6 +147,14 @@ func (c *Client) classify(err error) error {
 		return nil
 	}
 	st, ok := status.FromError(err)
+	if ok && st.Code() == codes.Unavailable && !apiconv.FromOurService(st) && strings.Contains(st.Message(), "certificate") {
+		return &job.Error{
+			Kind:    job.KindUnavailable,
+			Message: fmt.Sprintf("cannot verify the TLS certificate of %s: %s", c.address, st.Message()),
+			Hint:    "Trust the server's certificate with --certificate-authority FILE (odh-server prints its path), or, for a test server only, --insecure-skip-tls-verify.",
+			Err:     err,
+		}
+	}
 	if ok && st.Code() == codes.Unavailable && !apiconv.FromOurService(st) {
 		return &job.Error{
 			Kind:    job.KindUnavailable,

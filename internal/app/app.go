@@ -4,6 +4,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -30,18 +31,21 @@ import (
 
 // Options are odh-server's flags.
 type Options struct {
-	Engine     string
-	Listen     string
-	StateDir   string
-	Auth       string
-	TokenFile  string
-	Slots      int
-	Kubeconfig string
-	LogLevel   string
-	LogFormat  string
-	AuditLog   string
-	RateLimit  float64
-	RateBurst  int
+	Engine       string
+	Listen       string
+	StateDir     string
+	Auth         string
+	TokenFile    string
+	Slots        int
+	Kubeconfig   string
+	LogLevel     string
+	LogFormat    string
+	AuditLog     string
+	TLSCertFile  string
+	TLSKeyFile   string
+	InsecureHTTP bool
+	RateLimit    float64
+	RateBurst    int
 }
 
 // EngineFactory builds an engine from the options. Engines register here so
@@ -117,6 +121,9 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token)")
 	fl.IntVar(&o.Slots, "slots", 0, "Local engine capacity in MPI ranks; jobs beyond it queue (default 2 x CPUs)")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "Kubeconfig for the kubernetes engine (default: in-cluster config, then $KUBECONFIG)")
+	fl.StringVar(&o.TLSCertFile, "tls-cert-file", "", "Serving certificate (PEM); with --tls-key-file, TLS on any address")
+	fl.StringVar(&o.TLSKeyFile, "tls-key-file", "", "Serving key (PEM)")
+	fl.BoolVar(&o.InsecureHTTP, "insecure-http", false, "Serve plaintext HTTP on a non-loopback address (by default such addresses get TLS, with a self-signed certificate in <state-dir>/tls when none is given)")
 	fl.StringVar(&o.AuditLog, "audit-log", "", "Audit log of every mutating call, as JSON lines: a file path, - for standard output, or off (default <state-dir>/audit.log)")
 	fl.Float64Var(&o.RateLimit, "rate-limit", 50, "Requests per second allowed per user (0 = unlimited)")
 	fl.IntVar(&o.RateBurst, "rate-burst", 200, "Burst of requests allowed per user above --rate-limit")
@@ -162,6 +169,16 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w (is another odh-server running there? pick another port with --listen)", o.Listen, err)
 	}
 	addr := lis.Addr().String()
+	tlsCfg, fingerprint, err := tlsConfig(o, addr)
+	if err != nil {
+		_ = lis.Close()
+		return err
+	}
+	scheme := "http"
+	if tlsCfg != nil {
+		lis = tls.NewListener(lis, tlsCfg)
+		scheme = "https"
+	}
 	eng, closeEngine, err := factory(ctx, o, log)
 	if err != nil {
 		_ = lis.Close()
@@ -192,7 +209,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
-	url := "http://" + addr
+	url := scheme + "://" + addr
 	if token != "" && discovery.IsLoopback(addr) {
 		if p, err := discovery.Write(addr, discovery.Entry{Server: url, Token: token, StateDir: o.StateDir, PID: os.Getpid(), Engine: o.Engine}); err != nil {
 			log.Warn("cannot write the discovery file; clients need --token", "error", err)
@@ -209,6 +226,10 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "odh-server %s serving on %s (engine %s)\n  Dashboard: %s\n  API:       %s/api/v1  (reference: %s/api/docs)\n", version.Get().Version, url, o.Engine, dash, url, url)
 	if token != "" {
 		fmt.Fprintf(stdout, "  Token:     %s\n", tokenPathFor(o))
+	}
+	if fingerprint != "" {
+		fmt.Fprintf(stdout, "  TLS:       self-signed certificate %s (SHA-256 %s); clients: odh --certificate-authority %s\n",
+			filepath.Join(o.StateDir, "tls", "server.crt"), fingerprint, filepath.Join(o.StateDir, "tls", "server.crt"))
 	}
 	err = srv.Serve(ctx, lis)
 	if errors.Is(err, context.Canceled) {

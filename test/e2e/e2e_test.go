@@ -5,8 +5,16 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -53,6 +61,8 @@ func repoRoot() string {
 
 type server struct {
 	t        *testing.T
+	args     []string
+	client   *http.Client
 	cmd      *exec.Cmd
 	url      string
 	listen   string
@@ -72,9 +82,9 @@ func freePort(t *testing.T) string {
 
 // startServer runs odh-server in the repository root (so example paths
 // resolve) with a private state dir and HOME.
-func startServer(t *testing.T, stateDir, home string) *server {
+func startServer(t *testing.T, stateDir, home string, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, listen: freePort(t), stateDir: stateDir, home: home, stderr: &bytes.Buffer{}}
+	s := &server{t: t, listen: freePort(t), stateDir: stateDir, home: home, stderr: &bytes.Buffer{}, args: args, client: http.DefaultClient}
 	s.url = "http://" + s.listen
 	s.start()
 	return s
@@ -82,7 +92,7 @@ func startServer(t *testing.T, stateDir, home string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(filepath.Join(binDir, "odh-server"), "--engine=local", "--listen="+s.listen, "--state-dir="+s.stateDir)
+	s.cmd = exec.Command(filepath.Join(binDir, "odh-server"), append([]string{"--engine=local", "--listen=" + s.listen, "--state-dir=" + s.stateDir}, s.args...)...)
 	s.cmd.Dir = repoRoot()
 	s.cmd.Env = append(os.Environ(), "HOME="+s.home, "XDG_STATE_HOME="+filepath.Join(s.home, "state"), "XDG_CONFIG_HOME="+filepath.Join(s.home, "config"))
 	s.cmd.Stderr = s.stderr
@@ -92,7 +102,7 @@ func (s *server) start() {
 	s.t.Cleanup(func() { s.stop(syscall.SIGTERM) })
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.url + "/readyz")
+		resp, err := s.client.Get(s.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -285,4 +295,58 @@ func TestUnreachableServer(t *testing.T) {
 		t.Fatalf("exit %d, want 8: %+v", r.code, r)
 	}
 	mustContain(t, "error", r.stderr, s.url, "make run")
+}
+
+// TestTLS: with a certificate the server speaks only TLS, and the CLI
+// trusts it through --certificate-authority.
+func TestTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := writeSelfSigned(t, dir)
+	home := t.TempDir()
+	s := &server{t: t, listen: freePort(t), stateDir: t.TempDir(), home: home, stderr: &bytes.Buffer{},
+		args: []string{"--tls-cert-file=" + certFile, "--tls-key-file=" + keyFile}}
+	pool := x509.NewCertPool()
+	pem, _ := os.ReadFile(certFile)
+	pool.AppendCertsFromPEM(pem)
+	s.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	s.url = "https://" + s.listen
+	s.start()
+	r := s.odh(t, "", "--certificate-authority", certFile, "training", "create", "mpijob", "tls-job", "--workers", "2", "--wait", "--", "true")
+	if r.code != 0 {
+		t.Fatalf("over TLS: %+v", r)
+	}
+	r = s.odh(t, "", "training", "list", "mpijob")
+	if r.code != 8 || !strings.Contains(r.stderr, "--certificate-authority") {
+		t.Errorf("untrusted certificate: %+v", r)
+	}
+	resp, err := http.Get("http://" + s.listen + "/healthz")
+	if err == nil {
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			t.Error("plaintext HTTP answered on a TLS port")
+		}
+	}
+}
+
+func writeSelfSigned(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "e2e"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kd, _ := x509.MarshalECPrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
+	_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), 0o600)
+	return certFile, keyFile
 }

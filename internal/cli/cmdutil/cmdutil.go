@@ -73,7 +73,7 @@ func (f *Factory) dial() (*apiclient.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := apiclient.Dial(apiclient.Options{Server: r.Server, Token: r.Token, InsecureSkipVerify: r.Insecure})
+	c, err := apiclient.Dial(apiclient.Options{Server: r.Server, Token: r.Token, InsecureSkipVerify: r.Insecure, CAFile: r.CAFile})
 	if err != nil {
 		return nil, err
 	}

@@ -33,6 +33,7 @@ type Context struct {
 	Token                 string `json:"token,omitempty"`
 	Namespace             string `json:"namespace,omitempty"`
 	InsecureSkipTLSVerify bool   `json:"insecureSkipTLSVerify,omitempty"`
+	CertificateAuthority  string `json:"certificateAuthority,omitempty"`
 }
 
 // Path is the config file's location: $ODH_CONFIG or ~/.config/odh/config.json.
@@ -111,6 +112,7 @@ type Overrides struct {
 	Namespace string
 	Context   string
 	Insecure  bool
+	CAFile    string
 }
 
 // Resolved is the connection a command uses, and where each value came from.
@@ -119,6 +121,7 @@ type Resolved struct {
 	Token       string
 	Namespace   string
 	Insecure    bool
+	CAFile      string
 	ServerFrom  string
 	TokenFrom   string
 	ContextName string
@@ -175,6 +178,10 @@ func Resolve(o Overrides) (Resolved, error) {
 		r.Namespace = "default"
 	}
 	r.Insecure = o.Insecure || (ctx != nil && ctx.InsecureSkipTLSVerify)
+	r.CAFile = o.CAFile
+	if r.CAFile == "" && ctx != nil {
+		r.CAFile = ctx.CertificateAuthority
+	}
 	if r.Token == "" {
 		if target, _, err := apiclient.ParseServer(r.Server); err == nil && discovery.IsLoopback(target) {
 			if e, err := discovery.Lookup(target); err == nil && e.Token != "" {

@@ -45,6 +45,7 @@ whose token is found automatically.
 	pf.StringVar(&f.Overrides.Token, "token", "", "Bearer token (env ODH_TOKEN)")
 	pf.StringVar(&f.Overrides.Context, "context", "", "Use this context of the config file")
 	pf.BoolVar(&f.Overrides.Insecure, "insecure-skip-tls-verify", false, "Do not verify the server's TLS certificate")
+	pf.StringVar(&f.Overrides.CAFile, "certificate-authority", "", "PEM file with the CA (or self-signed certificate) to trust for an https server")
 
 	training := &cobra.Command{
 		Use:     "training",
@@ -164,7 +165,7 @@ func newCmdLogin(f *cmdutil.Factory) *cobra.Command {
 			if name == "" {
 				name = contextName(o.Server)
 			}
-			file.Upsert(config.Context{Name: name, Server: o.Server, Token: o.Token, Namespace: namespace, InsecureSkipTLSVerify: o.Insecure})
+			file.Upsert(config.Context{Name: name, Server: o.Server, Token: o.Token, Namespace: namespace, InsecureSkipTLSVerify: o.Insecure, CertificateAuthority: o.CAFile})
 			if err := file.Save(); err != nil {
 				return err
 			}
