@@ -78,12 +78,20 @@ export async function startServer({ extraArgs = [] } = {}) {
     stateDir,
     output: () => output,
     async api(method, path, body) {
-      const r = await fetch(`${url}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await r.text();
+      let r;
+      let text;
+      // The server rate-limits each user; seeding many jobs waits its turn.
+      for (let attempt = 0; ; attempt++) {
+        r = await fetch(`${url}${path}`, {
+          method,
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        text = await r.text();
+        if (r.status !== 429 || attempt >= 50) break;
+        const after = Number(r.headers.get('Retry-After'));
+        await sleep(after > 0 ? after * 1000 : 20 * (attempt + 1));
+      }
       if (!r.ok) throw new Error(`${method} ${path}: HTTP ${r.status} ${text}`);
       return text ? JSON.parse(text) : {};
     },

@@ -79,3 +79,15 @@ describe('HttpApi', () => {
     expect(f.mock.calls[1][0]).toBe('/api/v1/mpijobs?pageToken=p2');
   });
 });
+
+describe('HttpApi rate limiting', () => {
+  it('retries after HTTP 429', async () => {
+    const f = vi
+      .fn()
+      .mockResolvedValueOnce(new Response('{"reason":"TooManyRequests","message":"slow down"}', { status: 429 }))
+      .mockResolvedValueOnce(new Response('{"version":"v1"}', { status: 200 }));
+    const api = new HttpApi({ token: () => null, fetch: f as unknown as typeof fetch });
+    expect(await api.version()).toEqual({ version: 'v1' });
+    expect(f).toHaveBeenCalledTimes(2);
+  });
+});

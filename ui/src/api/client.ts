@@ -51,6 +51,8 @@ function reasonForStatus(s: number): string {
       return 'NotFound';
     case 409:
       return 'Conflict';
+    case 429:
+      return 'TooManyRequests';
     case 422:
       return 'Invalid';
     case 503:
@@ -96,6 +98,7 @@ export interface Api {
 }
 
 const enc = encodeURIComponent;
+const MAX_RETRIES_429 = 5;
 
 /** logQueryString turns a log query into the URL query of GET .../logs. */
 export function logQueryString(q: LogQuery): string {
@@ -208,16 +211,23 @@ export class HttpApi implements Api {
   private async send(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
     const f = this.o.fetch ?? fetch;
     let res: Response;
-    try {
-      res = await f(`${this.o.baseUrl ?? ''}${path}`, {
-        method,
-        headers: this.headers(body !== undefined),
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal,
-      });
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') throw e;
-      throw new ApiError(0, { message: `cannot reach the server: ${(e as Error).message}` });
+    // The server limits requests per user (HTTP 429): wait and retry a few
+    // times, so that e.g. a bulk delete of many jobs goes through.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await f(`${this.o.baseUrl ?? ''}${path}`, {
+          method,
+          headers: this.headers(body !== undefined),
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal,
+        });
+      } catch (e) {
+        if ((e as Error).name === 'AbortError') throw e;
+        throw new ApiError(0, { message: `cannot reach the server: ${(e as Error).message}` });
+      }
+      if (res.status !== 429 || attempt >= MAX_RETRIES_429) break;
+      const after = Number(res.headers.get('Retry-After'));
+      await new Promise((r) => setTimeout(r, after > 0 ? after * 1000 : 100 * 2 ** attempt));
     }
     if (!res.ok) {
       let eb: ErrorBody = {};

@@ -168,16 +168,19 @@ export function JobListPage() {
 
   const deleteSelected = async () => {
     const failures: string[] = [];
-    await Promise.all(
-      selectedKeys.map(async (k) => {
+    const queue = [...selectedKeys];
+    // A few at a time: the server rate-limits each user.
+    const worker = async () => {
+      for (let k = queue.shift(); k !== undefined; k = queue.shift()) {
         const [ns, name] = k.split('/');
         try {
           await api.deleteJob(ns, name);
         } catch (e) {
           failures.push(`${k}: ${(e as Error).message}`);
         }
-      }),
-    );
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
     setSelected(new Set());
     setConfirm(false);
     setActionError(failures.length ? `Some jobs were not deleted: ${failures.join('; ')}` : undefined);
