@@ -82,7 +82,6 @@ export function useJobWatch(opts: WatchOptions): { state: WatchState; connection
       if (flushTimer) clearTimeout(flushTimer);
       if (frame !== undefined) cancelAnimationFrame(frame);
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, key]);
   return { state, connection, error };
 }

@@ -117,7 +117,6 @@ export function CreateJobPage() {
         (e: Error) => setLoadError(e.message),
       );
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, query.get('from'), query.get('template')]);
 
   // Templates and capacity of the chosen namespace.
@@ -161,7 +160,6 @@ export function CreateJobPage() {
         }
       },
     );
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, validateKey]);
 
   const mapped = mapFieldErrors(serverErrors);
