@@ -59,6 +59,18 @@ export async function startServer({ extraArgs = [] } = {}) {
   proc.stderr.on('data', (d) => (output += d));
   let exited = false;
   proc.on('exit', () => (exited = true));
+  // Never leave the server behind, even when the runner dies (Ctrl-C, a closed pipe).
+  const kill = () => {
+    if (!exited) proc.kill('SIGKILL');
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  process.once('exit', kill);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGPIPE', 'SIGHUP']) {
+    process.once(sig, () => {
+      kill();
+      process.exit(130);
+    });
+  }
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (exited) throw new Error(`odh-server exited early:\n${output}`);
