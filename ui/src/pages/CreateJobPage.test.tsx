@@ -126,6 +126,29 @@ describe('CreateJobPage', () => {
     expect(await screen.findByText('Saved template train-4-template.')).toBeInTheDocument();
   });
 
+  it('explains a quota rejection with requested and available amounts', async () => {
+    const create = vi.fn((_ns: string, j: MPIJob, dryRun: boolean) =>
+      dryRun
+        ? Promise.resolve({ job: j })
+        : Promise.reject(
+            new ApiError(403, {
+              reason: 'QuotaExceeded',
+              message: 'the job needs more than the namespace quota allows',
+              quota: [{ resource: 'nvidia.com/gpu', requested: '8', available: '4', source: 'ResourceQuota team-a/gpus' }],
+              hint: 'Reduce the workers or GPUs per worker.',
+            }),
+          ),
+    );
+    renderWithApi(<CreateJobPage />, mockApi({ createJob: create }), '/create');
+    fireEvent.change(screen.getByLabelText(/^Name\s*\*?$/), { target: { value: 'big' } });
+    fireEvent.change(screen.getByLabelText(/^Command/), { target: { value: 'true' } });
+    await userEvent.click(screen.getByRole('button', { name: 'Create' }));
+    const alert = await screen.findByTestId('create-error');
+    expect(alert).toHaveTextContent('the job needs more than the namespace quota allows');
+    expect(alert).toHaveTextContent('nvidia.com/gpu: requested 8, available 4 (ResourceQuota team-a/gpus)');
+    expect(alert).toHaveTextContent('Reduce the workers or GPUs per worker.');
+  });
+
   it('marks the other job types as unavailable', () => {
     renderWithApi(<CreateJobPage />, mockApi(), '/create');
     expect(screen.getByLabelText('MPIJob')).toBeChecked();
