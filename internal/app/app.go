@@ -125,7 +125,7 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.TLSKeyFile, "tls-key-file", "", "Serving key (PEM)")
 	fl.BoolVar(&o.InsecureHTTP, "insecure-http", false, "Serve plaintext HTTP on a non-loopback address (by default such addresses get TLS, with a self-signed certificate in <state-dir>/tls when none is given)")
 	fl.StringVar(&o.AuditLog, "audit-log", "", "Audit log of every mutating call, as JSON lines: a file path, - for standard output, or off (default <state-dir>/audit.log)")
-	fl.Float64Var(&o.RateLimit, "rate-limit", 50, "Requests per second allowed per user (0 = unlimited)")
+	fl.Float64Var(&o.RateLimit, "rate-limit", -1, "Requests per second allowed per user; 0 = unlimited (default: unlimited on a loopback address, 50 elsewhere)")
 	fl.IntVar(&o.RateBurst, "rate-burst", 200, "Burst of requests allowed per user above --rate-limit")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&o.LogFormat, "log-format", "text", "Log format: text or json")
@@ -204,7 +204,14 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeAudit()
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Logger: log, Audit: audit, RateLimit: o.RateLimit, RateBurst: o.RateBurst})
+	rate := o.RateLimit
+	if rate < 0 {
+		rate = 50
+		if discovery.IsLoopback(addr) {
+			rate = 0 // one user on their own machine
+		}
+	}
+	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}
