@@ -39,7 +39,7 @@ type archiver struct {
 	e   *Engine
 	dir string // "" = no archive: only finalizers of deleted pods are removed
 	max int64
-	q   workqueue.TypedInterface[string]
+	q   workqueue.TypedDelayingInterface[string]
 	wg  sync.WaitGroup
 
 	mu   sync.Mutex
@@ -47,10 +47,15 @@ type archiver struct {
 }
 
 func newArchiver(e *Engine, dir string, max int64) *archiver {
-	return &archiver{e: e, dir: dir, max: max, q: workqueue.NewTyped[string](), done: map[types.UID]bool{}}
+	return &archiver{e: e, dir: dir, max: max, q: workqueue.NewTypedDelayingQueue[string](), done: map[types.UID]bool{}}
 }
 
 const archiveWorkers = 4
+
+// orphanGrace is how long an engine without an archive leaves a deleted
+// pod to the server that holds it with the log-archive finalizer before
+// releasing it itself.
+const orphanGrace = 30 * time.Second
 
 func (a *archiver) start() {
 	for range archiveWorkers {
@@ -124,6 +129,14 @@ func (a *archiver) process(k string) {
 	a.mu.Unlock()
 	switch {
 	case p.DeletionTimestamp != nil:
+		if a.dir == "" && hasFinalizer(p) {
+			// Another server archives this pod's logs; release the pod
+			// only if that server seems gone.
+			if wait := orphanGrace - time.Since(p.DeletionTimestamp.Time); wait > 0 {
+				a.q.AddAfter(k, wait)
+				return
+			}
+		}
 		if a.dir != "" && jobAlive && !saved {
 			a.save(ctx, p, u.UID)
 		}
@@ -155,13 +168,7 @@ func (a *archiver) removeFinalizer(ctx context.Context, p *corev1.Pod) {
 	if err != nil && !apierrors.IsNotFound(err) {
 		a.e.log.Warn("remove the log-archive finalizer; retrying", "pod", p.Namespace+"/"+p.Name, "error", err)
 		k := p.Namespace + "/" + p.Name
-		go func() {
-			select {
-			case <-time.After(time.Second):
-				a.q.Add(k)
-			case <-a.e.stop:
-			}
-		}()
+		a.q.AddAfter(k, time.Second)
 	}
 }
 

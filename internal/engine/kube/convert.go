@@ -41,7 +41,7 @@ func jobFromUpstream(u *kubeflow.MPIJob) *job.MPIJob {
 		delete(labels, LabelKueueQueue)
 	}
 	annotations := maps.Clone(u.Annotations)
-	for _, k := range []string{AnnotationSpec, AnnotationStatus, AnnotationFormat, AnnotationCreator} {
+	for _, k := range []string{AnnotationSpec, AnnotationFormat, AnnotationCreator} {
 		delete(annotations, k)
 	}
 	if len(labels) == 0 {

@@ -92,8 +92,9 @@ func parseKey(s string) key {
 type jobState struct {
 	snap      *job.MPIJob // immutable, replaced on change
 	uid       types.UID
+	mpiRV     uint64 // resource version of the MPIJob snap was computed from
 	rec       statusRecord
-	persisted string // AnnotationStatus value last seen or written
+	persisted string // the record as last saved
 	seen      map[int32]job.ReplicaStatus
 	gone      chan struct{} // closed when the MPIJob is gone
 }
@@ -331,6 +332,9 @@ func (e *Engine) startMPIJobs(ctx context.Context) error {
 	for _, u := range objs {
 		e.sync(key{u.Namespace, u.Name}.String())
 	}
+	e.mu.Lock()
+	e.initDone = true
+	e.mu.Unlock()
 	e.wg.Add(2)
 	go e.syncLoop()
 	go e.persistLoop()
@@ -550,8 +554,8 @@ func (e *Engine) sync(ks string) {
 		st = nil
 	}
 	if st == nil {
-		st = &jobState{uid: u.UID, persisted: u.Annotations[AnnotationStatus], gone: make(chan struct{})}
-		st.rec = parseRecord(st.persisted)
+		st = &jobState{uid: u.UID, gone: make(chan struct{})}
+		st.rec, st.persisted = e.loadRecord(u, !e.initDone)
 		e.jobs[k] = st
 	}
 	rec, seen := st.rec, st.seen
@@ -565,6 +569,7 @@ func (e *Engine) sync(ks string) {
 		return
 	}
 	st.rec, st.seen = newRec, newSeen
+	st.mpiRV, _ = strconv.ParseUint(u.ResourceVersion, 10, 64)
 	old := st.snap
 	if old == nil || !sameJob(old, j) {
 		st.snap = j
@@ -574,7 +579,7 @@ func (e *Engine) sync(ks string) {
 		}
 		e.broadcast(typ, old, j)
 	}
-	if enc := newRec.encode(); enc != st.persisted && u.DeletionTimestamp == nil {
+	if enc := newRec.encode(); enc != st.persisted && u.DeletionTimestamp == nil && e.opts.ArchiveDir != "" {
 		e.persistQ.Add(ks)
 	}
 	e.notifyLocked()
@@ -710,9 +715,9 @@ func (e *Engine) waitFor(ctx context.Context, cond func() bool) error {
 	}
 }
 
-// persistLoop writes changed status records into the MPIJobs' annotation,
-// with the engine's own identity: the record is the service's, not the
-// user's.
+// persistLoop saves changed status records next to the job's archived
+// logs. They are not written to the MPIJob: every write to it would make
+// the operator's next status update conflict and back off.
 func (e *Engine) persistLoop() {
 	defer e.wg.Done()
 	for {
@@ -724,6 +729,8 @@ func (e *Engine) persistLoop() {
 		e.persistQ.Done(ks)
 	}
 }
+
+const recordFile = "status.json"
 
 func (e *Engine) persist(ks string) {
 	k := parseKey(ks)
@@ -739,29 +746,47 @@ func (e *Engine) persist(ks string) {
 		return
 	}
 	e.mu.Unlock()
-	patch := fmt.Sprintf(`{"metadata":{"uid":%q,"annotations":{%q:%s}}}`, uid, AnnotationStatus, strconv.Quote(enc))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err := e.own.MPI.KubeflowV2beta1().MPIJobs(k.namespace).Patch(ctx, k.name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: fieldManager})
-	switch {
-	case err == nil:
-		e.mu.Lock()
-		if st := e.jobs[k]; st != nil && st.uid == uid {
-			st.persisted = enc
-		}
-		e.mu.Unlock()
-	case apierrors.IsNotFound(err), apierrors.IsConflict(err), apierrors.IsInvalid(err):
-		// Gone, or replaced by a new incarnation: nothing to keep.
-	default:
-		e.log.Warn("save job status history", "job", ks, "error", err)
-		go func() {
-			select {
-			case <-time.After(2 * time.Second):
-				e.persistQ.Add(ks)
-			case <-e.stop:
-			}
-		}()
+	dir := jobDir(e.opts.ArchiveDir, k, uid)
+	err := ensureDir(dir)
+	if err == nil {
+		err = writeFileAtomic(filepath.Join(dir, recordFile), []byte(enc))
 	}
+	if err != nil {
+		e.log.Warn("save job status history", "job", ks, "error", err)
+		return
+	}
+	e.mu.Lock()
+	if st := e.jobs[k]; st != nil && st.uid == uid {
+		st.persisted = enc
+	} else {
+		// Deleted meanwhile: do not leave the record behind.
+		_ = os.RemoveAll(dir)
+	}
+	e.mu.Unlock()
+}
+
+// loadRecord reads a job's saved record, or rebuilds what it can from the
+// MPIJob's conditions.
+// A job first seen while the engine runs starts with an empty history: it
+// is new, and the engine sees every transition.
+func (e *Engine) loadRecord(u *kubeflow.MPIJob, rebuild bool) (statusRecord, string) {
+	if e.opts.ArchiveDir != "" {
+		if b, err := os.ReadFile(filepath.Join(jobDir(e.opts.ArchiveDir, key{u.Namespace, u.Name}, u.UID), recordFile)); err == nil {
+			return parseRecord(string(b)), string(b)
+		}
+	}
+	if !rebuild {
+		return statusRecord{}, ""
+	}
+	return recordFromConditions(u), ""
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // ---- reads -----------------------------------------------------------------
@@ -793,7 +818,8 @@ func (e *Engine) Get(ctx context.Context, namespace, name string) (*job.MPIJob, 
 	if err != nil {
 		return nil, apiError(err, "get MPIJob")
 	}
-	j, _, _ := e.compute(u, parseRecord(u.Annotations[AnnotationStatus]), nil)
+	rec, _ := e.loadRecord(u, true)
+	j, _, _ := e.compute(u, rec, nil)
 	return j, nil
 }
 
@@ -828,14 +854,15 @@ func sortJobs(js []*job.MPIJob) {
 	})
 }
 
-func (e *Engine) snapshot(k key) (*job.MPIJob, *jobState) {
+// snapshot returns a job's current snapshot and the UID it belongs to.
+func (e *Engine) snapshot(k key) (*job.MPIJob, types.UID) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := e.jobs[k]
 	if st == nil {
-		return nil, nil
+		return nil, ""
 	}
-	return st.snap, st
+	return st.snap, st.uid
 }
 
 // ---- writes ----------------------------------------------------------------
@@ -912,24 +939,20 @@ func (e *Engine) afterWrite(ctx context.Context, u *kubeflow.MPIJob) *job.MPIJob
 	defer cancel()
 	var out *job.MPIJob
 	_ = e.waitFor(wctx, func() bool {
-		snap, st := e.snapshot(k)
-		if snap == nil || st.uid != u.UID {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		st := e.jobs[k]
+		if st == nil || st.snap == nil || st.uid != u.UID || st.mpiRV < want {
 			return false
 		}
-		cached, err := e.mpiLister.MPIJobs(k.namespace).Get(k.name)
-		if err != nil {
-			return false
-		}
-		if have, _ := strconv.ParseUint(cached.ResourceVersion, 10, 64); have < want {
-			return false
-		}
-		out = snap
+		out = st.snap
 		return true
 	})
 	if out != nil {
 		return cloneJob(out)
 	}
-	j, _, _ := e.compute(u, parseRecord(u.Annotations[AnnotationStatus]), nil)
+	rec, _ := e.loadRecord(u, true)
+	j, _, _ := e.compute(u, rec, nil)
 	return j
 }
 
@@ -967,7 +990,7 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string, opts engine
 	}
 	k := key{namespace, name}
 	err = e.waitFor(ctx, func() bool {
-		if _, st := e.snapshot(k); st != nil && st.uid == uid {
+		if _, id := e.snapshot(k); id == uid {
 			return false
 		}
 		objs, _ := e.pods.GetIndexer().ByIndex(podJobIndex, k.String())

@@ -408,8 +408,8 @@ func (e *Engine) follow(ctx context.Context, c *Clients, lj logJob, s logSource,
 
 // jobOver reports whether the job has finished or is gone.
 func (e *Engine) jobOver(lj logJob) bool {
-	snap, st := e.snapshot(lj.k)
-	if snap == nil || st.uid != lj.uid {
+	snap, uid := e.snapshot(lj.k)
+	if snap == nil || uid != lj.uid {
 		return true
 	}
 	return snap.Status.Phase.Terminal() || snap.Status.Phase == job.PhaseDeleting

@@ -32,19 +32,37 @@ const (
 	// ReasonManagedElsewhere: spec.runPolicy.managedBy names another
 	// controller (e.g. MultiKueue); the MPI operator leaves the job alone.
 	ReasonManagedElsewhere = "ManagedElsewhere"
+	// ReasonSuspending: runPolicy.suspend is set; the operator has not
+	// removed every pod yet.
+	ReasonSuspending = "Suspending"
 	// ReasonWaitingForWorkers: pods exist, the workers are not all ready.
 	ReasonWaitingForWorkers = "WaitingForWorkers"
 	// ReasonLauncherStarting: workers ready, the launcher is starting.
 	ReasonLauncherStarting = "LauncherStarting"
 )
 
-// statusRecord is what the engine persists in the AnnotationStatus
-// annotation: the phase history and the first worker failure. Both must
-// outlive the pods (the operator deletes workers when the job ends) and a
-// restart of odh-server.
+// statusRecord is what the engine keeps about a job beyond what the
+// cluster shows: the phase history, the first worker failure and the
+// number of launcher attempts. They must outlive the pods (the operator
+// deletes workers when a job ends) and a restart of odh-server, so the
+// engine saves them as <ArchiveDir>/<namespace>/<job>/<uid>/status.json.
 type statusRecord struct {
 	History      []job.Transition `json:"history,omitempty"`
 	FirstFailure *workerFailure   `json:"firstFailure,omitempty"`
+	Attempts     int32            `json:"attempts,omitempty"`
+}
+
+// recordFromConditions rebuilds a job's history from the MPIJob's
+// conditions when nothing was saved (no archive directory, or a job that
+// ran while no server watched it).
+func recordFromConditions(u *kubeflow.MPIJob) statusRecord {
+	r := statusRecord{History: []job.Transition{{Phase: job.PhasePending, Reason: job.ReasonCreated, Message: "created", Time: u.CreationTimestamp.UTC()}}}
+	for _, c := range u.Status.Conditions {
+		if c.Type == kubeflow.JobRunning && c.Status == corev1.ConditionTrue && !c.LastTransitionTime.IsZero() {
+			r.History = append(r.History, job.Transition{Phase: job.PhaseRunning, Reason: job.ReasonRunning, Message: "running (from the MPIJob's Running condition)", Time: c.LastTransitionTime.UTC()})
+		}
+	}
+	return r
 }
 
 // workerFailure is the first worker that failed.
@@ -71,8 +89,8 @@ func (r statusRecord) encode() string {
 	return string(b)
 }
 
-// maxHistory bounds the persisted history (annotations are limited to
-// 256 KiB in total); the oldest entries after the first go first.
+// maxHistory bounds the saved history; the oldest entries after the first
+// go first.
 const maxHistory = 100
 
 // observed is everything the status of one job is computed from.
@@ -93,7 +111,7 @@ type observed struct {
 // engine calls it on every informer event that touches the job.
 func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStatus) {
 	u := in.mpiJob
-	rec := statusRecord{History: slices.Clone(in.record.History), FirstFailure: in.record.FirstFailure}
+	rec := statusRecord{History: slices.Clone(in.record.History), FirstFailure: in.record.FirstFailure, Attempts: in.record.Attempts}
 	st := job.Status{History: rec.History}
 	if len(st.History) > 0 {
 		last := st.History[len(st.History)-1]
@@ -142,12 +160,13 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 		return launchers[a].CreationTimestamp.Before(&launchers[b].CreationTimestamp) ||
 			(launchers[a].CreationTimestamp.Equal(&launchers[b].CreationTimestamp) && launchers[a].Name < launchers[b].Name)
 	})
-	st.Attempts = int32(len(launchers))
-	if st.Attempts == 0 && u.Status.ReplicaStatuses != nil {
-		if ls := u.Status.ReplicaStatuses[kubeflow.MPIReplicaTypeLauncher]; ls != nil && (ls.Succeeded > 0 || ls.Failed > 0) {
-			st.Attempts = max(ls.Failed+ls.Succeeded, 1)
+	rec.Attempts = max(rec.Attempts, int32(len(launchers)))
+	if u.Status.ReplicaStatuses != nil {
+		if ls := u.Status.ReplicaStatuses[kubeflow.MPIReplicaTypeLauncher]; ls != nil {
+			rec.Attempts = max(rec.Attempts, ls.Failed+ls.Succeeded)
 		}
 	}
+	st.Attempts = rec.Attempts
 
 	succeeded := cond(kubeflow.JobSucceeded)
 	failed := cond(kubeflow.JobFailed)
@@ -234,6 +253,9 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 			problems = append(problems, *prob)
 		}
 	} else if last, ok := seen[-1]; ok {
+		if !terminal && last.State != job.StateSucceeded && last.State != job.StateFailed {
+			last.State, last.Ready, last.Message = job.StatePending, false, "pod removed; the launcher Job creates it again when the job runs"
+		}
 		st.Launcher = &last
 	}
 	if l := st.Launcher; l != nil && l.ExitCode != nil && (l.State == job.StateSucceeded || l.State == job.StateFailed) {
@@ -282,11 +304,17 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 		if q := u.Labels[LabelKueueQueue]; q != "" {
 			set(job.PhaseQueued, job.ReasonQueued, fmt.Sprintf("queued in Kueue LocalQueue %q: Kueue starts the job when its ClusterQueue has quota for it", q), time.Time{})
 		} else {
-			at := time.Time{}
-			if c := cond(kubeflow.JobSuspended); c != nil {
-				at = c.LastTransitionTime.Time
+			live := 0
+			for _, p := range in.pods {
+				if p.DeletionTimestamp == nil && !podTerminal(p) {
+					live++
+				}
 			}
-			set(job.PhaseSuspended, job.ReasonSuspended, "suspended: its pods are removed; resume it to start again", at)
+			if c := cond(kubeflow.JobSuspended); c != nil && live == 0 {
+				set(job.PhaseSuspended, job.ReasonSuspended, "suspended: its pods are removed; resume it to start again", c.LastTransitionTime.Time)
+			} else {
+				set(job.PhaseSuspended, ReasonSuspending, fmt.Sprintf("suspending: waiting for the MPI operator to remove the pods (%d left)", live), time.Time{})
+			}
 		}
 	case cond(kubeflow.JobCreated) == nil && len(workers) == 0 && len(launchers) == 0:
 		// The operator has not (successfully) set the job up yet. It

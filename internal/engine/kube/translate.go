@@ -33,9 +33,6 @@ const (
 	AnnotationFormat = annotationPrefix + "format"
 	// AnnotationCreator records who created the job through the service.
 	AnnotationCreator = annotationPrefix + "creator"
-	// AnnotationStatus is written by the engine: phase history and the
-	// first failure, which must survive the pods (see status.go).
-	AnnotationStatus = annotationPrefix + "status"
 	// AnnotationSSH = "root" opts a job out of the non-root SSH defaults:
 	// sshd on port 22 as root, keys in /root/.ssh (upstream's defaults).
 	AnnotationSSH = annotationPrefix + "ssh"
@@ -333,7 +330,6 @@ func objectMeta(j *job.MPIJob) metav1.ObjectMeta {
 		m.Annotations = map[string]string{}
 	}
 	// The engine owns these; a submitted value is never trusted.
-	delete(m.Annotations, AnnotationStatus)
 	delete(m.Annotations, AnnotationSpec)
 	delete(m.Annotations, AnnotationCreator)
 	m.Labels[LabelManagedBy] = ManagedBy
@@ -358,7 +354,6 @@ func translateUpstream(j *job.MPIJob) *kubeflow.MPIJob {
 	if u.Annotations == nil {
 		u.Annotations = map[string]string{}
 	}
-	delete(u.Annotations, AnnotationStatus)
 	delete(u.Annotations, AnnotationSpec)
 	delete(u.Annotations, AnnotationCreator)
 	if c := j.Metadata.Creator; c != "" {
