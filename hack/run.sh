@@ -65,7 +65,7 @@ fi
 TOKEN="$(cat "$STATE_DIR/token")"
 cat <<MSG
 
-odh-server keeps running at $URL — press Ctrl-C to stop it.
+odh-server keeps running at $URL; press Ctrl-C to stop it.
   Dashboard:  $URL/?token=$TOKEN
   API docs:   $URL/api/docs
   Try:        bin/odh training list mpijob
