@@ -48,7 +48,7 @@ def main():
 
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
-    print(f"rank {rank}/{size} starting on {socket.gethostname()} (MPI {MPI.Get_library_version().replace(chr(0), "").splitlines()[0].strip()})", flush=True)
+    print(f"rank {rank}/{size} starting on {socket.gethostname()} (MPI {MPI.Get_library_version().replace(chr(0), '').splitlines()[0].strip()})", flush=True)
 
     x, y = make_data(args.samples, args.dim, seed=42)
     # Hold out the last 10% for evaluation; shard the rest by rank.
