@@ -3,6 +3,7 @@ package create
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,9 @@ import (
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/jobwait"
 	"github.com/odh-training/odh-training/internal/cli/printers"
+	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/job"
+	"sigs.k8s.io/yaml"
 )
 
 // Options are the create command's inputs.
@@ -144,7 +147,7 @@ implementation (mpirun -np <workers x slots> ...).`,
 	fl.BoolVar(&opts.Suspend, "suspend", false, "Create the job suspended (start it with odh training resume)")
 	fl.StringVar(&opts.DryRun, "dry-run", "", "Validate only: \"server\" (default when given without a value) asks the server, \"client\" checks locally; nothing is created")
 	fl.Lookup("dry-run").NoOptDefVal = "server"
-	fl.StringVarP(&opts.Output, "output", "o", "", "Print the created job: json, yaml or name")
+	fl.StringVarP(&opts.Output, "output", "o", "", "Print the created job: json, yaml or name (with --dry-run=client, json and yaml print the kubeflow.org/v2beta1 MPIJob the job becomes on a cluster)")
 	fl.BoolVarP(&opts.Wait, "wait", "w", false, "Wait until the job finishes; the exit code reflects the result")
 	fl.BoolVarP(&opts.Follow, "follow", "F", false, "Stream every rank's output until the job finishes (implies --wait)")
 	fl.DurationVar(&opts.Timeout, "timeout", 0, "With --wait/--follow: give up after this long (the job keeps running)")
@@ -371,6 +374,9 @@ func run(ctx context.Context, o *Options) error {
 }
 
 func printCreated(o *Options, j *job.MPIJob) error {
+	if o.DryRun == "client" && (o.Output == "yaml" || o.Output == "json") {
+		return printUpstream(o, j)
+	}
 	switch o.Output {
 	case "json", "yaml", "name":
 		f, _ := printers.ParseFormat(o.Output)
@@ -381,6 +387,32 @@ func printCreated(o *Options, j *job.MPIJob) error {
 		suffix = fmt.Sprintf("valid (dry run, %s): nothing was created", o.DryRun)
 	}
 	_, err := fmt.Fprintf(o.IO.Out, "mpijob/%s %s\n", j.Metadata.Name, suffix)
+	return err
+}
+
+// printUpstream prints the kubeflow.org/v2beta1 MPIJob the kubernetes engine
+// would submit for j (with its default translation options).
+func printUpstream(o *Options, j *job.MPIJob) error {
+	u, err := kube.Translate(j, kube.TranslateOptions{})
+	if err != nil {
+		var je *job.Error
+		if errors.As(err, &je) {
+			je.Message = "cannot render the kubeflow.org/v2beta1 MPIJob this job becomes on a cluster: " + je.Message
+		}
+		return err
+	}
+	u.APIVersion, u.Kind = job.UpstreamAPIVersion, "MPIJob"
+	var data []byte
+	if o.Output == "json" {
+		data, err = json.MarshalIndent(u, "", "  ")
+		data = append(data, '\n')
+	} else {
+		data, err = yaml.Marshal(u)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = o.IO.Out.Write(data)
 	return err
 }
 

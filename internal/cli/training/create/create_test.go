@@ -90,14 +90,26 @@ func TestUsageErrors(t *testing.T) {
 func TestClientDryRunNeedsNoServer(t *testing.T) {
 	env := clitest.New(t, false)
 	env.F.Client = nil // any server call would panic
-	err := execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "x", "--dry-run=client", "-o", "yaml", "--", "true")
+	err := execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "x", "--image", "quay.io/a/b:1", "--workers", "3", "--dry-run=client", "-o", "yaml", "--", "true")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"apiVersion: training.opendatahub.io/v1alpha1", "name: x", "replicas: 1", "mpiImplementation: OpenMPI"} {
+	// The resolved upstream manifest the kubernetes engine would submit.
+	for _, want := range []string{"apiVersion: kubeflow.org/v2beta1", "kind: MPIJob", "name: x", "replicas: 3", "launcherCreationPolicy: WaitForWorkersReady", "- --hostfile"} {
 		if !strings.Contains(env.Out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, env.Out)
 		}
+	}
+	env.Out.Reset()
+	if err := execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "x", "--dry-run=client", "--", "true"); err != nil {
+		t.Fatal(err)
+	}
+	if env.Out.String() != "mpijob/x valid (dry run, client): nothing was created\n" {
+		t.Errorf("plain client dry run: %q", env.Out)
+	}
+	err = execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "x", "--dry-run=client", "-o", "json", "--", "true")
+	if cmdutil.ExitCode(err) != cmdutil.ExitInvalid || !strings.Contains(err.Error(), "spec.image") {
+		t.Errorf("upstream manifest without an image: %v", err)
 	}
 }
 
