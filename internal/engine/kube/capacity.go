@@ -213,11 +213,9 @@ func (e *Engine) checkQuota(ctx context.Context, c *Clients, j *job.MPIJob) ([]s
 	var warnings []string
 	for _, l := range limits {
 		q := want[l.name]
-		if l.name == "cpu" || l.name == "memory" {
-			if q.IsZero() && strings.HasPrefix(l.resource, "requests.") || (q.IsZero() && l.resource == l.name) {
-				warnings = append(warnings, fmt.Sprintf("namespace %s limits %s with ResourceQuota %s but the job requests none: unless a LimitRange sets defaults, its pods are rejected; set spec.workers.resources.%s and spec.launcher.resources.%s", j.Metadata.Namespace, l.resource, l.quota, l.name, l.name))
-				continue
-			}
+		if (l.name == "cpu" || l.name == "memory") && q.IsZero() {
+			warnings = append(warnings, fmt.Sprintf("namespace %s limits %s with ResourceQuota %s but the job requests none: unless a LimitRange sets defaults, its pods are rejected; set spec.workers.resources.%s and spec.launcher.resources.%s", j.Metadata.Namespace, l.resource, l.quota, l.name, l.name))
+			continue
 		}
 		if q.Cmp(l.hard) > 0 {
 			over = append(over, job.QuotaViolation{Resource: l.name, Requested: q.String(), Available: qs(l.available()), Limit: l.hard.String(), Source: "ResourceQuota " + l.quota})

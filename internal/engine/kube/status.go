@@ -233,6 +233,10 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 	}
 	if ff := rec.FirstFailure; ff != nil && ff.Worker < replicas {
 		st.FirstFailedWorker = new(ff.Worker)
+		if slots == 1 {
+			// One rank per worker: the rank is the worker's index.
+			st.FirstFailedRank = new(ff.Worker)
+		}
 		ws := &st.WorkerStatuses[ff.Worker]
 		if p := workers[ff.Worker]; p == nil || p.DeletionTimestamp != nil {
 			// The pod is gone: keep what we saw when it failed.

@@ -1,0 +1,610 @@
+// Command kube benchmarks the kubernetes engine on the control-plane
+// harness (test/cluster): create latency, status propagation from a pod
+// phase change to a Watch event, one job with many workers, and many
+// concurrent jobs. It prints a Markdown report; see docs/dev/kube-engine.md.
+//
+//	go run ./test/bench/kube                 # every scenario
+//	go run ./test/bench/kube -scenario=big -workers=200
+//
+// The engine runs in this process, as in odh-server, with a counting HTTP
+// transport, so the report gives the engine's own API requests and heap.
+// Extra kwok nodes (label type=kwok-bench) are added for the pods and
+// removed at the end.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/engine/kube"
+	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/test/cluster"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	scenario   string
+	creates    int
+	propWorker int
+	bigWorkers int
+	jobs       int
+	jobWorkers int
+	nodes      int
+}
+
+// counter counts the engine's API requests by verb.
+type counter struct {
+	mu     sync.Mutex
+	byVerb map[string]int
+	total  atomic.Int64
+	// createDur records the round trip of every MPIJob create.
+	createDur []time.Duration
+}
+
+func (c *counter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return rtFunc(func(r *http.Request) (*http.Response, error) {
+		start := time.Now()
+		resp, err := rt.RoundTrip(r)
+		verb := r.Method
+		q := r.URL.Query()
+		switch {
+		case r.Method == http.MethodGet && q.Get("watch") == "true":
+			verb = "WATCH"
+		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/log"):
+			verb = "GET log"
+		}
+		c.total.Add(1)
+		c.mu.Lock()
+		c.byVerb[verb]++
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/mpijobs") && q.Get("dryRun") == "" {
+			c.createDur = append(c.createDur, time.Since(start))
+		}
+		c.mu.Unlock()
+		return resp, err
+	})
+}
+
+func (c *counter) snapshot() (int64, map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[string]int{}
+	for k, v := range c.byVerb {
+		m[k] = v
+	}
+	return c.total.Load(), m
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+type bench struct {
+	o     options
+	h     *cluster.Cluster
+	cs    *kubernetes.Clientset
+	eng   *kube.Engine
+	cnt   *counter
+	ns    string
+	out   io.Writer
+	peak  atomic.Uint64
+	start time.Time
+}
+
+func run() error {
+	var o options
+	flag.StringVar(&o.scenario, "scenario", "all", "create, propagation, big, concurrent or all")
+	flag.IntVar(&o.creates, "creates", 100, "jobs created one after another for the create latency")
+	flag.IntVar(&o.propWorker, "propagation-workers", 50, "workers failed one by one for the propagation latency")
+	flag.IntVar(&o.bigWorkers, "workers", 200, "workers of the big job")
+	flag.IntVar(&o.jobs, "jobs", 100, "concurrent jobs")
+	flag.IntVar(&o.jobWorkers, "job-workers", 4, "workers per concurrent job")
+	flag.IntVar(&o.nodes, "nodes", 6, "extra kwok nodes (110 pods each) added for the benchmark")
+	flag.Parse()
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	h, err := cluster.Ensure(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := h.RESTConfig(cluster.Admin)
+	if err != nil {
+		return err
+	}
+	b := &bench{o: o, h: h, cs: kubernetes.NewForConfigOrDie(cfg), cnt: &counter{byVerb: map[string]int{}}, out: os.Stdout, start: time.Now()}
+	b.ns = "kbench-" + strconv.FormatInt(time.Now().Unix()%100000, 36)
+	if _, err := b.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: b.ns}}, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	defer b.cleanup() // deletes the namespace, then closes the engine
+	if err := b.addNodes(ctx); err != nil {
+		return err
+	}
+	archive, err := os.MkdirTemp("", "kbench-archive-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(archive)
+	ecfg := rest.CopyConfig(cfg)
+	ecfg.Wrap(b.cnt.wrap)
+	ecfg.QPS, ecfg.Burst = 50, 100 // what odh-server uses
+	runtime.GC()
+	base := heapInUse()
+	b.eng, err = kube.New(ctx, kube.Options{RestConfig: ecfg, ArchiveDir: archive, Namespace: b.ns, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	go b.sampleHeap(ctx)
+	fmt.Fprintf(b.out, "# kubernetes engine benchmark\n\nHarness: %s, %d CPUs, Go %s; namespace %s; %d extra kwok nodes. Engine heap before start: %s.\n\n",
+		h.APIServerURL(), runtime.NumCPU(), runtime.Version(), b.ns, o.nodes, mib(base))
+	for _, sc := range []struct {
+		name string
+		f    func(context.Context) error
+	}{
+		{"create", b.createLatency},
+		{"propagation", b.propagation},
+		{"big", b.bigJob},
+		{"concurrent", b.concurrent},
+	} {
+		if o.scenario != "all" && o.scenario != sc.name {
+			continue
+		}
+		if err := b.operatorIdle(ctx); err != nil {
+			return err
+		}
+		if err := sc.f(ctx); err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+	}
+	return nil
+}
+
+// operatorIdle waits until the MPI operator reacts to a new job within a
+// second. Its work queue admits 10 events per second by default
+// (--controller-queue-rate-limit) and every pod event of every job is one,
+// so after a burst new jobs wait for the backlog; a scenario must not
+// measure the previous one's.
+func (b *bench) operatorIdle(ctx context.Context) error {
+	start := time.Now()
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("probe-%d", i)
+		j := b.newJob(name, 1)
+		j.Spec.RunPolicy.Suspend = true
+		t0 := time.Now()
+		if _, err := b.eng.Create(ctx, j); err != nil {
+			return err
+		}
+		_, err := b.awaitAll(ctx, []string{name}, 10*time.Minute, func(j *job.MPIJob) bool { return j.Status.Phase == job.PhaseSuspended && j.Status.Reason == job.ReasonSuspended })
+		took := time.Since(t0)
+		_, _ = b.eng.Delete(ctx, b.ns, name, engine.DeleteOptions{Wait: true})
+		if err != nil {
+			return err
+		}
+		if took < time.Second {
+			if w := time.Since(start); w > 5*time.Second {
+				fmt.Fprintf(b.out, "_(waited %s for the MPI operator's work queue to drain)_\n\n", w.Round(time.Second))
+			}
+			return nil
+		}
+	}
+}
+
+func heapInUse() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+func (b *bench) sampleHeap(ctx context.Context) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h := heapInUse()
+		for {
+			p := b.peak.Load()
+			if h <= p || b.peak.CompareAndSwap(p, h) {
+				break
+			}
+		}
+	}
+}
+
+func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func rss() string {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	var cur, hwm string
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			cur = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			hwm = strings.TrimSpace(v)
+		}
+	}
+	return cur + " (peak " + hwm + ")"
+}
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// addNodes creates extra kwok nodes so the pods fit next to whatever else
+// runs on the harness.
+func (b *bench) addNodes(ctx context.Context) error {
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("256Gi"),
+		corev1.ResourcePods: resource.MustParse("110"), cluster.GPUResource: resource.MustParse("8"),
+	}
+	for i := range b.o.nodes {
+		name := fmt.Sprintf("bench-node-%d", i)
+		node := &corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{Name: name,
+				Labels:      map[string]string{"type": "kwok-bench", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
+				Annotations: map[string]string{"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"}},
+			Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity,
+				Addresses:       []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}, {Type: corev1.NodeHostName, Address: name}},
+				DaemonEndpoints: corev1.NodeDaemonEndpoints{KubeletEndpoint: corev1.DaemonEndpoint{Port: int32(b.h.State.Ports.Kwok)}}},
+		}
+		if _, err := b.cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		l, err := b.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: "type=kwok-bench"})
+		if err != nil {
+			return err
+		}
+		ready := 0
+		for _, n := range l.Items {
+			for _, c := range n.Status.Conditions {
+				if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		if ready >= b.o.nodes {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d bench nodes Ready", ready, b.o.nodes)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// cleanup deletes the namespace while the engine still runs (it releases
+// the log-archive finalizers of the pods), then stops the engine.
+func (b *bench) cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if b.eng != nil {
+		defer b.eng.Close(context.Background())
+	}
+	_ = b.cs.CoreV1().Namespaces().Delete(ctx, b.ns, metav1.DeleteOptions{})
+	for ctx.Err() == nil {
+		if _, err := b.cs.CoreV1().Namespaces().Get(ctx, b.ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	for i := range b.o.nodes {
+		_ = b.cs.CoreV1().Nodes().Delete(ctx, fmt.Sprintf("bench-node-%d", i), metav1.DeleteOptions{})
+	}
+}
+
+func (b *bench) newJob(name string, workers int) *job.MPIJob {
+	j := &job.MPIJob{Metadata: job.ObjectMeta{Name: name, Namespace: b.ns}, Spec: job.Spec{
+		Image: "mpioperator/mpi-pi:openmpi", Command: []string{"python3", "train.py"},
+		Workers: job.WorkerSpec{Replicas: job.Ptr(int32(workers)), Resources: job.Resources{CPU: "10m", Memory: "16Mi"}},
+	}}
+	if err := job.Prepare(j); err != nil {
+		panic(err)
+	}
+	return j
+}
+
+// awaitAll watches until every named job satisfies cond; it returns when
+// each did.
+func (b *bench) awaitAll(ctx context.Context, names []string, timeout time.Duration, cond func(*job.MPIJob) bool) (map[string]time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	at := map[string]time.Time{}
+	last := map[string]string{}
+	done := errors.New("done")
+	err := b.eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: b.ns}, SendInitial: true}, func(ev engine.Event) error {
+		if ev.Job == nil || !want[ev.Job.Metadata.Name] {
+			return nil
+		}
+		last[ev.Job.Metadata.Name] = string(ev.Job.Status.Phase) + "/" + ev.Job.Status.Reason + ": " + ev.Job.Status.Message
+		if _, ok := at[ev.Job.Metadata.Name]; !ok && cond(ev.Job) {
+			at[ev.Job.Metadata.Name] = time.Now()
+			if len(at) == len(want) {
+				return done
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, done) {
+		return at, nil
+	}
+	var missing []string
+	for n := range want {
+		if _, ok := at[n]; !ok {
+			missing = append(missing, n+" ("+last[n]+")")
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 5 {
+		missing = missing[:5]
+	}
+	return at, fmt.Errorf("%d of %d jobs reached the state (%w); e.g. %s", len(at), len(want), err, strings.Join(missing, "; "))
+}
+
+func running(j *job.MPIJob) bool { return j.Status.Phase == job.PhaseRunning }
+
+func (b *bench) deleteAll(ctx context.Context, names []string) time.Duration {
+	start := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 20)
+	for _, n := range names {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if _, err := b.eng.Delete(ctx, b.ns, n, engine.DeleteOptions{Wait: true}); err != nil {
+				fmt.Fprintf(os.Stderr, "delete %s: %v\n", n, err)
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+func (b *bench) createLatency(ctx context.Context) error {
+	var total []time.Duration
+	var names []string
+	b.cnt.mu.Lock()
+	b.cnt.createDur = nil
+	b.cnt.mu.Unlock()
+	for i := range b.o.creates {
+		name := fmt.Sprintf("lat-%d", i)
+		j := b.newJob(name, 1)
+		start := time.Now()
+		if _, err := b.eng.Create(ctx, j); err != nil {
+			return err
+		}
+		total = append(total, time.Since(start))
+		names = append(names, name)
+	}
+	b.cnt.mu.Lock()
+	api := slices.Clone(b.cnt.createDur)
+	b.cnt.mu.Unlock()
+	fmt.Fprintf(b.out, "## Create latency (%d jobs of 1 worker, one after another)\n\n| measure | p50 | p95 | p99 | max |\n|---|---|---|---|---|\n", b.o.creates)
+	fmt.Fprintf(b.out, "| MPIJob POST to the API server | %s | %s | %s | %s |\n", ms(pct(api, .5)), ms(pct(api, .95)), ms(pct(api, .99)), ms(pct(api, 1)))
+	fmt.Fprintf(b.out, "| engine Create (POST + cache caught up) | %s | %s | %s | %s |\n\n", ms(pct(total, .5)), ms(pct(total, .95)), ms(pct(total, .99)), ms(pct(total, 1)))
+	if _, err := b.awaitAll(ctx, names, 3*time.Minute, running); err != nil {
+		return err
+	}
+	fmt.Fprintf(b.out, "Deleting them (foreground, wait for every child): %s.\n\n", b.deleteAll(ctx, names).Round(time.Millisecond))
+	return nil
+}
+
+// propagation fails the workers of one running job one by one and
+// measures, for each, the time from the pod's phase change (as a watch on
+// pods sees it) to the engine's Watch event showing the worker Failed.
+func (b *bench) propagation(ctx context.Context) error {
+	n := b.o.propWorker
+	name := "prop"
+	if _, err := b.eng.Create(ctx, b.newJob(name, n)); err != nil {
+		return err
+	}
+	if _, err := b.awaitAll(ctx, []string{name}, 3*time.Minute, running); err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	podAt := map[int]time.Time{}
+	engAt := map[int]time.Time{}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := b.cs.CoreV1().Pods(b.ns).Watch(wctx, metav1.ListOptions{LabelSelector: "training.kubeflow.org/job-name=" + name + ",training.kubeflow.org/job-role=worker"})
+	if err != nil {
+		return err
+	}
+	go func() {
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Modified {
+				continue
+			}
+			p := ev.Object.(*corev1.Pod)
+			if p.Status.Phase != corev1.PodFailed {
+				continue
+			}
+			i, _ := strconv.Atoi(p.Labels["training.kubeflow.org/replica-index"])
+			mu.Lock()
+			if _, ok := podAt[i]; !ok {
+				podAt[i] = time.Now()
+			}
+			mu.Unlock()
+		}
+	}()
+	go func() {
+		_ = b.eng.Watch(wctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: b.ns}, Name: name}, func(ev engine.Event) error {
+			if ev.Job == nil {
+				return nil
+			}
+			now := time.Now()
+			mu.Lock()
+			for _, ws := range ev.Job.Status.WorkerStatuses {
+				if _, ok := engAt[int(ws.Index)]; !ok && ws.State == job.StateFailed {
+					engAt[int(ws.Index)] = now
+				}
+			}
+			mu.Unlock()
+			return nil
+		})
+	}()
+	time.Sleep(200 * time.Millisecond)
+	for i := range n {
+		if err := b.h.SetPodExitCode(ctx, b.ns, fmt.Sprintf("%s-worker-%d", name, i), 1); err != nil {
+			return err
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		mu.Lock()
+		got := len(engAt)
+		mu.Unlock()
+		if got >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mu.Lock()
+	var lat []time.Duration
+	for i, t := range engAt {
+		if p, ok := podAt[i]; ok {
+			lat = append(lat, max(t.Sub(p), 0))
+		}
+	}
+	mu.Unlock()
+	fmt.Fprintf(b.out, "## Status propagation (pod phase change → Watch event), %d samples\n\n| p50 | p95 | p99 | max |\n|---|---|---|---|\n| %s | %s | %s | %s |\n\n",
+		len(lat), ms(pct(lat, .5)), ms(pct(lat, .95)), ms(pct(lat, .99)), ms(pct(lat, 1)))
+	cancel()
+	b.deleteAll(ctx, []string{name})
+	return nil
+}
+
+func (b *bench) phaseReport(title string, names []string, workers int, start time.Time, at map[string]time.Time, reqBefore int64, verbsBefore map[string]int, deleted time.Duration) {
+	var last time.Time
+	var lat []time.Duration
+	for _, t := range at {
+		lat = append(lat, t.Sub(start))
+		if t.After(last) {
+			last = t
+		}
+	}
+	reqs, verbs := b.cnt.snapshot()
+	var vs []string
+	for v, c := range verbs {
+		if d := c - verbsBefore[v]; d > 0 {
+			vs = append(vs, fmt.Sprintf("%s %d", v, d))
+		}
+	}
+	sort.Strings(vs)
+	fmt.Fprintf(b.out, "## %s\n\n| measure | value |\n|---|---|\n", title)
+	fmt.Fprintf(b.out, "| jobs × workers | %d × %d (%d pods) |\n", len(names), workers, len(names)*(workers+1))
+	fmt.Fprintf(b.out, "| time to all Running | %s |\n", last.Sub(start).Round(time.Millisecond))
+	if len(names) > 1 {
+		fmt.Fprintf(b.out, "| per job to Running p50 / p95 | %s / %s |\n", pct(lat, .5).Round(time.Millisecond), pct(lat, .95).Round(time.Millisecond))
+	}
+	fmt.Fprintf(b.out, "| engine API requests (create → all Running) | %d (%s) |\n", reqs-reqBefore, strings.Join(vs, ", "))
+	runtime.GC()
+	fmt.Fprintf(b.out, "| engine heap in use after GC / peak sampled | %s / %s |\n", mib(heapInUse()), mib(b.peak.Load()))
+	fmt.Fprintf(b.out, "| process RSS | %s |\n", rss())
+	fmt.Fprintf(b.out, "| delete all (foreground, wait) | %s |\n\n", deleted.Round(time.Millisecond))
+}
+
+func (b *bench) bigJob(ctx context.Context) error {
+	name := "big"
+	reqs, verbs := b.cnt.snapshot()
+	b.peak.Store(0)
+	start := time.Now()
+	if _, err := b.eng.Create(ctx, b.newJob(name, b.o.bigWorkers)); err != nil {
+		return err
+	}
+	at, err := b.awaitAll(ctx, []string{name}, 10*time.Minute, running)
+	if err != nil {
+		return err
+	}
+	// Status of every worker is there.
+	j, _ := b.eng.Get(ctx, b.ns, name)
+	if j.Status.Workers.Running != int32(b.o.bigWorkers) {
+		return fmt.Errorf("running workers %+v", j.Status.Workers)
+	}
+	d := b.deleteAll(ctx, []string{name})
+	b.phaseReport(fmt.Sprintf("One job with %d workers", b.o.bigWorkers), []string{name}, b.o.bigWorkers, start, at, reqs, verbs, d)
+	return nil
+}
+
+func (b *bench) concurrent(ctx context.Context) error {
+	var names []string
+	for i := range b.o.jobs {
+		names = append(names, fmt.Sprintf("conc-%d", i))
+	}
+	reqs, verbs := b.cnt.snapshot()
+	b.peak.Store(0)
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(names))
+	for _, n := range names {
+		wg.Go(func() {
+			if _, err := b.eng.Create(ctx, b.newJob(n, b.o.jobWorkers)); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return err
+	}
+	created := time.Since(start)
+	at, err := b.awaitAll(ctx, names, 15*time.Minute, running)
+	if err != nil {
+		return err
+	}
+	d := b.deleteAll(ctx, names)
+	b.phaseReport(fmt.Sprintf("%d concurrent jobs of %d workers (all created within %s)", b.o.jobs, b.o.jobWorkers, created.Round(time.Millisecond)), names, b.o.jobWorkers, start, at, reqs, verbs, d)
+	return nil
+}
