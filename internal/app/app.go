@@ -36,6 +36,7 @@ type Options struct {
 	StateDir     string
 	Auth         string
 	TokenFile    string
+	PolicyFile   string
 	Slots        int
 	Kubeconfig   string
 	LogLevel     string
@@ -119,6 +120,7 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.StateDir, "state-dir", discovery.DefaultStateDir(), "Directory for the token, templates and (local engine) jobs and logs")
 	fl.StringVar(&o.Auth, "auth", "token", "Authentication: token (bearer token from --token-file) or none (development only)")
 	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token)")
+	fl.StringVar(&o.PolicyFile, "policy-file", "", "JSON policy file mapping tokens to users and groups, and giving them roles (viewer, data-scientist, mlops, admin) per namespace; replaces --token-file (docs/admin/security.md)")
 	fl.IntVar(&o.Slots, "slots", 0, "Local engine capacity in MPI ranks; jobs beyond it queue (default 2 x CPUs)")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "Kubeconfig for the kubernetes engine (default: in-cluster config, then $KUBECONFIG)")
 	fl.StringVar(&o.TLSCertFile, "tls-cert-file", "", "Serving certificate (PEM); with --tls-key-file, TLS on any address")
@@ -195,8 +197,21 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	auth, token, err := authenticator(o)
-	if err != nil {
+	var (
+		auth  server.Authenticator
+		authz server.Authorizer
+		token string
+	)
+	if o.PolicyFile != "" {
+		if o.Auth != "token" {
+			return fmt.Errorf("--policy-file needs --auth=token (its tokens authenticate the callers)")
+		}
+		pf, err := server.OpenPolicyFile(o.PolicyFile, log)
+		if err != nil {
+			return err
+		}
+		auth, authz = pf, pf
+	} else if auth, token, err = authenticator(o); err != nil {
 		return err
 	}
 	audit, closeAudit, err := auditSink(o, stdout)
@@ -211,7 +226,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			rate = 0 // one user on their own machine
 		}
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
+	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Authorizer: authz, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}
@@ -233,6 +248,9 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "odh-server %s serving on %s (engine %s)\n  Dashboard: %s\n  API:       %s/api/v1  (reference: %s/api/docs)\n", version.Get().Version, url, o.Engine, dash, url, url)
 	if token != "" {
 		fmt.Fprintf(stdout, "  Token:     %s\n", tokenPathFor(o))
+	}
+	if o.PolicyFile != "" {
+		fmt.Fprintf(stdout, "  Policy:    %s (tokens and roles; reread when it changes)\n", o.PolicyFile)
 	}
 	if fingerprint != "" {
 		fmt.Fprintf(stdout, "  TLS:       self-signed certificate %s (SHA-256 %s); clients: odh --certificate-authority %s\n",

@@ -17,6 +17,7 @@ import (
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiconv"
+	"github.com/odh-training/odh-training/internal/job"
 )
 
 // AuditRecord is one line of the audit log: who did what to which job, and
@@ -71,6 +72,20 @@ var audited = map[string]struct{ verb, resource string }{
 	"DeleteTemplate": {"delete", "templates"},
 }
 
+// reads lists the other methods; their calls are audited only when they
+// are denied.
+var reads = map[string]struct{ verb, resource string }{
+	"GetJob":        {"get", "mpijobs"},
+	"ListJobs":      {"list", "mpijobs"},
+	"WatchJobs":     {"watch", "mpijobs"},
+	"GetLogs":       {"get", "mpijobs/log"},
+	"ListEvents":    {"get", "events"},
+	"GetCapacity":   {"get", "capacity"},
+	"ListTemplates": {"list", "templates"},
+	"GetTemplate":   {"get", "templates"},
+	"CanI":          {"get", "accessreviews"},
+}
+
 // target extracts namespace, name and dry-run from a request.
 func target(req any) (ns, name string, dryRun bool) {
 	switch r := req.(type) {
@@ -95,6 +110,13 @@ func target(req any) (ns, name string, dryRun bool) {
 		ns, name = r.GetNamespace(), r.GetTemplate().GetName()
 	case *trainingv1.DeleteTemplateRequest:
 		ns, name = r.GetNamespace(), r.GetName()
+	case interface {
+		GetNamespace() string
+		GetName() string
+	}:
+		ns, name = r.GetNamespace(), r.GetName()
+	case interface{ GetNamespace() string }:
+		ns = r.GetNamespace()
 	}
 	return ns, name, dryRun
 }
@@ -138,7 +160,11 @@ func (s *Server) unaryAudit(ctx context.Context, req any, info *grpc.UnaryServer
 	method := path.Base(info.FullMethod)
 	what, ok := audited[method]
 	if !ok {
-		return h(ctx, req)
+		resp, err := h(ctx, req)
+		if job.IsKind(err, job.KindForbidden) {
+			s.auditDenied(ctx, info.FullMethod, req, string(job.KindForbidden), apiconv.Classify(err).Message)
+		}
+		return resp, err
 	}
 	start := time.Now()
 	resp, err := h(ctx, req)
@@ -158,18 +184,48 @@ func (s *Server) unaryAudit(ctx context.Context, req any, info *grpc.UnaryServer
 			e = apiconv.FromStatus(st)
 		}
 		rec.Result, rec.Reason, rec.Message = "Error", string(e.Kind), e.Message
+		if e.Kind == job.KindForbidden {
+			rec.Result = "Denied"
+		}
 	}
 	rec.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	s.audit.write(rec)
 	return resp, err
 }
 
-// auditDenied records a mutating call rejected before it ran.
+// streamAudit records denied watches and log streams.
+func (s *Server) streamAudit(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	as := &auditStream{ServerStream: ss}
+	err := h(srv, as)
+	if job.IsKind(err, job.KindForbidden) {
+		s.auditDenied(ss.Context(), info.FullMethod, as.req, string(job.KindForbidden), apiconv.Classify(err).Message)
+	}
+	return err
+}
+
+// auditStream remembers the request of a server stream for the audit log.
+type auditStream struct {
+	grpc.ServerStream
+	req any
+}
+
+func (a *auditStream) RecvMsg(m any) error {
+	err := a.ServerStream.RecvMsg(m)
+	if err == nil && a.req == nil {
+		a.req = m
+	}
+	return err
+}
+
+// auditDenied records a call rejected before it ran: every rejected
+// mutation, and reads denied for lack of access.
 func (s *Server) auditDenied(ctx context.Context, fullMethod string, req any, reason, msg string) {
 	method := path.Base(fullMethod)
 	what, ok := audited[method]
 	if !ok {
-		return
+		if what, ok = reads[method]; !ok || (reason != string(job.KindForbidden) && reason != string(job.KindUnauthenticated)) {
+			return
+		}
 	}
 	rec := &AuditRecord{Time: time.Now().UTC(), RequestID: requestID(ctx), Verb: what.verb, Method: method, Resource: what.resource, Result: "Denied", Reason: reason, Message: msg, Remote: remote(ctx)}
 	rec.Namespace, rec.Name, rec.DryRun = target(req)

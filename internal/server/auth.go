@@ -147,6 +147,8 @@ func (w wrappedStream) Context() context.Context { return w.ctx }
 func (s *Server) streamAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	ctx, err := s.authenticate(ss.Context())
 	if err != nil {
+		st, _ := status.FromError(err)
+		s.auditDenied(ss.Context(), info.FullMethod, nil, string(job.KindUnauthenticated), st.Message())
 		return err
 	}
 	if err := s.rateLimit(ctx); err != nil {

@@ -37,7 +37,10 @@ type Options struct {
 	Engine    engine.Engine
 	Templates *templates.Store
 	Auth      Authenticator
-	Logger    *slog.Logger
+	// Authorizer decides every call (the local policy file); nil allows
+	// every authenticated caller everything.
+	Authorizer Authorizer
+	Logger     *slog.Logger
 	// Audit receives one JSON line per mutating call; nil disables it.
 	Audit io.Writer
 	// RateLimit is requests per second per user (0 = unlimited), with
@@ -77,10 +80,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst)}
 	s.metrics = newMetrics(opts.Engine)
 	s.service = NewService(opts.Engine, opts.Templates)
+	s.service.authz = opts.Authorizer
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(s.unaryRecover, s.metrics.unary, s.unaryErrors, s.unaryAuth, s.unaryAudit),
-		grpc.ChainStreamInterceptor(s.streamRecover, s.metrics.stream, s.streamErrors, s.streamAuth),
+		grpc.ChainStreamInterceptor(s.streamRecover, s.metrics.stream, s.streamErrors, s.streamAuth, s.streamAudit),
 	)
 	trainingv1.RegisterTrainingServiceServer(s.grpc, s.service)
 

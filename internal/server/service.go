@@ -28,6 +28,9 @@ type Service struct {
 	trainingv1.UnimplementedTrainingServiceServer
 	eng       engine.Engine
 	templates *templates.Store
+	// authz decides every call; nil allows everything (the single local
+	// token, or an engine that enforces access itself).
+	authz Authorizer
 }
 
 // NewService returns the API implementation.
@@ -103,6 +106,9 @@ func (s *Service) CreateJob(ctx context.Context, req *trainingv1.CreateJobReques
 	if err != nil {
 		return nil, err
 	}
+	if err := s.authorize(ctx, Action{Verb: VerbCreate, Resource: ResourceJobs, Namespace: j.Metadata.Namespace, Name: j.Metadata.Name}); err != nil {
+		return nil, err
+	}
 	if j.Metadata.Name == "" {
 		j.Metadata.Name = generateName(j.Metadata.GenerateName)
 		if j.Upstream != nil {
@@ -153,11 +159,26 @@ func (s *Service) GetJob(ctx context.Context, req *trainingv1.GetJobRequest) (*t
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	j, err := s.eng.Get(ctx, namespaceOrDefault(req.GetNamespace()), req.GetName())
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
+		return nil, err
+	}
+	j, err := s.eng.Get(ctx, ns, req.GetName())
 	if err != nil {
 		return nil, err
 	}
 	return apiconv.ToProto(j), nil
+}
+
+// jobOwner returns a lookup of a job's creator for "own job" decisions.
+func (s *Service) jobOwner(ctx context.Context, ns, name string) func() (string, error) {
+	return func() (string, error) {
+		j, err := s.eng.Get(ctx, ns, name)
+		if err != nil {
+			return "", err
+		}
+		return j.Metadata.Creator, nil
+	}
 }
 
 func listOptions(namespace, selector string, phases []string) (engine.ListOptions, error) {
@@ -198,9 +219,19 @@ func (s *Service) ListJobs(ctx context.Context, req *trainingv1.ListJobsRequest)
 	if req.GetPageSize() < 0 {
 		return nil, badRequest("pageSize", fmt.Sprint(req.GetPageSize()), "pageSize must not be negative")
 	}
+	if opts.Namespace != "" {
+		if err := s.authorize(ctx, Action{Verb: VerbList, Resource: ResourceJobs, Namespace: opts.Namespace}); err != nil {
+			return nil, err
+		}
+	}
 	jobs, err := s.eng.List(ctx, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Namespace == "" && s.authz != nil {
+		// Across namespaces: show what the caller may see instead of failing.
+		see := s.visible(ctx, VerbList)
+		jobs = slices.DeleteFunc(slices.Clone(jobs), func(j *job.MPIJob) bool { return !see(j.Metadata.Namespace) })
 	}
 	start := 0
 	if tok := req.GetPageToken(); tok != "" {
@@ -245,6 +276,9 @@ func (s *Service) DeleteJob(ctx context.Context, req *trainingv1.DeleteJobReques
 		return nil, err
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, Action{Verb: VerbDelete, Resource: ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
+		return nil, err
+	}
 	if req.GetDryRun() {
 		j, err := s.eng.Get(ctx, ns, req.GetName())
 		if err != nil {
@@ -265,10 +299,22 @@ func (s *Service) WatchJobs(req *trainingv1.WatchJobsRequest, stream trainingv1.
 	if err != nil {
 		return err
 	}
+	ctx := stream.Context()
 	w := engine.WatchOptions{ListOptions: opts, Name: req.GetName(), SendInitial: req.SendInitialEvents == nil || req.GetSendInitialEvents()}
+	see := func(string) bool { return true }
+	if opts.Namespace != "" {
+		if err := s.authorize(ctx, Action{Verb: VerbWatch, Resource: ResourceJobs, Namespace: opts.Namespace, Name: req.GetName()}); err != nil {
+			return err
+		}
+	} else if s.authz != nil {
+		see = s.visible(ctx, VerbWatch)
+	}
 	// Headers go out at once so clients know the watch is established.
 	_ = stream.SendHeader(nil)
-	return s.eng.Watch(stream.Context(), w, func(ev engine.Event) error {
+	return s.eng.Watch(ctx, w, func(ev engine.Event) error {
+		if ev.Job != nil && !see(ev.Job.Metadata.Namespace) {
+			return nil
+		}
 		return stream.Send(&trainingv1.WatchEvent{Type: string(ev.Type), Job: apiconv.ToProto(ev.Job)})
 	})
 }
@@ -294,8 +340,12 @@ func (s *Service) GetLogs(req *trainingv1.GetLogsRequest, stream trainingv1.Trai
 	if st := req.GetSinceTime(); st != nil {
 		opts.Since = st.AsTime()
 	}
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(stream.Context(), Action{Verb: VerbGet, Resource: ResourceLogs, Namespace: ns, Name: req.GetName()}); err != nil {
+		return err
+	}
 	_ = stream.SendHeader(nil)
-	return s.eng.Logs(stream.Context(), namespaceOrDefault(req.GetNamespace()), req.GetName(), opts, func(l engine.LogLine) error {
+	return s.eng.Logs(stream.Context(), ns, req.GetName(), opts, func(l engine.LogLine) error {
 		return stream.Send(apiconv.LogLineToProto(&l))
 	})
 }
@@ -305,7 +355,11 @@ func (s *Service) SuspendJob(ctx context.Context, req *trainingv1.SuspendJobRequ
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	j, err := s.eng.Suspend(ctx, namespaceOrDefault(req.GetNamespace()), req.GetName())
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, Action{Verb: VerbUpdate, Resource: ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
+		return nil, err
+	}
+	j, err := s.eng.Suspend(ctx, ns, req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +371,11 @@ func (s *Service) ResumeJob(ctx context.Context, req *trainingv1.ResumeJobReques
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	j, err := s.eng.Resume(ctx, namespaceOrDefault(req.GetNamespace()), req.GetName())
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, Action{Verb: VerbUpdate, Resource: ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
+		return nil, err
+	}
+	j, err := s.eng.Resume(ctx, ns, req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +387,11 @@ func (s *Service) ListEvents(ctx context.Context, req *trainingv1.ListEventsRequ
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	evs, err := s.eng.Events(ctx, namespaceOrDefault(req.GetNamespace()), req.GetName())
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceEvents, Namespace: ns, Name: req.GetName()}); err != nil {
+		return nil, err
+	}
+	evs, err := s.eng.Events(ctx, ns, req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +404,11 @@ func (s *Service) ListEvents(ctx context.Context, req *trainingv1.ListEventsRequ
 
 // GetCapacity reports capacity or quota.
 func (s *Service) GetCapacity(ctx context.Context, req *trainingv1.GetCapacityRequest) (*trainingv1.Capacity, error) {
-	c, err := s.eng.Capacity(ctx, namespaceOrDefault(req.GetNamespace()))
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceCapacity, Namespace: ns}); err != nil {
+		return nil, err
+	}
+	c, err := s.eng.Capacity(ctx, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -370,6 +436,9 @@ func (s *Service) CreateTemplate(ctx context.Context, req *trainingv1.CreateTemp
 	if p.GetNamespace() != "" && p.GetNamespace() != ns {
 		return nil, badRequest("template.namespace", p.GetNamespace(), fmt.Sprintf("the template's namespace %q does not match the request's namespace %q", p.GetNamespace(), ns))
 	}
+	if err := s.authorize(ctx, Action{Verb: VerbCreate, Resource: ResourceTemplates, Namespace: ns, Name: p.GetName()}); err != nil {
+		return nil, err
+	}
 	t := &templates.Template{Name: p.GetName(), Namespace: ns, Description: p.GetDescription(), Job: *apiconv.FromProto(p.GetJob())}
 	if u, ok := UserFrom(ctx); ok {
 		t.Creator = u.Name
@@ -382,21 +451,36 @@ func (s *Service) CreateTemplate(ctx context.Context, req *trainingv1.CreateTemp
 }
 
 // ListTemplates lists saved templates.
-func (s *Service) ListTemplates(_ context.Context, req *trainingv1.ListTemplatesRequest) (*trainingv1.ListTemplatesResponse, error) {
+func (s *Service) ListTemplates(ctx context.Context, req *trainingv1.ListTemplatesRequest) (*trainingv1.ListTemplatesResponse, error) {
+	see := func(string) bool { return true }
+	if ns := req.GetNamespace(); ns != "" {
+		if err := s.authorize(ctx, Action{Verb: VerbList, Resource: ResourceTemplates, Namespace: ns}); err != nil {
+			return nil, err
+		}
+	} else if s.authz != nil {
+		see = s.visible(ctx, VerbList)
+	}
 	ts, err := s.templates.List(req.GetNamespace())
 	if err != nil {
 		return nil, err
 	}
 	resp := &trainingv1.ListTemplatesResponse{}
 	for _, t := range ts {
+		if !see(t.Namespace) {
+			continue
+		}
 		resp.Items = append(resp.Items, templateToProto(t))
 	}
 	return resp, nil
 }
 
 // GetTemplate returns one template.
-func (s *Service) GetTemplate(_ context.Context, req *trainingv1.GetTemplateRequest) (*trainingv1.JobTemplate, error) {
-	t, err := s.templates.Get(namespaceOrDefault(req.GetNamespace()), req.GetName())
+func (s *Service) GetTemplate(ctx context.Context, req *trainingv1.GetTemplateRequest) (*trainingv1.JobTemplate, error) {
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceTemplates, Namespace: ns, Name: req.GetName()}); err != nil {
+		return nil, err
+	}
+	t, err := s.templates.Get(ns, req.GetName())
 	if err != nil {
 		return nil, err
 	}
@@ -404,8 +488,19 @@ func (s *Service) GetTemplate(_ context.Context, req *trainingv1.GetTemplateRequ
 }
 
 // DeleteTemplate removes a template.
-func (s *Service) DeleteTemplate(_ context.Context, req *trainingv1.DeleteTemplateRequest) (*trainingv1.DeleteTemplateResponse, error) {
-	if err := s.templates.Delete(namespaceOrDefault(req.GetNamespace()), req.GetName()); err != nil {
+func (s *Service) DeleteTemplate(ctx context.Context, req *trainingv1.DeleteTemplateRequest) (*trainingv1.DeleteTemplateResponse, error) {
+	ns := namespaceOrDefault(req.GetNamespace())
+	owner := func() (string, error) {
+		t, err := s.templates.Get(ns, req.GetName())
+		if err != nil {
+			return "", err
+		}
+		return t.Creator, nil
+	}
+	if err := s.authorize(ctx, Action{Verb: VerbDelete, Resource: ResourceTemplates, Namespace: ns, Name: req.GetName(), Owner: owner}); err != nil {
+		return nil, err
+	}
+	if err := s.templates.Delete(ns, req.GetName()); err != nil {
 		return nil, err
 	}
 	return &trainingv1.DeleteTemplateResponse{}, nil
