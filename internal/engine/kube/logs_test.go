@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -83,6 +84,33 @@ func TestAPIError(t *testing.T) {
 		}
 		if tc.kind == job.KindInvalid && (len(je.Fields) != 1 || je.Fields[0].Field != "spec.x") {
 			t.Errorf("invalid: fields %+v", je.Fields)
+		}
+	}
+}
+
+func TestEventJobKey(t *testing.T) {
+	e := &Engine{}
+	cases := map[string]string{
+		"MPIJob/train":                 "ns/train",
+		"Job/train-launcher":           "ns/train",
+		"Job/other":                    "",
+		"Pod/train-worker-12":          "ns/train",
+		"Pod/train-launcher-x7k2p":     "ns/train",
+		"Pod/unrelated":                "",
+		"PodGroup/train":               "ns/train",
+		"Service/train":                "",
+		"Pod/my-job-worker-3-worker-0": "ns/my-job-worker-3",
+	}
+	for obj, want := range cases {
+		kind, name, _ := strings.Cut(obj, "/")
+		ev := &corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name, Namespace: "ns"}}
+		ks, _ := e.eventJobKey(ev)
+		got := ""
+		if len(ks) > 0 {
+			got = ks[0]
+		}
+		if got != want {
+			t.Errorf("%s: got %q, want %q", obj, got, want)
 		}
 	}
 }

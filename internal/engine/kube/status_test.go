@@ -153,7 +153,11 @@ func TestAggregate(t *testing.T) {
 		{name: "operator error", u: mpiJob(),
 			warnings: []*corev1.Event{warning("MPIJob", "j", "ErrResourceExists", `Resource "j" of Kind "Service" already exists and is not managed by MPIJob`)},
 			phase:    job.PhasePending, reason: ReasonOperatorError, msg: []string{"already exists"}},
-		{name: "managed elsewhere", u: func() *kubeflow.MPIJob { u := mpiJob(); u.Spec.RunPolicy.ManagedBy = new("kueue.x-k8s.io/multikueue"); return u }(),
+		{name: "managed elsewhere", u: func() *kubeflow.MPIJob {
+			u := mpiJob()
+			u.Spec.RunPolicy.ManagedBy = new("kueue.x-k8s.io/multikueue")
+			return u
+		}(),
 			phase: job.PhasePending, reason: ReasonManagedElsewhere, msg: []string{"multikueue"}},
 		{name: "suspending", u: suspended(mpiJob(kubeflow.JobCreated, kubeflow.JobRunning)), pods: []*corev1.Pod{pod("worker", 0, corev1.PodRunning)},
 			phase: job.PhaseSuspended, reason: ReasonSuspending, msg: []string{"1 left"}},

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"runtime"
 	"slices"
 	"sort"
@@ -28,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -130,7 +132,8 @@ func run() error {
 	flag.IntVar(&o.nodes, "nodes", 6, "extra kwok nodes (110 pods each) added for the benchmark")
 	flag.Parse()
 
-	ctx, stop := context.WithCancel(context.Background())
+	// Ctrl-C still deletes the namespace (and so releases the pods).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	h, err := cluster.Ensure(ctx)
 	if err != nil {
@@ -410,6 +413,9 @@ func (b *bench) deleteAll(ctx context.Context, names []string) time.Duration {
 	return time.Since(start)
 }
 
+// createLatency creates suspended jobs one after another: the API path is
+// the same as for any job, and the operator's queue is not flooded for the
+// next scenarios.
 func (b *bench) createLatency(ctx context.Context) error {
 	var total []time.Duration
 	var names []string
@@ -419,6 +425,7 @@ func (b *bench) createLatency(ctx context.Context) error {
 	for i := range b.o.creates {
 		name := fmt.Sprintf("lat-%d", i)
 		j := b.newJob(name, 1)
+		j.Spec.RunPolicy.Suspend = true
 		start := time.Now()
 		if _, err := b.eng.Create(ctx, j); err != nil {
 			return err
@@ -429,13 +436,10 @@ func (b *bench) createLatency(ctx context.Context) error {
 	b.cnt.mu.Lock()
 	api := slices.Clone(b.cnt.createDur)
 	b.cnt.mu.Unlock()
-	fmt.Fprintf(b.out, "## Create latency (%d jobs of 1 worker, one after another)\n\n| measure | p50 | p95 | p99 | max |\n|---|---|---|---|---|\n", b.o.creates)
+	fmt.Fprintf(b.out, "## Create latency (%d jobs, one after another)\n\n| measure | p50 | p95 | p99 | max |\n|---|---|---|---|---|\n", b.o.creates)
 	fmt.Fprintf(b.out, "| MPIJob POST to the API server | %s | %s | %s | %s |\n", ms(pct(api, .5)), ms(pct(api, .95)), ms(pct(api, .99)), ms(pct(api, 1)))
 	fmt.Fprintf(b.out, "| engine Create (POST + cache caught up) | %s | %s | %s | %s |\n\n", ms(pct(total, .5)), ms(pct(total, .95)), ms(pct(total, .99)), ms(pct(total, 1)))
-	if _, err := b.awaitAll(ctx, names, 3*time.Minute, running); err != nil {
-		return err
-	}
-	fmt.Fprintf(b.out, "Deleting them (foreground, wait for every child): %s.\n\n", b.deleteAll(ctx, names).Round(time.Millisecond))
+	fmt.Fprintf(b.out, "Deleting them: %s.\n\n", b.deleteAll(ctx, names).Round(time.Millisecond))
 	return nil
 }
 
@@ -448,7 +452,7 @@ func (b *bench) propagation(ctx context.Context) error {
 	if _, err := b.eng.Create(ctx, b.newJob(name, n)); err != nil {
 		return err
 	}
-	if _, err := b.awaitAll(ctx, []string{name}, 3*time.Minute, running); err != nil {
+	if _, err := b.awaitAll(ctx, []string{name}, 20*time.Minute, running); err != nil {
 		return err
 	}
 	var mu sync.Mutex
