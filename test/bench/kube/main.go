@@ -206,7 +206,9 @@ func (b *bench) operatorIdle(ctx context.Context) error {
 		if _, err := b.eng.Create(ctx, j); err != nil {
 			return err
 		}
-		_, err := b.awaitAll(ctx, []string{name}, 10*time.Minute, func(j *job.MPIJob) bool { return j.Status.Phase == job.PhaseSuspended && j.Status.Reason == job.ReasonSuspended })
+		_, err := b.awaitAll(ctx, []string{name}, 10*time.Minute, func(j *job.MPIJob) bool {
+			return j.Status.Phase == job.PhaseSuspended && j.Status.Reason == job.ReasonSuspended
+		})
 		took := time.Since(t0)
 		_, _ = b.eng.Delete(ctx, b.ns, name, engine.DeleteOptions{Wait: true})
 		if err != nil {
