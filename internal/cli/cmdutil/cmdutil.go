@@ -15,6 +15,7 @@ import (
 
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/config"
+	"github.com/odh-training/odh-training/internal/cli/direct"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/job"
 )
@@ -29,8 +30,27 @@ type Factory struct {
 	// Now is the clock (tests pin it).
 	Now func() time.Time
 
+	// AllNamespaces is set by commands run with -A, so a direct-mode engine
+	// watches every namespace instead of one.
+	AllNamespaces bool
+
 	resolved *config.Resolved
 	client   *apiclient.Client
+	closers  []func()
+}
+
+// DirectMode reports whether commands talk to a cluster in-process.
+func (f *Factory) DirectMode() bool {
+	o := f.Overrides
+	return o.Direct || o.Kubeconfig != "" || o.KubeContext != "" || direct.Requested()
+}
+
+// Close releases what the factory started (a direct-mode engine).
+func (f *Factory) Close() {
+	for _, c := range f.closers {
+		c()
+	}
+	f.closers = nil
 }
 
 // New returns a factory for the real process.
@@ -68,6 +88,19 @@ func (f *Factory) Namespace() string {
 func (f *Factory) dial() (*apiclient.Client, error) {
 	if f.client != nil {
 		return f.client, nil
+	}
+	if f.DirectMode() {
+		ns := f.Namespace()
+		if f.AllNamespaces {
+			ns = ""
+		}
+		c, closeFn, err := direct.Connect(context.Background(), direct.Options{Kubeconfig: f.Overrides.Kubeconfig, Context: f.Overrides.KubeContext, Namespace: ns})
+		if err != nil {
+			return nil, err
+		}
+		f.client = c
+		f.closers = append(f.closers, closeFn)
+		return c, nil
 	}
 	r, err := f.Resolve()
 	if err != nil {
@@ -241,9 +274,11 @@ func NamespaceFlags(cmd *cobra.Command, ns *string, all *bool) {
 	}
 }
 
-// NamespaceOr returns ns when set, else the factory's namespace.
+// NamespaceOr returns ns when set, else the factory's namespace. A command's
+// -n also becomes the factory's namespace, which scopes a direct-mode engine.
 func (f *Factory) NamespaceOr(ns string) string {
 	if ns != "" {
+		f.Overrides.Namespace = ns
 		return ns
 	}
 	return f.Namespace()

@@ -113,6 +113,10 @@ type Overrides struct {
 	Context   string
 	Insecure  bool
 	CAFile    string
+	// Direct mode: run the service in-process against a cluster.
+	Direct      bool
+	Kubeconfig  string
+	KubeContext string
 }
 
 // Resolved is the connection a command uses, and where each value came from.
@@ -135,6 +139,9 @@ func Resolve(o Overrides) (Resolved, error) {
 		return r, err
 	}
 	ctx := f.Current()
+	if o.Context == "" {
+		o.Context = os.Getenv("ODH_CONTEXT")
+	}
 	if o.Context != "" {
 		ctx = nil
 		for i := range f.Contexts {

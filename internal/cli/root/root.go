@@ -33,8 +33,11 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 machine or on a Kubernetes/OpenShift cluster through the Training Service.
 
 Connection: --server/--token, or ODH_SERVER/ODH_TOKEN, or the current context
-saved by "odh login"; by default the local server at ` + config.DefaultServer + `,
-whose token is found automatically.
+saved by "odh login" (ODH_CONTEXT picks another); by default the local server
+at ` + config.DefaultServer + `, whose token is found automatically.
+Direct mode (--direct, --kubeconfig or --context, like kubectl) runs the same
+service code inside odh against a Kubernetes cluster, with your own
+credentials, when no Training Service is deployed.
 
 ` + cmdutil.ExitCodesHelp,
 		SilenceUsage:  true,
@@ -43,7 +46,9 @@ whose token is found automatically.
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.Overrides.Server, "server", "", "Training Service URL (env ODH_SERVER; default "+config.DefaultServer+")")
 	pf.StringVar(&f.Overrides.Token, "token", "", "Bearer token (env ODH_TOKEN)")
-	pf.StringVar(&f.Overrides.Context, "context", "", "Use this context of the config file")
+	pf.BoolVar(&f.Overrides.Direct, "direct", false, "Direct mode: run the Training Service inside odh against the cluster of your kubeconfig (no server needed; env ODH_DIRECT=1)")
+	pf.StringVar(&f.Overrides.Kubeconfig, "kubeconfig", "", "Kubeconfig for direct mode (implies --direct)")
+	pf.StringVar(&f.Overrides.KubeContext, "context", "", "Kubeconfig context for direct mode (implies --direct)")
 	pf.BoolVar(&f.Overrides.Insecure, "insecure-skip-tls-verify", false, "Do not verify the server's TLS certificate")
 	pf.StringVar(&f.Overrides.CAFile, "certificate-authority", "", "PEM file with the CA (or self-signed certificate) to trust for an https server")
 
@@ -160,7 +165,7 @@ func newCmdLogin(f *cmdutil.Factory) *cobra.Command {
 				return err
 			}
 			if name == "" {
-				name = o.Context
+				name = os.Getenv("ODH_CONTEXT")
 			}
 			if name == "" {
 				name = contextName(o.Server)
@@ -191,6 +196,7 @@ func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := cmd.ExecuteContext(ctx)
+	f.Close()
 	if err != nil {
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return cmdutil.ExitInterrupted

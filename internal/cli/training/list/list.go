@@ -61,6 +61,7 @@ func NewCmdMPIJob(f *cmdutil.Factory, runF func(*Options) error, use string) *co
 			if !opts.AllNamespaces {
 				opts.Namespace = f.NamespaceOr(opts.Namespace)
 			}
+			f.AllNamespaces = opts.AllNamespaces
 			var err error
 			if opts.format, err = printers.ParseFormat(opts.Output); err != nil {
 				return cmdutil.Usagef("%v", err)
