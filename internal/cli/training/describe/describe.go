@@ -71,6 +71,7 @@ func run(ctx context.Context, o *Options) error {
 		return err
 	}
 	Print(o.IO.Out, o.IO, j, events, o.Now())
+	printCapacity(ctx, o, c, j)
 	if !o.Watch {
 		return nil
 	}
@@ -236,6 +237,25 @@ func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []engine
 			age = fmt.Sprintf("%s (x%d)", age, e.Count)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", e.Type, e.Reason, age, orDash(e.Object), e.Message)
+	}
+	tw.Flush()
+}
+
+// printCapacity shows the namespace's quota or capacity for a job that is
+// still waiting or running, where it explains a Pending or Queued phase.
+func printCapacity(ctx context.Context, o *Options, c *apiclient.Client, j *job.MPIJob) {
+	if j.Status.Phase.Terminal() {
+		return
+	}
+	capacity, err := c.Capacity(ctx, o.Namespace)
+	if err != nil || len(capacity.Resources) == 0 {
+		return
+	}
+	fmt.Fprintf(o.IO.Out, "Capacity (%s):\n", capacity.Source)
+	tw := tabwriter.NewWriter(o.IO.Out, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  RESOURCE\tHARD\tUSED\tAVAILABLE")
+	for _, r := range capacity.Resources {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r.Name, orDash(r.Hard), orDash(r.Used), orDash(r.Available))
 	}
 	tw.Flush()
 }
