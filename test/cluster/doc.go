@@ -9,8 +9,9 @@
 // Everything lives in .cluster/ at the repository root: state.json (ports and
 // pids), pki/ (CA, certificates, service-account keys, static tokens), logs/
 // (one log per component), etcd/ and kwok/ data, and one kubeconfig per
-// identity: admin (cluster-admin), alice (edit in team-a), bob (edit in
-// team-b) and mlops (admin in team-a).
+// identity: admin (cluster-admin), alice (data scientist in team-a), bob
+// (data scientist in team-b) and mlops (MLOps engineer of team-a), bound to
+// the persona ClusterRoles of deploy/rbac.
 //
 // Use [Ensure] from TestMain, or the odh-cluster command (make cluster-up,
 // cluster-down, cluster-status).

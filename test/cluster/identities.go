@@ -3,9 +3,13 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // Test identities with a kubeconfig in .cluster/<name>.kubeconfig. Every one
@@ -14,11 +18,11 @@ import (
 const (
 	// Admin is cluster-admin (group system:masters).
 	Admin = "admin"
-	// Alice is a data scientist working in namespace TeamA.
+	// Alice is a data scientist (deploy/rbac persona) in namespace TeamA.
 	Alice = "alice"
-	// Bob is a data scientist working in namespace TeamB.
+	// Bob is a data scientist in namespace TeamB.
 	Bob = "bob"
-	// MLOps is an MLOps engineer responsible for namespace TeamA.
+	// MLOps is the MLOps engineer (deploy/rbac persona) of namespace TeamA.
 	MLOps = "mlops"
 )
 
@@ -66,23 +70,37 @@ func identities() []Identity {
 
 const operatorUser = "system:odh:mpi-operator"
 
-// grantTestIdentities gives the human test identities their permissions.
-//
-// For now these are the built-in roles: alice and bob get `edit` in their own
-// namespace, mlops gets `admin` in team-a (the built-in roles include MPIJobs
-// through the aggregated ClusterRoles in mpiJobAggregationRoles). A later
-// security issue replaces this with the persona roles from deploy/rbac: change
-// this one function.
-func grantTestIdentities(ctx context.Context, a *applier) error {
+// Persona ClusterRoles of deploy/rbac the test identities are bound to.
+const (
+	RoleDataScientist = "odh-training-data-scientist"
+	RoleMLOps         = "odh-training-mlops"
+)
+
+// grantTestIdentities gives the human test identities their permissions:
+// it applies the real RBAC personas of deploy/rbac (the files its
+// kustomization lists) and binds alice and bob as data scientists in their
+// namespaces and mlops as the MLOps engineer of team-a. admin is
+// system:masters. The bindings of earlier harness versions (built-in
+// edit/admin) are removed.
+func grantTestIdentities(ctx context.Context, a *applier, root string) error {
+	files, err := kustomizationResources(filepath.Join(root, "deploy", "rbac"))
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := a.applyFile(ctx, f); err != nil {
+			return err
+		}
+	}
 	bindings := []struct{ ns, user, role string }{
-		{TeamA, "alice", "edit"},
-		{TeamB, "bob", "edit"},
-		{TeamA, "mlops", "admin"},
+		{TeamA, "alice", RoleDataScientist},
+		{TeamB, "bob", RoleDataScientist},
+		{TeamA, "mlops", RoleMLOps},
 	}
 	for _, b := range bindings {
 		rb := &rbacv1.RoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
-			ObjectMeta: metav1.ObjectMeta{Name: "odh-test-" + b.user + "-" + b.role, Namespace: b.ns, Labels: harnessLabels()},
+			ObjectMeta: metav1.ObjectMeta{Name: "odh-test-" + b.user, Namespace: b.ns, Labels: harnessLabels()},
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: b.role},
 			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: b.user}},
 		}
@@ -90,39 +108,42 @@ func grantTestIdentities(ctx context.Context, a *applier) error {
 			return fmt.Errorf("bind %s to %s in %s: %w", b.user, b.role, b.ns, err)
 		}
 	}
-	for _, cr := range mpiJobAggregationRoles() {
-		if err := a.apply(ctx, cr); err != nil {
-			return fmt.Errorf("apply clusterrole %s: %w", cr.Name, err)
+	stale := []struct{ ns, name string }{
+		{TeamA, "odh-test-alice-edit"}, {TeamB, "odh-test-bob-edit"}, {TeamA, "odh-test-mlops-admin"},
+		{"", "odh-test-mpijobs-edit"}, {"", "odh-test-mpijobs-view"},
+	}
+	for _, s := range stale {
+		var err error
+		if s.ns == "" {
+			err = a.dyn.Resource(rbacv1.SchemeGroupVersion.WithResource("clusterroles")).Delete(ctx, s.name, metav1.DeleteOptions{})
+		} else {
+			err = a.dyn.Resource(rbacv1.SchemeGroupVersion.WithResource("rolebindings")).Namespace(s.ns).Delete(ctx, s.name, metav1.DeleteOptions{})
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("remove old binding %s: %w", s.name, err)
 		}
 	}
 	return nil
 }
 
-// mpiJobAggregationRoles add MPIJobs to the built-in admin, edit and view
-// ClusterRoles. Upstream's kubeflow-mpijobs-* roles aggregate into Kubeflow's
-// own kubeflow-edit/kubeflow-view roles, not into the built-in ones.
-func mpiJobAggregationRoles() []*rbacv1.ClusterRole {
-	write := []string{"get", "list", "watch", "create", "delete", "deletecollection", "patch", "update"}
-	read := []string{"get", "list", "watch"}
-	mk := func(name string, verbs []string, aggregateTo ...string) *rbacv1.ClusterRole {
-		labels := harnessLabels()
-		for _, to := range aggregateTo {
-			labels["rbac.authorization.k8s.io/aggregate-to-"+to] = "true"
-		}
-		return &rbacv1.ClusterRole{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
-			Rules: []rbacv1.PolicyRule{{
-				APIGroups: []string{"kubeflow.org"},
-				Resources: []string{"mpijobs", "mpijobs/status"},
-				Verbs:     verbs,
-			}},
-		}
+// kustomizationResources lists the files a kustomization.yaml names under
+// resources (files only; the harness applies them without kustomize).
+func kustomizationResources(dir string) ([]string, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil {
+		return nil, err
 	}
-	return []*rbacv1.ClusterRole{
-		mk("odh-test-mpijobs-edit", write, "admin", "edit"),
-		mk("odh-test-mpijobs-view", read, "view"),
+	var k struct {
+		Resources []string `json:"resources"`
 	}
+	if err := yaml.Unmarshal(data, &k); err != nil {
+		return nil, fmt.Errorf("%s/kustomization.yaml: %w", dir, err)
+	}
+	var out []string
+	for _, r := range k.Resources {
+		out = append(out, filepath.Join(dir, r))
+	}
+	return out, nil
 }
 
 // operatorRBAC returns the extra rule the operator needs beyond upstream's

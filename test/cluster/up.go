@@ -107,6 +107,11 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	if st != nil {
 		err := c.healthy(ctx, opts.Nodes.Count)
 		if err == nil {
+			// Bootstrap ran when this control plane started: bring the test
+			// identities' RBAC up to date with deploy/rbac (cheap, idempotent).
+			if err := c.refreshIdentities(ctx); err != nil {
+				return nil, err
+			}
 			log.Info("reusing healthy control plane", "apiserver", c.APIServerURL())
 			return c, nil
 		}
@@ -379,7 +384,7 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := grantTestIdentities(ctx, a); err != nil {
+	if err := grantTestIdentities(ctx, a, c.Layout.Root); err != nil {
 		return err
 	}
 	return poll(ctx, time.Minute, func(ctx context.Context) error {
@@ -390,6 +395,19 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// refreshIdentities reapplies the test identities' RBAC.
+func (c *Cluster) refreshIdentities(ctx context.Context) error {
+	cfg, err := c.RESTConfig(Admin)
+	if err != nil {
+		return err
+	}
+	a, err := newApplier(cfg)
+	if err != nil {
+		return err
+	}
+	return grantTestIdentities(ctx, a, c.Layout.Root)
 }
 
 // healthy validates a running harness: every process alive and healthy, the
