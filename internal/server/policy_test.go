@@ -178,4 +178,3 @@ func TestParsePolicyErrors(t *testing.T) {
 		t.Errorf("unknown field: %v", err)
 	}
 }
-

@@ -104,10 +104,10 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.conn = conn
 	s.client = trainingv1.NewTrainingServiceClient(conn)
 	gw := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &restMarshaler{JSONPb: runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		runtime.WithErrorHandler(s.restError),
 		runtime.WithStreamErrorHandler(func(_ context.Context, err error) *status.Status { return status.Convert(err) }),
 		runtime.WithRoutingErrorHandler(s.routingError),
