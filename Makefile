@@ -28,7 +28,7 @@ run: deps build ## Set up what is missing, build, start odh-server (local engine
 	@hack/run.sh "$(LISTEN)"
 
 .PHONY: test
-test: deps-test verify-generated test-go test-sdk test-ui test-integration ## Run the whole test suite (Go, Python SDK, UI in Chromium, Kubernetes integration)
+test: deps-test verify-generated vulncheck test-go test-sdk test-ui test-integration ## Run the whole test suite (Go, Python SDK, UI in Chromium, Kubernetes integration)
 
 ##@ Build
 
@@ -118,6 +118,10 @@ test-integration: ## Kubernetes engine tests against the real control-plane harn
 	  $(MAKE) --no-print-directory cluster-up && status=0; $(GO) test -tags integration -count=1 ./test/cluster/... || status=$$?; \
 	  $(MAKE) --no-print-directory cluster-down; exit $$status; \
 	fi
+
+.PHONY: vulncheck
+vulncheck: ## govulncheck: fail on vulnerable modules the code calls, warn on the toolchain's (VULNCHECK_STDLIB=fail to fail); offline database when vuln.go.dev is unreachable
+	@hack/vulncheck.sh
 
 .PHONY: fuzz
 fuzz: ## Fuzz the job spec parser for 60s (the seed corpus also runs in test-go)

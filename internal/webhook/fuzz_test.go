@@ -13,7 +13,9 @@ import (
 // FuzzAdmissionReview feeds arbitrary bodies to both admission endpoints:
 // the webhook must answer 400 or a well-formed AdmissionReview echoing the
 // request's uid, and never panic. The seeds (and testdata/fuzz) run in go
-// test; make fuzz-webhook explores further.
+// test; explore further with
+//
+//	go test -run "^$" -fuzz FuzzAdmissionReview -fuzztime 60s ./internal/webhook
 func FuzzAdmissionReview(f *testing.F) {
 	for _, s := range []string{
 		review("CREATE", "alice", nil, jobJSON("alice"), ""),
