@@ -283,6 +283,13 @@ func (c *Client) Capacity(ctx context.Context, namespace string) (*engine.Capaci
 	return apiconv.CapacityFromProto(p), nil
 }
 
+// CanI asks whether the caller may do verb on resource (mpijobs when
+// empty), optionally on one named object.
+func (c *Client) CanI(ctx context.Context, namespace, verb, resource, name string) (*trainingv1.CanIResponse, error) {
+	r, err := c.rpc.CanI(ctx, &trainingv1.CanIRequest{Namespace: namespace, Verb: verb, Resource: resource, Name: name})
+	return r, c.classify(err)
+}
+
 // Version returns the server's version.
 func (c *Client) Version(ctx context.Context) (*trainingv1.Version, error) {
 	v, err := c.rpc.GetVersion(ctx, &trainingv1.GetVersionRequest{})

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/odh-training/odh-training/internal/job"
@@ -72,7 +73,7 @@ type Authorizer interface {
 // AccessReviewer answers "can I" questions for engines that enforce access
 // themselves (the kubernetes engine asks the API server).
 type AccessReviewer interface {
-	CanI(ctx context.Context, a Action) (allowed bool, reason string, err error)
+	CanI(ctx context.Context, u User, a Action) (allowed bool, reason string, err error)
 }
 
 // forbidden builds the denial users see.
@@ -114,4 +115,36 @@ func (s *Service) visible(ctx context.Context, verb string) func(ns string) bool
 		}
 		return ok
 	}
+}
+
+// Verbs lists what CanI answers about.
+var Verbs = []string{VerbGet, VerbList, VerbWatch, VerbCreate, VerbUpdate, VerbDelete}
+
+// resources CanI answers about.
+var resources = []string{ResourceJobs, ResourceLogs, ResourceEvents, ResourceCapacity, ResourceTemplates}
+
+// canI decides a CanI question: with an AccessReviewer (the cluster) it
+// asks it; with an Authorizer (the policy file) it runs the decision the
+// call itself would; with neither, the single local user may do anything.
+func (s *Service) canI(ctx context.Context, a Action) (bool, string, error) {
+	u, _ := UserFrom(ctx)
+	if s.reviewer != nil {
+		return s.reviewer.CanI(ctx, u, a)
+	}
+	if s.authz == nil {
+		return true, "", nil
+	}
+	err := s.authz.Authorize(ctx, u, a)
+	if err == nil {
+		return true, "", nil
+	}
+	var je *job.Error
+	if errors.As(err, &je) && je.Kind == job.KindForbidden {
+		reason := je.Message
+		if je.Hint != "" {
+			reason += ". " + je.Hint
+		}
+		return false, reason, nil
+	}
+	return false, "", err
 }

@@ -184,3 +184,51 @@ func TestPolicyThroughTheService(t *testing.T) {
 		}
 	}
 }
+
+func TestCanI(t *testing.T) {
+	p, err := server.ParsePolicy([]byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, func(o *server.Options) { o.Auth, o.Authorizer = p, p })
+	ctx := t.Context()
+	if _, err := s.rpc.CreateJob(as(ctx, "mlops"), &trainingv1.CreateJobRequest{Namespace: "team-a", Manifest: "metadata: {name: m1}\nspec: {command: [\"true\"], runPolicy: {suspend: true}}"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		user, verb, ns, name string
+		want                 bool
+	}{
+		{"alice", "create", "team-a", "", true},
+		{"alice", "delete", "team-a", "m1", false},
+		{"alice", "suspend", "team-a", "m1", false},
+		{"alice", "get", "team-a", "m1", true},
+		{"alice", "logs", "team-a", "m1", true},
+		{"mlops", "delete", "team-a", "m1", true},
+		{"viv", "create", "team-a", "", false},
+		{"bob", "list", "team-a", "", false},
+	} {
+		r, err := s.rpc.CanI(as(ctx, c.user), &trainingv1.CanIRequest{Namespace: c.ns, Verb: c.verb, Name: c.name})
+		if err != nil {
+			t.Fatalf("%s can-i %s: %v", c.user, c.verb, err)
+		}
+		if r.GetAllowed() != c.want || r.GetUser() != c.user || (!c.want && r.GetReason() == "") {
+			t.Errorf("%s can-i %s %s: %v", c.user, c.verb, c.name, r)
+		}
+	}
+	// REST, and bad questions.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/api/v1/namespaces/team-a/cani?verb=delete&resource=mpijobs&name=m1", nil)
+	req.Header.Set("Authorization", "Bearer alice-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"allowed":false`) && strings.Contains(string(body), `"allowed":true`) || !strings.Contains(string(body), `created by \"mlops\"`) {
+		t.Errorf("REST can-i: %d %s", resp.StatusCode, body)
+	}
+	if _, err := s.rpc.CanI(as(ctx, "alice"), &trainingv1.CanIRequest{Namespace: "team-a", Verb: "fly"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("unknown verb: %v", err)
+	}
+}

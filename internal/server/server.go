@@ -40,7 +40,10 @@ type Options struct {
 	// Authorizer decides every call (the local policy file); nil allows
 	// every authenticated caller everything.
 	Authorizer Authorizer
-	Logger     *slog.Logger
+	// Reviewer answers CanI when the engine enforces access itself (the
+	// kubernetes engine); nil: CanI runs the Authorizer's decision.
+	Reviewer AccessReviewer
+	Logger   *slog.Logger
 	// Audit receives one JSON line per mutating call; nil disables it.
 	Audit io.Writer
 	// RateLimit is requests per second per user (0 = unlimited), with
@@ -80,7 +83,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst)}
 	s.metrics = newMetrics(opts.Engine)
 	s.service = NewService(opts.Engine, opts.Templates)
-	s.service.authz = opts.Authorizer
+	s.service.authz, s.service.reviewer = opts.Authorizer, opts.Reviewer
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(s.unaryRecover, s.metrics.unary, s.unaryErrors, s.unaryAuth, s.unaryAudit),

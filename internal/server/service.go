@@ -31,6 +31,8 @@ type Service struct {
 	// authz decides every call; nil allows everything (the single local
 	// token, or an engine that enforces access itself).
 	authz Authorizer
+	// reviewer answers CanI for engines that enforce access themselves.
+	reviewer AccessReviewer
 }
 
 // NewService returns the API implementation.
@@ -504,4 +506,46 @@ func (s *Service) DeleteTemplate(ctx context.Context, req *trainingv1.DeleteTemp
 		return nil, err
 	}
 	return &trainingv1.DeleteTemplateResponse{}, nil
+}
+
+// CanI says whether the caller may do something.
+func (s *Service) CanI(ctx context.Context, req *trainingv1.CanIRequest) (*trainingv1.CanIResponse, error) {
+	verb, res := strings.ToLower(req.GetVerb()), strings.ToLower(req.GetResource())
+	switch verb {
+	case "suspend", "resume", "patch":
+		verb = VerbUpdate
+	case "logs":
+		verb, res = VerbGet, ResourceLogs
+	}
+	if res == "" || res == "mpijob" || res == "mpijobs.kubeflow.org" {
+		res = ResourceJobs
+	}
+	if !slices.Contains(Verbs, verb) {
+		return nil, badRequest("verb", req.GetVerb(), fmt.Sprintf("unknown verb %q: use one of %s", req.GetVerb(), strings.Join(Verbs, ", ")))
+	}
+	if !slices.Contains(resources, res) {
+		return nil, badRequest("resource", req.GetResource(), fmt.Sprintf("unknown resource %q: use one of %s", req.GetResource(), strings.Join(resources, ", ")))
+	}
+	ns := namespaceOrDefault(req.GetNamespace())
+	a := Action{Verb: verb, Resource: res, Namespace: ns, Name: req.GetName()}
+	if a.Name != "" && (verb == VerbUpdate || verb == VerbDelete) {
+		switch res {
+		case ResourceJobs:
+			a.Owner = s.jobOwner(ctx, ns, a.Name)
+		case ResourceTemplates:
+			a.Owner = func() (string, error) {
+				t, err := s.templates.Get(ns, a.Name)
+				if err != nil {
+					return "", err
+				}
+				return t.Creator, nil
+			}
+		}
+	}
+	ok, reason, err := s.canI(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	u, _ := UserFrom(ctx)
+	return &trainingv1.CanIResponse{Allowed: ok, Reason: reason, User: u.Name}, nil
 }

@@ -30,6 +30,141 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CanIRequest asks whether the caller may do one thing.
+type CanIRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// get, list, watch, create, update (suspend, resume) or delete.
+	Verb string `protobuf:"bytes,2,opt,name=verb,proto3" json:"verb,omitempty"`
+	// mpijobs (default), mpijobs/log, events, capacity or templates.
+	Resource string `protobuf:"bytes,3,opt,name=resource,proto3" json:"resource,omitempty"`
+	// One object, for decisions that depend on it (own jobs).
+	Name          string `protobuf:"bytes,4,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CanIRequest) Reset() {
+	*x = CanIRequest{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CanIRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CanIRequest) ProtoMessage() {}
+
+func (x *CanIRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CanIRequest.ProtoReflect.Descriptor instead.
+func (*CanIRequest) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CanIRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CanIRequest) GetVerb() string {
+	if x != nil {
+		return x.Verb
+	}
+	return ""
+}
+
+func (x *CanIRequest) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *CanIRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// CanIResponse is the answer.
+type CanIResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Allowed bool                   `protobuf:"varint,1,opt,name=allowed,proto3" json:"allowed,omitempty"`
+	// Why not, and how to get access, when not allowed.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Who asked, as the server knows them.
+	User          string `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CanIResponse) Reset() {
+	*x = CanIResponse{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CanIResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CanIResponse) ProtoMessage() {}
+
+func (x *CanIResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CanIResponse.ProtoReflect.Descriptor instead.
+func (*CanIResponse) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CanIResponse) GetAllowed() bool {
+	if x != nil {
+		return x.Allowed
+	}
+	return false
+}
+
+func (x *CanIResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CanIResponse) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
 // ObjectMeta identifies a job, as in Kubernetes.
 type ObjectMeta struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -52,7 +187,7 @@ type ObjectMeta struct {
 
 func (x *ObjectMeta) Reset() {
 	*x = ObjectMeta{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[0]
+	mi := &file_odh_training_v1_training_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -64,7 +199,7 @@ func (x *ObjectMeta) String() string {
 func (*ObjectMeta) ProtoMessage() {}
 
 func (x *ObjectMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[0]
+	mi := &file_odh_training_v1_training_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -77,7 +212,7 @@ func (x *ObjectMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectMeta.ProtoReflect.Descriptor instead.
 func (*ObjectMeta) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{0}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ObjectMeta) GetName() string {
@@ -159,7 +294,7 @@ type MPIJob struct {
 
 func (x *MPIJob) Reset() {
 	*x = MPIJob{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[1]
+	mi := &file_odh_training_v1_training_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -171,7 +306,7 @@ func (x *MPIJob) String() string {
 func (*MPIJob) ProtoMessage() {}
 
 func (x *MPIJob) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[1]
+	mi := &file_odh_training_v1_training_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -184,7 +319,7 @@ func (x *MPIJob) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MPIJob.ProtoReflect.Descriptor instead.
 func (*MPIJob) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{1}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *MPIJob) GetApiVersion() string {
@@ -249,7 +384,7 @@ type MPIJobSpec struct {
 
 func (x *MPIJobSpec) Reset() {
 	*x = MPIJobSpec{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[2]
+	mi := &file_odh_training_v1_training_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -261,7 +396,7 @@ func (x *MPIJobSpec) String() string {
 func (*MPIJobSpec) ProtoMessage() {}
 
 func (x *MPIJobSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[2]
+	mi := &file_odh_training_v1_training_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -274,7 +409,7 @@ func (x *MPIJobSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MPIJobSpec.ProtoReflect.Descriptor instead.
 func (*MPIJobSpec) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{2}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *MPIJobSpec) GetImage() string {
@@ -385,7 +520,7 @@ type EnvVar struct {
 
 func (x *EnvVar) Reset() {
 	*x = EnvVar{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[3]
+	mi := &file_odh_training_v1_training_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -397,7 +532,7 @@ func (x *EnvVar) String() string {
 func (*EnvVar) ProtoMessage() {}
 
 func (x *EnvVar) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[3]
+	mi := &file_odh_training_v1_training_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -410,7 +545,7 @@ func (x *EnvVar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvVar.ProtoReflect.Descriptor instead.
 func (*EnvVar) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{3}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *EnvVar) GetName() string {
@@ -440,7 +575,7 @@ type WorkerSpec struct {
 
 func (x *WorkerSpec) Reset() {
 	*x = WorkerSpec{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[4]
+	mi := &file_odh_training_v1_training_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +587,7 @@ func (x *WorkerSpec) String() string {
 func (*WorkerSpec) ProtoMessage() {}
 
 func (x *WorkerSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[4]
+	mi := &file_odh_training_v1_training_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +600,7 @@ func (x *WorkerSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerSpec.ProtoReflect.Descriptor instead.
 func (*WorkerSpec) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{4}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WorkerSpec) GetReplicas() int32 {
@@ -498,7 +633,7 @@ type LauncherSpec struct {
 
 func (x *LauncherSpec) Reset() {
 	*x = LauncherSpec{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[5]
+	mi := &file_odh_training_v1_training_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +645,7 @@ func (x *LauncherSpec) String() string {
 func (*LauncherSpec) ProtoMessage() {}
 
 func (x *LauncherSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[5]
+	mi := &file_odh_training_v1_training_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +658,7 @@ func (x *LauncherSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LauncherSpec.ProtoReflect.Descriptor instead.
 func (*LauncherSpec) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{5}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LauncherSpec) GetResources() *Resources {
@@ -548,7 +683,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[6]
+	mi := &file_odh_training_v1_training_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +695,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[6]
+	mi := &file_odh_training_v1_training_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +708,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{6}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Resources) GetCpu() string {
@@ -626,7 +761,7 @@ type RunPolicy struct {
 
 func (x *RunPolicy) Reset() {
 	*x = RunPolicy{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[7]
+	mi := &file_odh_training_v1_training_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +773,7 @@ func (x *RunPolicy) String() string {
 func (*RunPolicy) ProtoMessage() {}
 
 func (x *RunPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[7]
+	mi := &file_odh_training_v1_training_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +786,7 @@ func (x *RunPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunPolicy.ProtoReflect.Descriptor instead.
 func (*RunPolicy) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{7}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RunPolicy) GetActiveDeadlineSeconds() int32 {
@@ -700,7 +835,7 @@ type Scheduling struct {
 
 func (x *Scheduling) Reset() {
 	*x = Scheduling{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[8]
+	mi := &file_odh_training_v1_training_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -712,7 +847,7 @@ func (x *Scheduling) String() string {
 func (*Scheduling) ProtoMessage() {}
 
 func (x *Scheduling) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[8]
+	mi := &file_odh_training_v1_training_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -725,7 +860,7 @@ func (x *Scheduling) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scheduling.ProtoReflect.Descriptor instead.
 func (*Scheduling) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{8}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Scheduling) GetQueue() string {
@@ -760,7 +895,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[9]
+	mi := &file_odh_training_v1_training_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +907,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[9]
+	mi := &file_odh_training_v1_training_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +920,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{9}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Volume) GetName() string {
@@ -856,7 +991,7 @@ type Toleration struct {
 
 func (x *Toleration) Reset() {
 	*x = Toleration{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[10]
+	mi := &file_odh_training_v1_training_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -868,7 +1003,7 @@ func (x *Toleration) String() string {
 func (*Toleration) ProtoMessage() {}
 
 func (x *Toleration) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[10]
+	mi := &file_odh_training_v1_training_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -881,7 +1016,7 @@ func (x *Toleration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Toleration.ProtoReflect.Descriptor instead.
 func (*Toleration) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{10}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Toleration) GetKey() string {
@@ -944,7 +1079,7 @@ type JobStatus struct {
 
 func (x *JobStatus) Reset() {
 	*x = JobStatus{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[11]
+	mi := &file_odh_training_v1_training_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1091,7 @@ func (x *JobStatus) String() string {
 func (*JobStatus) ProtoMessage() {}
 
 func (x *JobStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[11]
+	mi := &file_odh_training_v1_training_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1104,7 @@ func (x *JobStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobStatus.ProtoReflect.Descriptor instead.
 func (*JobStatus) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{11}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *JobStatus) GetPhase() string {
@@ -1098,7 +1233,7 @@ type WorkerCounts struct {
 
 func (x *WorkerCounts) Reset() {
 	*x = WorkerCounts{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[12]
+	mi := &file_odh_training_v1_training_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1245,7 @@ func (x *WorkerCounts) String() string {
 func (*WorkerCounts) ProtoMessage() {}
 
 func (x *WorkerCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[12]
+	mi := &file_odh_training_v1_training_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1258,7 @@ func (x *WorkerCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerCounts.ProtoReflect.Descriptor instead.
 func (*WorkerCounts) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{12}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WorkerCounts) GetTotal() int32 {
@@ -1195,7 +1330,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[13]
+	mi := &file_odh_training_v1_training_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1342,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[13]
+	mi := &file_odh_training_v1_training_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1355,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{13}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReplicaStatus) GetName() string {
@@ -1326,7 +1461,7 @@ type Transition struct {
 
 func (x *Transition) Reset() {
 	*x = Transition{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[14]
+	mi := &file_odh_training_v1_training_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1473,7 @@ func (x *Transition) String() string {
 func (*Transition) ProtoMessage() {}
 
 func (x *Transition) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[14]
+	mi := &file_odh_training_v1_training_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1486,7 @@ func (x *Transition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transition.ProtoReflect.Descriptor instead.
 func (*Transition) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{14}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Transition) GetPhase() string {
@@ -1396,7 +1531,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[15]
+	mi := &file_odh_training_v1_training_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1408,7 +1543,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[15]
+	mi := &file_odh_training_v1_training_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1421,7 +1556,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{15}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Condition) GetType() string {
@@ -1473,7 +1608,7 @@ type ResourceTotals struct {
 
 func (x *ResourceTotals) Reset() {
 	*x = ResourceTotals{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[16]
+	mi := &file_odh_training_v1_training_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1620,7 @@ func (x *ResourceTotals) String() string {
 func (*ResourceTotals) ProtoMessage() {}
 
 func (x *ResourceTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[16]
+	mi := &file_odh_training_v1_training_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1633,7 @@ func (x *ResourceTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceTotals.ProtoReflect.Descriptor instead.
 func (*ResourceTotals) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{16}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ResourceTotals) GetCpu() string {
@@ -1546,7 +1681,7 @@ type CreateJobRequest struct {
 
 func (x *CreateJobRequest) Reset() {
 	*x = CreateJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[17]
+	mi := &file_odh_training_v1_training_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1693,7 @@ func (x *CreateJobRequest) String() string {
 func (*CreateJobRequest) ProtoMessage() {}
 
 func (x *CreateJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[17]
+	mi := &file_odh_training_v1_training_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1706,7 @@ func (x *CreateJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateJobRequest.ProtoReflect.Descriptor instead.
 func (*CreateJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{17}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateJobRequest) GetNamespace() string {
@@ -1613,7 +1748,7 @@ type CreateJobResponse struct {
 
 func (x *CreateJobResponse) Reset() {
 	*x = CreateJobResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[18]
+	mi := &file_odh_training_v1_training_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1760,7 @@ func (x *CreateJobResponse) String() string {
 func (*CreateJobResponse) ProtoMessage() {}
 
 func (x *CreateJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[18]
+	mi := &file_odh_training_v1_training_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1773,7 @@ func (x *CreateJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateJobResponse.ProtoReflect.Descriptor instead.
 func (*CreateJobResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{18}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateJobResponse) GetJob() *MPIJob {
@@ -1665,7 +1800,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[19]
+	mi := &file_odh_training_v1_training_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1812,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[19]
+	mi := &file_odh_training_v1_training_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1825,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{19}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetJobRequest) GetNamespace() string {
@@ -1723,7 +1858,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[20]
+	mi := &file_odh_training_v1_training_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1735,7 +1870,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[20]
+	mi := &file_odh_training_v1_training_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1748,7 +1883,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{20}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListJobsRequest) GetNamespace() string {
@@ -1797,7 +1932,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[21]
+	mi := &file_odh_training_v1_training_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1809,7 +1944,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[21]
+	mi := &file_odh_training_v1_training_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1822,7 +1957,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{21}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListJobsResponse) GetItems() []*MPIJob {
@@ -1860,7 +1995,7 @@ type DeleteJobRequest struct {
 
 func (x *DeleteJobRequest) Reset() {
 	*x = DeleteJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[22]
+	mi := &file_odh_training_v1_training_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +2007,7 @@ func (x *DeleteJobRequest) String() string {
 func (*DeleteJobRequest) ProtoMessage() {}
 
 func (x *DeleteJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[22]
+	mi := &file_odh_training_v1_training_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +2020,7 @@ func (x *DeleteJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteJobRequest.ProtoReflect.Descriptor instead.
 func (*DeleteJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{22}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteJobRequest) GetNamespace() string {
@@ -1925,7 +2060,7 @@ type DeleteJobResponse struct {
 
 func (x *DeleteJobResponse) Reset() {
 	*x = DeleteJobResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[23]
+	mi := &file_odh_training_v1_training_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2072,7 @@ func (x *DeleteJobResponse) String() string {
 func (*DeleteJobResponse) ProtoMessage() {}
 
 func (x *DeleteJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[23]
+	mi := &file_odh_training_v1_training_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2085,7 @@ func (x *DeleteJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteJobResponse.ProtoReflect.Descriptor instead.
 func (*DeleteJobResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{23}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteJobResponse) GetJob() *MPIJob {
@@ -1974,7 +2109,7 @@ type WatchJobsRequest struct {
 
 func (x *WatchJobsRequest) Reset() {
 	*x = WatchJobsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[24]
+	mi := &file_odh_training_v1_training_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1986,7 +2121,7 @@ func (x *WatchJobsRequest) String() string {
 func (*WatchJobsRequest) ProtoMessage() {}
 
 func (x *WatchJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[24]
+	mi := &file_odh_training_v1_training_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1999,7 +2134,7 @@ func (x *WatchJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobsRequest.ProtoReflect.Descriptor instead.
 func (*WatchJobsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{24}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WatchJobsRequest) GetNamespace() string {
@@ -2041,7 +2176,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[25]
+	mi := &file_odh_training_v1_training_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2053,7 +2188,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[25]
+	mi := &file_odh_training_v1_training_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2066,7 +2201,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{25}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WatchEvent) GetType() string {
@@ -2106,7 +2241,7 @@ type GetLogsRequest struct {
 
 func (x *GetLogsRequest) Reset() {
 	*x = GetLogsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[26]
+	mi := &file_odh_training_v1_training_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2253,7 @@ func (x *GetLogsRequest) String() string {
 func (*GetLogsRequest) ProtoMessage() {}
 
 func (x *GetLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[26]
+	mi := &file_odh_training_v1_training_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2266,7 @@ func (x *GetLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLogsRequest.ProtoReflect.Descriptor instead.
 func (*GetLogsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{26}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetLogsRequest) GetNamespace() string {
@@ -2215,7 +2350,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[27]
+	mi := &file_odh_training_v1_training_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2227,7 +2362,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[27]
+	mi := &file_odh_training_v1_training_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2240,7 +2375,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{27}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *LogLine) GetSource() string {
@@ -2295,7 +2430,7 @@ type SuspendJobRequest struct {
 
 func (x *SuspendJobRequest) Reset() {
 	*x = SuspendJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[28]
+	mi := &file_odh_training_v1_training_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2307,7 +2442,7 @@ func (x *SuspendJobRequest) String() string {
 func (*SuspendJobRequest) ProtoMessage() {}
 
 func (x *SuspendJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[28]
+	mi := &file_odh_training_v1_training_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2320,7 +2455,7 @@ func (x *SuspendJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendJobRequest.ProtoReflect.Descriptor instead.
 func (*SuspendJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{28}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SuspendJobRequest) GetNamespace() string {
@@ -2347,7 +2482,7 @@ type ResumeJobRequest struct {
 
 func (x *ResumeJobRequest) Reset() {
 	*x = ResumeJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[29]
+	mi := &file_odh_training_v1_training_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2359,7 +2494,7 @@ func (x *ResumeJobRequest) String() string {
 func (*ResumeJobRequest) ProtoMessage() {}
 
 func (x *ResumeJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[29]
+	mi := &file_odh_training_v1_training_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2372,7 +2507,7 @@ func (x *ResumeJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeJobRequest.ProtoReflect.Descriptor instead.
 func (*ResumeJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{29}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ResumeJobRequest) GetNamespace() string {
@@ -2399,7 +2534,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[30]
+	mi := &file_odh_training_v1_training_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2546,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[30]
+	mi := &file_odh_training_v1_training_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2559,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{30}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListEventsRequest) GetNamespace() string {
@@ -2459,7 +2594,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[31]
+	mi := &file_odh_training_v1_training_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2471,7 +2606,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[31]
+	mi := &file_odh_training_v1_training_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2484,7 +2619,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{31}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Event) GetType() string {
@@ -2552,7 +2687,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[32]
+	mi := &file_odh_training_v1_training_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2564,7 +2699,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[32]
+	mi := &file_odh_training_v1_training_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2577,7 +2712,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{32}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListEventsResponse) GetItems() []*Event {
@@ -2596,7 +2731,7 @@ type GetCapacityRequest struct {
 
 func (x *GetCapacityRequest) Reset() {
 	*x = GetCapacityRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[33]
+	mi := &file_odh_training_v1_training_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2608,7 +2743,7 @@ func (x *GetCapacityRequest) String() string {
 func (*GetCapacityRequest) ProtoMessage() {}
 
 func (x *GetCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[33]
+	mi := &file_odh_training_v1_training_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2621,7 +2756,7 @@ func (x *GetCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCapacityRequest.ProtoReflect.Descriptor instead.
 func (*GetCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{33}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetCapacityRequest) GetNamespace() string {
@@ -2644,7 +2779,7 @@ type Capacity struct {
 
 func (x *Capacity) Reset() {
 	*x = Capacity{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[34]
+	mi := &file_odh_training_v1_training_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2656,7 +2791,7 @@ func (x *Capacity) String() string {
 func (*Capacity) ProtoMessage() {}
 
 func (x *Capacity) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[34]
+	mi := &file_odh_training_v1_training_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2669,7 +2804,7 @@ func (x *Capacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capacity.ProtoReflect.Descriptor instead.
 func (*Capacity) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{34}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Capacity) GetSource() string {
@@ -2699,7 +2834,7 @@ type ResourceCapacity struct {
 
 func (x *ResourceCapacity) Reset() {
 	*x = ResourceCapacity{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[35]
+	mi := &file_odh_training_v1_training_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2711,7 +2846,7 @@ func (x *ResourceCapacity) String() string {
 func (*ResourceCapacity) ProtoMessage() {}
 
 func (x *ResourceCapacity) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[35]
+	mi := &file_odh_training_v1_training_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2724,7 +2859,7 @@ func (x *ResourceCapacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceCapacity.ProtoReflect.Descriptor instead.
 func (*ResourceCapacity) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{35}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ResourceCapacity) GetName() string {
@@ -2763,7 +2898,7 @@ type GetVersionRequest struct {
 
 func (x *GetVersionRequest) Reset() {
 	*x = GetVersionRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[36]
+	mi := &file_odh_training_v1_training_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2775,7 +2910,7 @@ func (x *GetVersionRequest) String() string {
 func (*GetVersionRequest) ProtoMessage() {}
 
 func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[36]
+	mi := &file_odh_training_v1_training_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2788,7 +2923,7 @@ func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVersionRequest.ProtoReflect.Descriptor instead.
 func (*GetVersionRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{36}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{38}
 }
 
 type Version struct {
@@ -2807,7 +2942,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[37]
+	mi := &file_odh_training_v1_training_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2819,7 +2954,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[37]
+	mi := &file_odh_training_v1_training_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2832,7 +2967,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{37}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Version) GetVersion() string {
@@ -2892,7 +3027,7 @@ type JobTemplate struct {
 
 func (x *JobTemplate) Reset() {
 	*x = JobTemplate{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[38]
+	mi := &file_odh_training_v1_training_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +3039,7 @@ func (x *JobTemplate) String() string {
 func (*JobTemplate) ProtoMessage() {}
 
 func (x *JobTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[38]
+	mi := &file_odh_training_v1_training_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +3052,7 @@ func (x *JobTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobTemplate.ProtoReflect.Descriptor instead.
 func (*JobTemplate) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{38}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *JobTemplate) GetName() string {
@@ -2972,7 +3107,7 @@ type CreateTemplateRequest struct {
 
 func (x *CreateTemplateRequest) Reset() {
 	*x = CreateTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[39]
+	mi := &file_odh_training_v1_training_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2984,7 +3119,7 @@ func (x *CreateTemplateRequest) String() string {
 func (*CreateTemplateRequest) ProtoMessage() {}
 
 func (x *CreateTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[39]
+	mi := &file_odh_training_v1_training_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2997,7 +3132,7 @@ func (x *CreateTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTemplateRequest.ProtoReflect.Descriptor instead.
 func (*CreateTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{39}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CreateTemplateRequest) GetNamespace() string {
@@ -3023,7 +3158,7 @@ type ListTemplatesRequest struct {
 
 func (x *ListTemplatesRequest) Reset() {
 	*x = ListTemplatesRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[40]
+	mi := &file_odh_training_v1_training_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3035,7 +3170,7 @@ func (x *ListTemplatesRequest) String() string {
 func (*ListTemplatesRequest) ProtoMessage() {}
 
 func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[40]
+	mi := &file_odh_training_v1_training_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3048,7 +3183,7 @@ func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesRequest.ProtoReflect.Descriptor instead.
 func (*ListTemplatesRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{40}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListTemplatesRequest) GetNamespace() string {
@@ -3067,7 +3202,7 @@ type ListTemplatesResponse struct {
 
 func (x *ListTemplatesResponse) Reset() {
 	*x = ListTemplatesResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[41]
+	mi := &file_odh_training_v1_training_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3079,7 +3214,7 @@ func (x *ListTemplatesResponse) String() string {
 func (*ListTemplatesResponse) ProtoMessage() {}
 
 func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[41]
+	mi := &file_odh_training_v1_training_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3092,7 +3227,7 @@ func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesResponse.ProtoReflect.Descriptor instead.
 func (*ListTemplatesResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{41}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListTemplatesResponse) GetItems() []*JobTemplate {
@@ -3112,7 +3247,7 @@ type GetTemplateRequest struct {
 
 func (x *GetTemplateRequest) Reset() {
 	*x = GetTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[42]
+	mi := &file_odh_training_v1_training_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3124,7 +3259,7 @@ func (x *GetTemplateRequest) String() string {
 func (*GetTemplateRequest) ProtoMessage() {}
 
 func (x *GetTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[42]
+	mi := &file_odh_training_v1_training_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3137,7 +3272,7 @@ func (x *GetTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTemplateRequest.ProtoReflect.Descriptor instead.
 func (*GetTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{42}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetTemplateRequest) GetNamespace() string {
@@ -3164,7 +3299,7 @@ type DeleteTemplateRequest struct {
 
 func (x *DeleteTemplateRequest) Reset() {
 	*x = DeleteTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[43]
+	mi := &file_odh_training_v1_training_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3176,7 +3311,7 @@ func (x *DeleteTemplateRequest) String() string {
 func (*DeleteTemplateRequest) ProtoMessage() {}
 
 func (x *DeleteTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[43]
+	mi := &file_odh_training_v1_training_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3189,7 +3324,7 @@ func (x *DeleteTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTemplateRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{43}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DeleteTemplateRequest) GetNamespace() string {
@@ -3214,7 +3349,7 @@ type DeleteTemplateResponse struct {
 
 func (x *DeleteTemplateResponse) Reset() {
 	*x = DeleteTemplateResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[44]
+	mi := &file_odh_training_v1_training_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3226,7 +3361,7 @@ func (x *DeleteTemplateResponse) String() string {
 func (*DeleteTemplateResponse) ProtoMessage() {}
 
 func (x *DeleteTemplateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[44]
+	mi := &file_odh_training_v1_training_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3239,14 +3374,23 @@ func (x *DeleteTemplateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTemplateResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTemplateResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{44}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{46}
 }
 
 var File_odh_training_v1_training_proto protoreflect.FileDescriptor
 
 const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\n" +
-	"\x1eodh/training/v1/training.proto\x12\x0fodh.training.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x04\n" +
+	"\x1eodh/training/v1/training.proto\x12\x0fodh.training.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"o\n" +
+	"\vCanIRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04verb\x18\x02 \x01(\tR\x04verb\x12\x1a\n" +
+	"\bresource\x18\x03 \x01(\tR\bresource\x12\x12\n" +
+	"\x04name\x18\x04 \x01(\tR\x04name\"T\n" +
+	"\fCanIResponse\x12\x18\n" +
+	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\"\x91\x04\n" +
 	"\n" +
 	"ObjectMeta\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
@@ -3535,7 +3679,7 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x15DeleteTemplateRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x18\n" +
-	"\x16DeleteTemplateResponse2\xb6\x10\n" +
+	"\x16DeleteTemplateResponse2\xa8\x11\n" +
 	"\x0fTrainingService\x12\x85\x01\n" +
 	"\tCreateJob\x12!.odh.training.v1.CreateJobRequest\x1a\".odh.training.v1.CreateJobResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/api/v1/namespaces/{namespace}/mpijobs\x12x\n" +
 	"\x06GetJob\x12\x1e.odh.training.v1.GetJobRequest\x1a\x17.odh.training.v1.MPIJob\"5\x82\xd3\xe4\x93\x02/\x12-/api/v1/namespaces/{namespace}/mpijobs/{name}\x12\x92\x01\n" +
@@ -3554,7 +3698,8 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x0eCreateTemplate\x12&.odh.training.v1.CreateTemplateRequest\x1a\x1c.odh.training.v1.JobTemplate\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/api/v1/namespaces/{namespace}/templates\x12\x90\x01\n" +
 	"\rListTemplates\x12%.odh.training.v1.ListTemplatesRequest\x1a&.odh.training.v1.ListTemplatesResponse\"0\x82\xd3\xe4\x93\x02*\x12(/api/v1/namespaces/{namespace}/templates\x12\x89\x01\n" +
 	"\vGetTemplate\x12#.odh.training.v1.GetTemplateRequest\x1a\x1c.odh.training.v1.JobTemplate\"7\x82\xd3\xe4\x93\x021\x12//api/v1/namespaces/{namespace}/templates/{name}\x12\x9a\x01\n" +
-	"\x0eDeleteTemplate\x12&.odh.training.v1.DeleteTemplateRequest\x1a'.odh.training.v1.DeleteTemplateResponse\"7\x82\xd3\xe4\x93\x021*//api/v1/namespaces/{namespace}/templates/{name}BHZFgithub.com/odh-training/odh-training/gen/go/odh/training/v1;trainingv1b\x06proto3"
+	"\x0eDeleteTemplate\x12&.odh.training.v1.DeleteTemplateRequest\x1a'.odh.training.v1.DeleteTemplateResponse\"7\x82\xd3\xe4\x93\x021*//api/v1/namespaces/{namespace}/templates/{name}\x12p\n" +
+	"\x04CanI\x12\x1c.odh.training.v1.CanIRequest\x1a\x1d.odh.training.v1.CanIResponse\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/namespaces/{namespace}/caniBHZFgithub.com/odh-training/odh-training/gen/go/odh/training/v1;trainingv1b\x06proto3"
 
 var (
 	file_odh_training_v1_training_proto_rawDescOnce sync.Once
@@ -3568,134 +3713,138 @@ func file_odh_training_v1_training_proto_rawDescGZIP() []byte {
 	return file_odh_training_v1_training_proto_rawDescData
 }
 
-var file_odh_training_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_odh_training_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_odh_training_v1_training_proto_goTypes = []any{
-	(*ObjectMeta)(nil),             // 0: odh.training.v1.ObjectMeta
-	(*MPIJob)(nil),                 // 1: odh.training.v1.MPIJob
-	(*MPIJobSpec)(nil),             // 2: odh.training.v1.MPIJobSpec
-	(*EnvVar)(nil),                 // 3: odh.training.v1.EnvVar
-	(*WorkerSpec)(nil),             // 4: odh.training.v1.WorkerSpec
-	(*LauncherSpec)(nil),           // 5: odh.training.v1.LauncherSpec
-	(*Resources)(nil),              // 6: odh.training.v1.Resources
-	(*RunPolicy)(nil),              // 7: odh.training.v1.RunPolicy
-	(*Scheduling)(nil),             // 8: odh.training.v1.Scheduling
-	(*Volume)(nil),                 // 9: odh.training.v1.Volume
-	(*Toleration)(nil),             // 10: odh.training.v1.Toleration
-	(*JobStatus)(nil),              // 11: odh.training.v1.JobStatus
-	(*WorkerCounts)(nil),           // 12: odh.training.v1.WorkerCounts
-	(*ReplicaStatus)(nil),          // 13: odh.training.v1.ReplicaStatus
-	(*Transition)(nil),             // 14: odh.training.v1.Transition
-	(*Condition)(nil),              // 15: odh.training.v1.Condition
-	(*ResourceTotals)(nil),         // 16: odh.training.v1.ResourceTotals
-	(*CreateJobRequest)(nil),       // 17: odh.training.v1.CreateJobRequest
-	(*CreateJobResponse)(nil),      // 18: odh.training.v1.CreateJobResponse
-	(*GetJobRequest)(nil),          // 19: odh.training.v1.GetJobRequest
-	(*ListJobsRequest)(nil),        // 20: odh.training.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 21: odh.training.v1.ListJobsResponse
-	(*DeleteJobRequest)(nil),       // 22: odh.training.v1.DeleteJobRequest
-	(*DeleteJobResponse)(nil),      // 23: odh.training.v1.DeleteJobResponse
-	(*WatchJobsRequest)(nil),       // 24: odh.training.v1.WatchJobsRequest
-	(*WatchEvent)(nil),             // 25: odh.training.v1.WatchEvent
-	(*GetLogsRequest)(nil),         // 26: odh.training.v1.GetLogsRequest
-	(*LogLine)(nil),                // 27: odh.training.v1.LogLine
-	(*SuspendJobRequest)(nil),      // 28: odh.training.v1.SuspendJobRequest
-	(*ResumeJobRequest)(nil),       // 29: odh.training.v1.ResumeJobRequest
-	(*ListEventsRequest)(nil),      // 30: odh.training.v1.ListEventsRequest
-	(*Event)(nil),                  // 31: odh.training.v1.Event
-	(*ListEventsResponse)(nil),     // 32: odh.training.v1.ListEventsResponse
-	(*GetCapacityRequest)(nil),     // 33: odh.training.v1.GetCapacityRequest
-	(*Capacity)(nil),               // 34: odh.training.v1.Capacity
-	(*ResourceCapacity)(nil),       // 35: odh.training.v1.ResourceCapacity
-	(*GetVersionRequest)(nil),      // 36: odh.training.v1.GetVersionRequest
-	(*Version)(nil),                // 37: odh.training.v1.Version
-	(*JobTemplate)(nil),            // 38: odh.training.v1.JobTemplate
-	(*CreateTemplateRequest)(nil),  // 39: odh.training.v1.CreateTemplateRequest
-	(*ListTemplatesRequest)(nil),   // 40: odh.training.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),  // 41: odh.training.v1.ListTemplatesResponse
-	(*GetTemplateRequest)(nil),     // 42: odh.training.v1.GetTemplateRequest
-	(*DeleteTemplateRequest)(nil),  // 43: odh.training.v1.DeleteTemplateRequest
-	(*DeleteTemplateResponse)(nil), // 44: odh.training.v1.DeleteTemplateResponse
-	nil,                            // 45: odh.training.v1.ObjectMeta.LabelsEntry
-	nil,                            // 46: odh.training.v1.ObjectMeta.AnnotationsEntry
-	nil,                            // 47: odh.training.v1.MPIJobSpec.NodeSelectorEntry
-	(*timestamppb.Timestamp)(nil),  // 48: google.protobuf.Timestamp
+	(*CanIRequest)(nil),            // 0: odh.training.v1.CanIRequest
+	(*CanIResponse)(nil),           // 1: odh.training.v1.CanIResponse
+	(*ObjectMeta)(nil),             // 2: odh.training.v1.ObjectMeta
+	(*MPIJob)(nil),                 // 3: odh.training.v1.MPIJob
+	(*MPIJobSpec)(nil),             // 4: odh.training.v1.MPIJobSpec
+	(*EnvVar)(nil),                 // 5: odh.training.v1.EnvVar
+	(*WorkerSpec)(nil),             // 6: odh.training.v1.WorkerSpec
+	(*LauncherSpec)(nil),           // 7: odh.training.v1.LauncherSpec
+	(*Resources)(nil),              // 8: odh.training.v1.Resources
+	(*RunPolicy)(nil),              // 9: odh.training.v1.RunPolicy
+	(*Scheduling)(nil),             // 10: odh.training.v1.Scheduling
+	(*Volume)(nil),                 // 11: odh.training.v1.Volume
+	(*Toleration)(nil),             // 12: odh.training.v1.Toleration
+	(*JobStatus)(nil),              // 13: odh.training.v1.JobStatus
+	(*WorkerCounts)(nil),           // 14: odh.training.v1.WorkerCounts
+	(*ReplicaStatus)(nil),          // 15: odh.training.v1.ReplicaStatus
+	(*Transition)(nil),             // 16: odh.training.v1.Transition
+	(*Condition)(nil),              // 17: odh.training.v1.Condition
+	(*ResourceTotals)(nil),         // 18: odh.training.v1.ResourceTotals
+	(*CreateJobRequest)(nil),       // 19: odh.training.v1.CreateJobRequest
+	(*CreateJobResponse)(nil),      // 20: odh.training.v1.CreateJobResponse
+	(*GetJobRequest)(nil),          // 21: odh.training.v1.GetJobRequest
+	(*ListJobsRequest)(nil),        // 22: odh.training.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 23: odh.training.v1.ListJobsResponse
+	(*DeleteJobRequest)(nil),       // 24: odh.training.v1.DeleteJobRequest
+	(*DeleteJobResponse)(nil),      // 25: odh.training.v1.DeleteJobResponse
+	(*WatchJobsRequest)(nil),       // 26: odh.training.v1.WatchJobsRequest
+	(*WatchEvent)(nil),             // 27: odh.training.v1.WatchEvent
+	(*GetLogsRequest)(nil),         // 28: odh.training.v1.GetLogsRequest
+	(*LogLine)(nil),                // 29: odh.training.v1.LogLine
+	(*SuspendJobRequest)(nil),      // 30: odh.training.v1.SuspendJobRequest
+	(*ResumeJobRequest)(nil),       // 31: odh.training.v1.ResumeJobRequest
+	(*ListEventsRequest)(nil),      // 32: odh.training.v1.ListEventsRequest
+	(*Event)(nil),                  // 33: odh.training.v1.Event
+	(*ListEventsResponse)(nil),     // 34: odh.training.v1.ListEventsResponse
+	(*GetCapacityRequest)(nil),     // 35: odh.training.v1.GetCapacityRequest
+	(*Capacity)(nil),               // 36: odh.training.v1.Capacity
+	(*ResourceCapacity)(nil),       // 37: odh.training.v1.ResourceCapacity
+	(*GetVersionRequest)(nil),      // 38: odh.training.v1.GetVersionRequest
+	(*Version)(nil),                // 39: odh.training.v1.Version
+	(*JobTemplate)(nil),            // 40: odh.training.v1.JobTemplate
+	(*CreateTemplateRequest)(nil),  // 41: odh.training.v1.CreateTemplateRequest
+	(*ListTemplatesRequest)(nil),   // 42: odh.training.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),  // 43: odh.training.v1.ListTemplatesResponse
+	(*GetTemplateRequest)(nil),     // 44: odh.training.v1.GetTemplateRequest
+	(*DeleteTemplateRequest)(nil),  // 45: odh.training.v1.DeleteTemplateRequest
+	(*DeleteTemplateResponse)(nil), // 46: odh.training.v1.DeleteTemplateResponse
+	nil,                            // 47: odh.training.v1.ObjectMeta.LabelsEntry
+	nil,                            // 48: odh.training.v1.ObjectMeta.AnnotationsEntry
+	nil,                            // 49: odh.training.v1.MPIJobSpec.NodeSelectorEntry
+	(*timestamppb.Timestamp)(nil),  // 50: google.protobuf.Timestamp
 }
 var file_odh_training_v1_training_proto_depIdxs = []int32{
-	45, // 0: odh.training.v1.ObjectMeta.labels:type_name -> odh.training.v1.ObjectMeta.LabelsEntry
-	46, // 1: odh.training.v1.ObjectMeta.annotations:type_name -> odh.training.v1.ObjectMeta.AnnotationsEntry
-	48, // 2: odh.training.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
-	0,  // 3: odh.training.v1.MPIJob.metadata:type_name -> odh.training.v1.ObjectMeta
-	2,  // 4: odh.training.v1.MPIJob.spec:type_name -> odh.training.v1.MPIJobSpec
-	11, // 5: odh.training.v1.MPIJob.status:type_name -> odh.training.v1.JobStatus
-	3,  // 6: odh.training.v1.MPIJobSpec.env:type_name -> odh.training.v1.EnvVar
-	4,  // 7: odh.training.v1.MPIJobSpec.workers:type_name -> odh.training.v1.WorkerSpec
-	5,  // 8: odh.training.v1.MPIJobSpec.launcher:type_name -> odh.training.v1.LauncherSpec
-	7,  // 9: odh.training.v1.MPIJobSpec.run_policy:type_name -> odh.training.v1.RunPolicy
-	8,  // 10: odh.training.v1.MPIJobSpec.scheduling:type_name -> odh.training.v1.Scheduling
-	9,  // 11: odh.training.v1.MPIJobSpec.volumes:type_name -> odh.training.v1.Volume
-	47, // 12: odh.training.v1.MPIJobSpec.node_selector:type_name -> odh.training.v1.MPIJobSpec.NodeSelectorEntry
-	10, // 13: odh.training.v1.MPIJobSpec.tolerations:type_name -> odh.training.v1.Toleration
-	6,  // 14: odh.training.v1.WorkerSpec.resources:type_name -> odh.training.v1.Resources
-	6,  // 15: odh.training.v1.LauncherSpec.resources:type_name -> odh.training.v1.Resources
-	48, // 16: odh.training.v1.JobStatus.start_time:type_name -> google.protobuf.Timestamp
-	48, // 17: odh.training.v1.JobStatus.completion_time:type_name -> google.protobuf.Timestamp
-	12, // 18: odh.training.v1.JobStatus.workers:type_name -> odh.training.v1.WorkerCounts
-	13, // 19: odh.training.v1.JobStatus.launcher:type_name -> odh.training.v1.ReplicaStatus
-	13, // 20: odh.training.v1.JobStatus.worker_statuses:type_name -> odh.training.v1.ReplicaStatus
-	14, // 21: odh.training.v1.JobStatus.history:type_name -> odh.training.v1.Transition
-	15, // 22: odh.training.v1.JobStatus.conditions:type_name -> odh.training.v1.Condition
-	16, // 23: odh.training.v1.JobStatus.requested:type_name -> odh.training.v1.ResourceTotals
-	48, // 24: odh.training.v1.ReplicaStatus.start_time:type_name -> google.protobuf.Timestamp
-	48, // 25: odh.training.v1.ReplicaStatus.finish_time:type_name -> google.protobuf.Timestamp
-	48, // 26: odh.training.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	48, // 27: odh.training.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
-	1,  // 28: odh.training.v1.CreateJobRequest.job:type_name -> odh.training.v1.MPIJob
-	1,  // 29: odh.training.v1.CreateJobResponse.job:type_name -> odh.training.v1.MPIJob
-	1,  // 30: odh.training.v1.ListJobsResponse.items:type_name -> odh.training.v1.MPIJob
-	1,  // 31: odh.training.v1.DeleteJobResponse.job:type_name -> odh.training.v1.MPIJob
-	1,  // 32: odh.training.v1.WatchEvent.job:type_name -> odh.training.v1.MPIJob
-	48, // 33: odh.training.v1.GetLogsRequest.since_time:type_name -> google.protobuf.Timestamp
-	48, // 34: odh.training.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	48, // 35: odh.training.v1.Event.first_time:type_name -> google.protobuf.Timestamp
-	48, // 36: odh.training.v1.Event.last_time:type_name -> google.protobuf.Timestamp
-	31, // 37: odh.training.v1.ListEventsResponse.items:type_name -> odh.training.v1.Event
-	35, // 38: odh.training.v1.Capacity.resources:type_name -> odh.training.v1.ResourceCapacity
-	1,  // 39: odh.training.v1.JobTemplate.job:type_name -> odh.training.v1.MPIJob
-	48, // 40: odh.training.v1.JobTemplate.create_time:type_name -> google.protobuf.Timestamp
-	38, // 41: odh.training.v1.CreateTemplateRequest.template:type_name -> odh.training.v1.JobTemplate
-	38, // 42: odh.training.v1.ListTemplatesResponse.items:type_name -> odh.training.v1.JobTemplate
-	17, // 43: odh.training.v1.TrainingService.CreateJob:input_type -> odh.training.v1.CreateJobRequest
-	19, // 44: odh.training.v1.TrainingService.GetJob:input_type -> odh.training.v1.GetJobRequest
-	20, // 45: odh.training.v1.TrainingService.ListJobs:input_type -> odh.training.v1.ListJobsRequest
-	22, // 46: odh.training.v1.TrainingService.DeleteJob:input_type -> odh.training.v1.DeleteJobRequest
-	24, // 47: odh.training.v1.TrainingService.WatchJobs:input_type -> odh.training.v1.WatchJobsRequest
-	26, // 48: odh.training.v1.TrainingService.GetLogs:input_type -> odh.training.v1.GetLogsRequest
-	28, // 49: odh.training.v1.TrainingService.SuspendJob:input_type -> odh.training.v1.SuspendJobRequest
-	29, // 50: odh.training.v1.TrainingService.ResumeJob:input_type -> odh.training.v1.ResumeJobRequest
-	30, // 51: odh.training.v1.TrainingService.ListEvents:input_type -> odh.training.v1.ListEventsRequest
-	33, // 52: odh.training.v1.TrainingService.GetCapacity:input_type -> odh.training.v1.GetCapacityRequest
-	36, // 53: odh.training.v1.TrainingService.GetVersion:input_type -> odh.training.v1.GetVersionRequest
-	39, // 54: odh.training.v1.TrainingService.CreateTemplate:input_type -> odh.training.v1.CreateTemplateRequest
-	40, // 55: odh.training.v1.TrainingService.ListTemplates:input_type -> odh.training.v1.ListTemplatesRequest
-	42, // 56: odh.training.v1.TrainingService.GetTemplate:input_type -> odh.training.v1.GetTemplateRequest
-	43, // 57: odh.training.v1.TrainingService.DeleteTemplate:input_type -> odh.training.v1.DeleteTemplateRequest
-	18, // 58: odh.training.v1.TrainingService.CreateJob:output_type -> odh.training.v1.CreateJobResponse
-	1,  // 59: odh.training.v1.TrainingService.GetJob:output_type -> odh.training.v1.MPIJob
-	21, // 60: odh.training.v1.TrainingService.ListJobs:output_type -> odh.training.v1.ListJobsResponse
-	23, // 61: odh.training.v1.TrainingService.DeleteJob:output_type -> odh.training.v1.DeleteJobResponse
-	25, // 62: odh.training.v1.TrainingService.WatchJobs:output_type -> odh.training.v1.WatchEvent
-	27, // 63: odh.training.v1.TrainingService.GetLogs:output_type -> odh.training.v1.LogLine
-	1,  // 64: odh.training.v1.TrainingService.SuspendJob:output_type -> odh.training.v1.MPIJob
-	1,  // 65: odh.training.v1.TrainingService.ResumeJob:output_type -> odh.training.v1.MPIJob
-	32, // 66: odh.training.v1.TrainingService.ListEvents:output_type -> odh.training.v1.ListEventsResponse
-	34, // 67: odh.training.v1.TrainingService.GetCapacity:output_type -> odh.training.v1.Capacity
-	37, // 68: odh.training.v1.TrainingService.GetVersion:output_type -> odh.training.v1.Version
-	38, // 69: odh.training.v1.TrainingService.CreateTemplate:output_type -> odh.training.v1.JobTemplate
-	41, // 70: odh.training.v1.TrainingService.ListTemplates:output_type -> odh.training.v1.ListTemplatesResponse
-	38, // 71: odh.training.v1.TrainingService.GetTemplate:output_type -> odh.training.v1.JobTemplate
-	44, // 72: odh.training.v1.TrainingService.DeleteTemplate:output_type -> odh.training.v1.DeleteTemplateResponse
-	58, // [58:73] is the sub-list for method output_type
-	43, // [43:58] is the sub-list for method input_type
+	47, // 0: odh.training.v1.ObjectMeta.labels:type_name -> odh.training.v1.ObjectMeta.LabelsEntry
+	48, // 1: odh.training.v1.ObjectMeta.annotations:type_name -> odh.training.v1.ObjectMeta.AnnotationsEntry
+	50, // 2: odh.training.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
+	2,  // 3: odh.training.v1.MPIJob.metadata:type_name -> odh.training.v1.ObjectMeta
+	4,  // 4: odh.training.v1.MPIJob.spec:type_name -> odh.training.v1.MPIJobSpec
+	13, // 5: odh.training.v1.MPIJob.status:type_name -> odh.training.v1.JobStatus
+	5,  // 6: odh.training.v1.MPIJobSpec.env:type_name -> odh.training.v1.EnvVar
+	6,  // 7: odh.training.v1.MPIJobSpec.workers:type_name -> odh.training.v1.WorkerSpec
+	7,  // 8: odh.training.v1.MPIJobSpec.launcher:type_name -> odh.training.v1.LauncherSpec
+	9,  // 9: odh.training.v1.MPIJobSpec.run_policy:type_name -> odh.training.v1.RunPolicy
+	10, // 10: odh.training.v1.MPIJobSpec.scheduling:type_name -> odh.training.v1.Scheduling
+	11, // 11: odh.training.v1.MPIJobSpec.volumes:type_name -> odh.training.v1.Volume
+	49, // 12: odh.training.v1.MPIJobSpec.node_selector:type_name -> odh.training.v1.MPIJobSpec.NodeSelectorEntry
+	12, // 13: odh.training.v1.MPIJobSpec.tolerations:type_name -> odh.training.v1.Toleration
+	8,  // 14: odh.training.v1.WorkerSpec.resources:type_name -> odh.training.v1.Resources
+	8,  // 15: odh.training.v1.LauncherSpec.resources:type_name -> odh.training.v1.Resources
+	50, // 16: odh.training.v1.JobStatus.start_time:type_name -> google.protobuf.Timestamp
+	50, // 17: odh.training.v1.JobStatus.completion_time:type_name -> google.protobuf.Timestamp
+	14, // 18: odh.training.v1.JobStatus.workers:type_name -> odh.training.v1.WorkerCounts
+	15, // 19: odh.training.v1.JobStatus.launcher:type_name -> odh.training.v1.ReplicaStatus
+	15, // 20: odh.training.v1.JobStatus.worker_statuses:type_name -> odh.training.v1.ReplicaStatus
+	16, // 21: odh.training.v1.JobStatus.history:type_name -> odh.training.v1.Transition
+	17, // 22: odh.training.v1.JobStatus.conditions:type_name -> odh.training.v1.Condition
+	18, // 23: odh.training.v1.JobStatus.requested:type_name -> odh.training.v1.ResourceTotals
+	50, // 24: odh.training.v1.ReplicaStatus.start_time:type_name -> google.protobuf.Timestamp
+	50, // 25: odh.training.v1.ReplicaStatus.finish_time:type_name -> google.protobuf.Timestamp
+	50, // 26: odh.training.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	50, // 27: odh.training.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	3,  // 28: odh.training.v1.CreateJobRequest.job:type_name -> odh.training.v1.MPIJob
+	3,  // 29: odh.training.v1.CreateJobResponse.job:type_name -> odh.training.v1.MPIJob
+	3,  // 30: odh.training.v1.ListJobsResponse.items:type_name -> odh.training.v1.MPIJob
+	3,  // 31: odh.training.v1.DeleteJobResponse.job:type_name -> odh.training.v1.MPIJob
+	3,  // 32: odh.training.v1.WatchEvent.job:type_name -> odh.training.v1.MPIJob
+	50, // 33: odh.training.v1.GetLogsRequest.since_time:type_name -> google.protobuf.Timestamp
+	50, // 34: odh.training.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	50, // 35: odh.training.v1.Event.first_time:type_name -> google.protobuf.Timestamp
+	50, // 36: odh.training.v1.Event.last_time:type_name -> google.protobuf.Timestamp
+	33, // 37: odh.training.v1.ListEventsResponse.items:type_name -> odh.training.v1.Event
+	37, // 38: odh.training.v1.Capacity.resources:type_name -> odh.training.v1.ResourceCapacity
+	3,  // 39: odh.training.v1.JobTemplate.job:type_name -> odh.training.v1.MPIJob
+	50, // 40: odh.training.v1.JobTemplate.create_time:type_name -> google.protobuf.Timestamp
+	40, // 41: odh.training.v1.CreateTemplateRequest.template:type_name -> odh.training.v1.JobTemplate
+	40, // 42: odh.training.v1.ListTemplatesResponse.items:type_name -> odh.training.v1.JobTemplate
+	19, // 43: odh.training.v1.TrainingService.CreateJob:input_type -> odh.training.v1.CreateJobRequest
+	21, // 44: odh.training.v1.TrainingService.GetJob:input_type -> odh.training.v1.GetJobRequest
+	22, // 45: odh.training.v1.TrainingService.ListJobs:input_type -> odh.training.v1.ListJobsRequest
+	24, // 46: odh.training.v1.TrainingService.DeleteJob:input_type -> odh.training.v1.DeleteJobRequest
+	26, // 47: odh.training.v1.TrainingService.WatchJobs:input_type -> odh.training.v1.WatchJobsRequest
+	28, // 48: odh.training.v1.TrainingService.GetLogs:input_type -> odh.training.v1.GetLogsRequest
+	30, // 49: odh.training.v1.TrainingService.SuspendJob:input_type -> odh.training.v1.SuspendJobRequest
+	31, // 50: odh.training.v1.TrainingService.ResumeJob:input_type -> odh.training.v1.ResumeJobRequest
+	32, // 51: odh.training.v1.TrainingService.ListEvents:input_type -> odh.training.v1.ListEventsRequest
+	35, // 52: odh.training.v1.TrainingService.GetCapacity:input_type -> odh.training.v1.GetCapacityRequest
+	38, // 53: odh.training.v1.TrainingService.GetVersion:input_type -> odh.training.v1.GetVersionRequest
+	41, // 54: odh.training.v1.TrainingService.CreateTemplate:input_type -> odh.training.v1.CreateTemplateRequest
+	42, // 55: odh.training.v1.TrainingService.ListTemplates:input_type -> odh.training.v1.ListTemplatesRequest
+	44, // 56: odh.training.v1.TrainingService.GetTemplate:input_type -> odh.training.v1.GetTemplateRequest
+	45, // 57: odh.training.v1.TrainingService.DeleteTemplate:input_type -> odh.training.v1.DeleteTemplateRequest
+	0,  // 58: odh.training.v1.TrainingService.CanI:input_type -> odh.training.v1.CanIRequest
+	20, // 59: odh.training.v1.TrainingService.CreateJob:output_type -> odh.training.v1.CreateJobResponse
+	3,  // 60: odh.training.v1.TrainingService.GetJob:output_type -> odh.training.v1.MPIJob
+	23, // 61: odh.training.v1.TrainingService.ListJobs:output_type -> odh.training.v1.ListJobsResponse
+	25, // 62: odh.training.v1.TrainingService.DeleteJob:output_type -> odh.training.v1.DeleteJobResponse
+	27, // 63: odh.training.v1.TrainingService.WatchJobs:output_type -> odh.training.v1.WatchEvent
+	29, // 64: odh.training.v1.TrainingService.GetLogs:output_type -> odh.training.v1.LogLine
+	3,  // 65: odh.training.v1.TrainingService.SuspendJob:output_type -> odh.training.v1.MPIJob
+	3,  // 66: odh.training.v1.TrainingService.ResumeJob:output_type -> odh.training.v1.MPIJob
+	34, // 67: odh.training.v1.TrainingService.ListEvents:output_type -> odh.training.v1.ListEventsResponse
+	36, // 68: odh.training.v1.TrainingService.GetCapacity:output_type -> odh.training.v1.Capacity
+	39, // 69: odh.training.v1.TrainingService.GetVersion:output_type -> odh.training.v1.Version
+	40, // 70: odh.training.v1.TrainingService.CreateTemplate:output_type -> odh.training.v1.JobTemplate
+	43, // 71: odh.training.v1.TrainingService.ListTemplates:output_type -> odh.training.v1.ListTemplatesResponse
+	40, // 72: odh.training.v1.TrainingService.GetTemplate:output_type -> odh.training.v1.JobTemplate
+	46, // 73: odh.training.v1.TrainingService.DeleteTemplate:output_type -> odh.training.v1.DeleteTemplateResponse
+	1,  // 74: odh.training.v1.TrainingService.CanI:output_type -> odh.training.v1.CanIResponse
+	59, // [59:75] is the sub-list for method output_type
+	43, // [43:59] is the sub-list for method input_type
 	43, // [43:43] is the sub-list for extension type_name
 	43, // [43:43] is the sub-list for extension extendee
 	0,  // [0:43] is the sub-list for field type_name
@@ -3706,19 +3855,19 @@ func file_odh_training_v1_training_proto_init() {
 	if File_odh_training_v1_training_proto != nil {
 		return
 	}
-	file_odh_training_v1_training_proto_msgTypes[4].OneofWrappers = []any{}
-	file_odh_training_v1_training_proto_msgTypes[7].OneofWrappers = []any{}
-	file_odh_training_v1_training_proto_msgTypes[11].OneofWrappers = []any{}
+	file_odh_training_v1_training_proto_msgTypes[6].OneofWrappers = []any{}
+	file_odh_training_v1_training_proto_msgTypes[9].OneofWrappers = []any{}
 	file_odh_training_v1_training_proto_msgTypes[13].OneofWrappers = []any{}
-	file_odh_training_v1_training_proto_msgTypes[24].OneofWrappers = []any{}
+	file_odh_training_v1_training_proto_msgTypes[15].OneofWrappers = []any{}
 	file_odh_training_v1_training_proto_msgTypes[26].OneofWrappers = []any{}
+	file_odh_training_v1_training_proto_msgTypes[28].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_odh_training_v1_training_proto_rawDesc), len(file_odh_training_v1_training_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   48,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

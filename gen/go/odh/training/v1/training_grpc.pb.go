@@ -41,6 +41,7 @@ const (
 	TrainingService_ListTemplates_FullMethodName  = "/odh.training.v1.TrainingService/ListTemplates"
 	TrainingService_GetTemplate_FullMethodName    = "/odh.training.v1.TrainingService/GetTemplate"
 	TrainingService_DeleteTemplate_FullMethodName = "/odh.training.v1.TrainingService/DeleteTemplate"
+	TrainingService_CanI_FullMethodName           = "/odh.training.v1.TrainingService/CanI"
 )
 
 // TrainingServiceClient is the client API for TrainingService service.
@@ -82,6 +83,11 @@ type TrainingServiceClient interface {
 	GetTemplate(ctx context.Context, in *GetTemplateRequest, opts ...grpc.CallOption) (*JobTemplate, error)
 	// Delete one template.
 	DeleteTemplate(ctx context.Context, in *DeleteTemplateRequest, opts ...grpc.CallOption) (*DeleteTemplateResponse, error)
+	// Say whether the caller may do something, so clients offer only the
+	// actions that will succeed: on a cluster the API server's RBAC (and the
+	// own-job rule of the admission webhook) decides, on the local engine the
+	// server's policy file. Query: ?verb=delete&resource=mpijobs&name=train.
+	CanI(ctx context.Context, in *CanIRequest, opts ...grpc.CallOption) (*CanIResponse, error)
 }
 
 type trainingServiceClient struct {
@@ -260,6 +266,16 @@ func (c *trainingServiceClient) DeleteTemplate(ctx context.Context, in *DeleteTe
 	return out, nil
 }
 
+func (c *trainingServiceClient) CanI(ctx context.Context, in *CanIRequest, opts ...grpc.CallOption) (*CanIResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CanIResponse)
+	err := c.cc.Invoke(ctx, TrainingService_CanI_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TrainingServiceServer is the server API for TrainingService service.
 // All implementations must embed UnimplementedTrainingServiceServer
 // for forward compatibility.
@@ -299,6 +315,11 @@ type TrainingServiceServer interface {
 	GetTemplate(context.Context, *GetTemplateRequest) (*JobTemplate, error)
 	// Delete one template.
 	DeleteTemplate(context.Context, *DeleteTemplateRequest) (*DeleteTemplateResponse, error)
+	// Say whether the caller may do something, so clients offer only the
+	// actions that will succeed: on a cluster the API server's RBAC (and the
+	// own-job rule of the admission webhook) decides, on the local engine the
+	// server's policy file. Query: ?verb=delete&resource=mpijobs&name=train.
+	CanI(context.Context, *CanIRequest) (*CanIResponse, error)
 	mustEmbedUnimplementedTrainingServiceServer()
 }
 
@@ -353,6 +374,9 @@ func (UnimplementedTrainingServiceServer) GetTemplate(context.Context, *GetTempl
 }
 func (UnimplementedTrainingServiceServer) DeleteTemplate(context.Context, *DeleteTemplateRequest) (*DeleteTemplateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteTemplate not implemented")
+}
+func (UnimplementedTrainingServiceServer) CanI(context.Context, *CanIRequest) (*CanIResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CanI not implemented")
 }
 func (UnimplementedTrainingServiceServer) mustEmbedUnimplementedTrainingServiceServer() {}
 func (UnimplementedTrainingServiceServer) testEmbeddedByValue()                         {}
@@ -631,6 +655,24 @@ func _TrainingService_DeleteTemplate_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TrainingService_CanI_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CanIRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TrainingServiceServer).CanI(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TrainingService_CanI_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TrainingServiceServer).CanI(ctx, req.(*CanIRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TrainingService_ServiceDesc is the grpc.ServiceDesc for TrainingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -689,6 +731,10 @@ var TrainingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteTemplate",
 			Handler:    _TrainingService_DeleteTemplate_Handler,
+		},
+		{
+			MethodName: "CanI",
+			Handler:    _TrainingService_CanI_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
