@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/odh-training/odh-training/internal/cli/auth"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/config"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
@@ -69,7 +70,7 @@ credentials, when no Training Service is deployed.
 		lifecycle.NewCmdResume(f),
 		lifecycle.NewCmdEvents(f),
 	)
-	cmd.AddCommand(training, newCmdVersion(f), newCmdLogin(f), newCmdCompletion(f))
+	cmd.AddCommand(training, auth.NewCmdAuth(f), newCmdVersion(f), newCmdLogin(f), newCmdCompletion(f))
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	return cmd
 }
