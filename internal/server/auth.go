@@ -24,6 +24,10 @@ import (
 type User struct {
 	Name   string
 	Groups []string
+	// UID and Extra come from a cluster's TokenReview; the kubernetes
+	// engine impersonates them along with the name and groups.
+	UID   string
+	Extra map[string][]string
 }
 
 type userKey struct{}

@@ -47,6 +47,10 @@ type testServer struct {
 }
 
 func startServer(t *testing.T, options ...func(*server.Options)) *testServer {
+	return startServerB(t, options...)
+}
+
+func startServerB(t testing.TB, options ...func(*server.Options)) *testServer {
 	t.Helper()
 	srv := servertest.Start(t, options...)
 	conn, err := grpc.NewClient(srv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
