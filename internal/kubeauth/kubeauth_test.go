@@ -60,12 +60,12 @@ func sar(t *testing.T, allowed map[string]bool) (*fake.Clientset, *[]string) {
 
 func TestAccessReview(t *testing.T) {
 	c, seen := sar(t, map[string]bool{
-		"alice get kubeflow.org/mpijobs/ team-a":    true,
-		"alice list kubeflow.org/mpijobs/ team-a":   true,
-		"alice get /pods/log team-a":                true,
-		"alice patch kubeflow.org/mpijobs/ team-a":  true,
-		"alice delete kubeflow.org/mpijobs/ team-a": true,
-		"mlops delete kubeflow.org/mpijobs/ team-a": true,
+		"alice get kubeflow.org/mpijobs/ team-a":        true,
+		"alice list kubeflow.org/mpijobs/ team-a":       true,
+		"alice get /pods/log team-a":                    true,
+		"alice patch kubeflow.org/mpijobs/ team-a":      true,
+		"alice delete kubeflow.org/mpijobs/ team-a":     true,
+		"mlops delete kubeflow.org/mpijobs/ team-a":     true,
 		"mlops manage-all kubeflow.org/mpijobs/ team-a": true,
 	})
 	r := NewAccessReview(c, time.Minute)
