@@ -47,6 +47,17 @@ type Options struct {
 	InsecureHTTP bool
 	RateLimit    float64
 	RateBurst    int
+
+	// security is set by an engine that authenticates and authorizes
+	// callers itself (the kubernetes engine with --auth=kubernetes).
+	security *Security
+}
+
+// Security is how an engine authenticates callers and decides access.
+type Security struct {
+	Auth     server.Authenticator
+	Authz    server.Authorizer
+	Reviewer server.AccessReviewer
 }
 
 // EngineFactory builds an engine from the options. Engines register here so
@@ -118,7 +129,7 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.Engine, "engine", "local", "Engine that runs jobs: local or kubernetes")
 	fl.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "Address to serve on (host:port)")
 	fl.StringVar(&o.StateDir, "state-dir", discovery.DefaultStateDir(), "Directory for the token, templates and (local engine) jobs and logs")
-	fl.StringVar(&o.Auth, "auth", "token", "Authentication: token (bearer token from --token-file) or none (development only)")
+	fl.StringVar(&o.Auth, "auth", "", "Authentication: token (the bearer token of --token-file, or the users of --policy-file), kubernetes (any token the cluster accepts, checked with a TokenReview; requests run on the cluster as the caller; the default with --engine=kubernetes) or none (development only)")
 	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token)")
 	fl.StringVar(&o.PolicyFile, "policy-file", "", "JSON policy file mapping tokens to users and groups, and giving them roles (viewer, data-scientist, mlops, admin) per namespace; replaces --token-file (docs/admin/security.md)")
 	fl.IntVar(&o.Slots, "slots", 0, "Local engine capacity in MPI ranks; jobs beyond it queue (default 2 x CPUs)")
@@ -163,6 +174,15 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		}
 		return fmt.Errorf("--engine %q is not available: use one of %s", o.Engine, strings.Join(names, ", "))
 	}
+	if o.Auth == "" {
+		o.Auth = "token"
+		if o.Engine == "kubernetes" {
+			o.Auth = "kubernetes"
+		}
+	}
+	if o.Auth == "kubernetes" && o.Engine != "kubernetes" {
+		return fmt.Errorf("--auth=kubernetes needs --engine=kubernetes")
+	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
 	}
@@ -198,11 +218,14 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		return err
 	}
 	var (
-		auth  server.Authenticator
-		authz server.Authorizer
-		token string
+		auth     server.Authenticator
+		authz    server.Authorizer
+		reviewer server.AccessReviewer
+		token    string
 	)
-	if o.PolicyFile != "" {
+	if o.security != nil {
+		auth, authz, reviewer = o.security.Auth, o.security.Authz, o.security.Reviewer
+	} else if o.PolicyFile != "" {
 		if o.Auth != "token" {
 			return fmt.Errorf("--policy-file needs --auth=token (its tokens authenticate the callers)")
 		}
@@ -226,7 +249,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			rate = 0 // one user on their own machine
 		}
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Authorizer: authz, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
+	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}
@@ -305,5 +328,5 @@ func authenticator(o *Options) (server.Authenticator, string, error) {
 		}
 		return server.StaticToken{Token: tok, User: server.User{Name: name, Groups: []string{"system:authenticated"}}}, tok, nil
 	}
-	return nil, "", fmt.Errorf("--auth %q: use token or none", o.Auth)
+	return nil, "", fmt.Errorf("--auth %q: use token, kubernetes or none", o.Auth)
 }

@@ -6,12 +6,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
+	mpiclient "github.com/kubeflow/mpi-operator/pkg/client/clientset/versioned"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/kube"
+	"github.com/odh-training/odh-training/internal/kubeauth"
 )
 
 func init() { RegisterEngine("kubernetes", newKubeEngine) }
@@ -26,16 +30,50 @@ func newKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (engine.En
 		return nil, nil, err
 	}
 	log.Info("kubernetes engine: connecting", "apiserver", cfg.Host, "config", source)
-	e, err := kube.New(ctx, kube.Options{
+	kopts := kube.Options{
 		RestConfig: cfg,
 		Logger:     log,
 		ArchiveDir: filepath.Join(o.StateDir, "kube-logs"),
 		Namespace:  os.Getenv("ODH_KUBE_NAMESPACE"),
-	})
+	}
+	if o.Auth == "kubernetes" {
+		// Callers' tokens are checked by the API server; every request
+		// runs as the caller (impersonation) and reads from the shared
+		// caches are checked with SubjectAccessReviews first.
+		sec, clientsFor, err := clusterSecurity(cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		kopts.ClientsFor, o.security = clientsFor, sec
+		if o.PolicyFile != "" {
+			return nil, nil, fmt.Errorf("--policy-file is for --auth=token; with --auth=kubernetes the cluster's RBAC decides")
+		}
+	}
+	e, err := kube.New(ctx, kopts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return e, e.Close, nil
+}
+
+// clusterSecurity builds TokenReview authentication, impersonating clients
+// and SubjectAccessReview checks on the server's own identity.
+func clusterSecurity(cfg *rest.Config) (*Security, func(context.Context) (*kube.Clients, error), error) {
+	own := rest.CopyConfig(cfg)
+	if own.QPS == 0 {
+		own.QPS, own.Burst = 50, 100
+	}
+	kc, err := kubernetes.NewForConfig(own)
+	if err != nil {
+		return nil, nil, err
+	}
+	mc, err := mpiclient.NewForConfig(own)
+	if err != nil {
+		return nil, nil, err
+	}
+	review := kubeauth.NewAccessReview(kc, 10*time.Second)
+	imp := kubeauth.NewImpersonator(own, &kube.Clients{Kube: kc, MPI: mc})
+	return &Security{Auth: kubeauth.NewTokenReview(kc, 30*time.Second), Authz: review, Reviewer: review}, imp.ClientsFor, nil
 }
 
 func kubeRESTConfig(kubeconfig string) (*rest.Config, string, error) {
