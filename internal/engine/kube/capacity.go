@@ -7,8 +7,12 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
@@ -77,11 +81,12 @@ func quotaLimits(quotas []corev1.ResourceQuota) []quotaLimit {
 // Capacity reports what new jobs in the namespace may still request: from
 // its ResourceQuotas (hard − used), or, when it has none, the allocatable
 // capacity of the schedulable Ready nodes minus what running pods request.
+//
+// It reads with the engine's own identity: the service has checked that
+// the caller may read the namespace's quotas, and node capacity is not
+// something users can list themselves.
 func (e *Engine) Capacity(ctx context.Context, namespace string) (*engine.Capacity, error) {
-	c, err := e.clients(ctx)
-	if err != nil {
-		return nil, err
-	}
+	c := e.own
 	ql, err := c.Kube.CoreV1().ResourceQuotas(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err, "list resource quotas")
@@ -187,28 +192,61 @@ func containsString(s []string, v string) bool {
 	return false
 }
 
-// checkQuota compares the job's total requests with the namespace's
-// ResourceQuotas: more than a hard limit can never run (an error); more
-// than what is left now waits until other jobs finish (a warning).
-func (e *Engine) checkQuota(ctx context.Context, c *Clients, j *job.MPIJob) ([]string, error) {
-	ql, err := c.Kube.CoreV1().ResourceQuotas(j.Metadata.Namespace).List(ctx, metav1.ListOptions{})
+// checkQuota is the quota pre-check of Admit and Create: the job's total
+// request (workers + launcher) against what the namespace's ResourceQuotas
+// have left (hard − used) and, for a job in a Kueue LocalQueue, what its
+// ClusterQueue may ever admit. A job that does not fit is rejected with
+// every resource it asks too much of, and nothing is created. Quotas are
+// read with the engine's own identity: the numbers are not secret, and a
+// caller who may not read them must not skip the check.
+func (e *Engine) checkQuota(ctx context.Context, j *job.MPIJob) ([]string, error) {
+	want := jobRequests(j)
+	var over []job.QuotaViolation
+	var warnings []string
+	ql, err := e.own.Kube.CoreV1().ResourceQuotas(j.Metadata.Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		// Users may not be allowed to read quotas; the pods' creation
-		// reports quota problems in the job's status anyway.
-		return nil, nil
+		e.log.Warn("quota pre-check: cannot list resource quotas", "namespace", j.Metadata.Namespace, "error", err)
+	} else {
+		o, w := quotaViolations(j, want, quotaLimits(ql.Items))
+		over, warnings = append(over, o...), append(warnings, w...)
 	}
-	limits := quotaLimits(ql.Items)
-	if len(limits) == 0 {
-		return nil, nil
+	if q := j.Spec.Scheduling.Queue; q != "" {
+		o, w, err := e.kueueCheck(ctx, j.Metadata.Namespace, q, want)
+		if err != nil {
+			e.log.Warn("quota pre-check: cannot read the Kueue queue", "namespace", j.Metadata.Namespace, "queue", q, "error", err)
+		}
+		over, warnings = append(over, o...), append(warnings, w...)
 	}
+	if len(over) == 0 {
+		return warnings, nil
+	}
+	parts := make([]string, len(over))
+	for i, v := range over {
+		parts[i] = fmt.Sprintf("%s: requested %s, available %s (%s)", v.Resource, v.Requested, v.Available, v.Source)
+	}
+	return nil, &job.Error{
+		Kind:    job.KindQuotaExceeded,
+		Message: fmt.Sprintf("MPIJob %q requests more than namespace %s has available, so nothing was created: %s", j.Metadata.Name, j.Metadata.Namespace, strings.Join(parts, "; ")),
+		Quota:   over,
+		Hint:    "Reduce spec.workers.replicas or the per-replica resources, wait for other jobs to finish (odh training list mpijob), or ask an administrator to raise the quota.",
+	}
+}
+
+// jobRequests are the job's totals by quota resource name.
+func jobRequests(j *job.MPIJob) map[string]resource.Quantity {
 	r := job.TotalRequests(&j.Spec)
-	pods := int64(j.Spec.Replicas()) + 1
-	want := map[string]resource.Quantity{
+	return map[string]resource.Quantity{
 		"cpu":                   r.CPU,
 		"memory":                r.Memory,
 		string(job.GPUResource): *resource.NewQuantity(r.GPUs, resource.DecimalSI),
-		"pods":                  *resource.NewQuantity(pods, resource.DecimalSI),
+		"pods":                  *resource.NewQuantity(int64(j.Spec.Replicas())+1, resource.DecimalSI),
 	}
+}
+
+// quotaViolations compares the job's requests with the namespace's quota
+// limits. A job created suspended uses nothing until it is resumed: it is
+// held only to the hard limits.
+func quotaViolations(j *job.MPIJob, want map[string]resource.Quantity, limits []quotaLimit) ([]job.QuotaViolation, []string) {
 	var over []job.QuotaViolation
 	var warnings []string
 	for _, l := range limits {
@@ -217,27 +255,135 @@ func (e *Engine) checkQuota(ctx context.Context, c *Clients, j *job.MPIJob) ([]s
 			warnings = append(warnings, fmt.Sprintf("namespace %s limits %s with ResourceQuota %s but the job requests none: unless a LimitRange sets defaults, its pods are rejected; set spec.workers.resources.%s and spec.launcher.resources.%s", j.Metadata.Namespace, l.resource, l.quota, l.name, l.name))
 			continue
 		}
-		if q.Cmp(l.hard) > 0 {
-			over = append(over, job.QuotaViolation{Resource: l.name, Requested: q.String(), Available: qs(l.available()), Limit: l.hard.String(), Source: "ResourceQuota " + l.quota})
+		limit := l.available()
+		if j.Spec.RunPolicy.Suspend {
+			limit = l.hard
+		}
+		if q.Cmp(limit) > 0 {
+			over = append(over, job.QuotaViolation{Resource: l.name, Requested: qs(q), Available: qs(l.available()), Limit: l.hard.String(), Source: "ResourceQuota " + l.quota})
+		}
+	}
+	return over, warnings
+}
+
+var (
+	localQueueGVRs   = []schema.GroupVersionResource{{Group: "kueue.x-k8s.io", Version: "v1beta2", Resource: "localqueues"}, {Group: "kueue.x-k8s.io", Version: "v1beta1", Resource: "localqueues"}}
+	clusterQueueGVRs = []schema.GroupVersionResource{{Group: "kueue.x-k8s.io", Version: "v1beta2", Resource: "clusterqueues"}, {Group: "kueue.x-k8s.io", Version: "v1beta1", Resource: "clusterqueues"}}
+)
+
+// kueueCheck compares the job with the ClusterQueue behind its LocalQueue:
+// more than the queue's nominal quota can never be admitted (rejected);
+// more than it has free now waits in the queue (a warning). Without Kueue
+// installed there is nothing to check.
+func (e *Engine) kueueCheck(ctx context.Context, ns, queue string, want map[string]resource.Quantity) ([]job.QuotaViolation, []string, error) {
+	dyn, err := dynamic.NewForConfig(e.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	get := func(gvrs []schema.GroupVersionResource, ns, name string) (*unstructured.Unstructured, error) {
+		var last error
+		for _, gvr := range gvrs {
+			var ri dynamic.ResourceInterface = dyn.Resource(gvr)
+			if ns != "" {
+				ri = dyn.Resource(gvr).Namespace(ns)
+			}
+			u, err := ri.Get(ctx, name, metav1.GetOptions{})
+			if err == nil {
+				return u, nil
+			}
+			last = err
+		}
+		return nil, last
+	}
+	lq, err := get(localQueueGVRs, ns, queue)
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, []string{fmt.Sprintf("LocalQueue %q does not exist in namespace %s (or Kueue is not installed): the job waits suspended until it does", queue, ns)}, nil
+		}
+		return nil, nil, err
+	}
+	cqName, _, _ := unstructured.NestedString(lq.Object, "spec", "clusterQueue")
+	cq, err := get(clusterQueueGVRs, "", cqName)
+	if err != nil {
+		return nil, nil, err
+	}
+	over, warnings := kueueViolations(cq, want)
+	return over, warnings, nil
+}
+
+// kueueQuota sums a ClusterQueue's nominal quota and its usage per
+// resource over every resource group and flavor.
+func kueueQuota(cq *unstructured.Unstructured) (nominal, used map[string]resource.Quantity) {
+	nominal, used = map[string]resource.Quantity{}, map[string]resource.Quantity{}
+	add := func(m map[string]resource.Quantity, name string, v any) {
+		s := fmt.Sprint(v)
+		q, err := resource.ParseQuantity(s)
+		if err != nil {
+			return
+		}
+		cur := m[name]
+		cur.Add(q)
+		m[name] = cur
+	}
+	groups, _, _ := unstructured.NestedSlice(cq.Object, "spec", "resourceGroups")
+	for _, g := range groups {
+		gm, _ := g.(map[string]any)
+		flavors, _ := gm["flavors"].([]any)
+		for _, f := range flavors {
+			fm, _ := f.(map[string]any)
+			res, _ := fm["resources"].([]any)
+			for _, r := range res {
+				rm, _ := r.(map[string]any)
+				name, _ := rm["name"].(string)
+				if v, ok := rm["nominalQuota"]; ok && name != "" {
+					add(nominal, name, v)
+				}
+			}
+		}
+	}
+	usage, _, _ := unstructured.NestedSlice(cq.Object, "status", "flavorsUsage")
+	for _, f := range usage {
+		fm, _ := f.(map[string]any)
+		res, _ := fm["resources"].([]any)
+		for _, r := range res {
+			rm, _ := r.(map[string]any)
+			name, _ := rm["name"].(string)
+			if v, ok := rm["total"]; ok && name != "" {
+				add(used, name, v)
+			}
+		}
+	}
+	return nominal, used
+}
+
+func kueueViolations(cq *unstructured.Unstructured, want map[string]resource.Quantity) ([]job.QuotaViolation, []string) {
+	nominal, used := kueueQuota(cq)
+	names := make([]string, 0, len(nominal))
+	for n := range nominal {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var over []job.QuotaViolation
+	var warnings []string
+	for _, n := range names {
+		q, ok := want[n]
+		if !ok || q.IsZero() {
 			continue
 		}
-		if a := l.available(); q.Cmp(a) > 0 {
-			warnings = append(warnings, fmt.Sprintf("the job requests %s %s but ResourceQuota %s has %s left: it waits until other jobs free enough", q.String(), l.name, l.quota, qs(a)))
+		nom := nominal[n]
+		free := nom.DeepCopy()
+		free.Sub(used[n])
+		if free.Sign() < 0 {
+			free = resource.Quantity{}
+		}
+		switch {
+		case q.Cmp(nom) > 0:
+			over = append(over, job.QuotaViolation{Resource: n, Requested: qs(q), Available: qs(free), Limit: nom.String(), Source: "ClusterQueue " + cq.GetName()})
+		case q.Cmp(free) > 0:
+			warnings = append(warnings, fmt.Sprintf("the job requests %s %s but ClusterQueue %s has %s free: Kueue keeps it queued until enough is free", qs(q), n, cq.GetName(), qs(free)))
 		}
 	}
-	if len(over) > 0 {
-		parts := make([]string, len(over))
-		for i, v := range over {
-			parts[i] = fmt.Sprintf("%s %s > limit %s", v.Resource, v.Requested, v.Limit)
-		}
-		return nil, &job.Error{
-			Kind:    job.KindQuotaExceeded,
-			Message: fmt.Sprintf("MPIJob %q requests more than namespace %s may ever use (%s), so it could never start", j.Metadata.Name, j.Metadata.Namespace, strings.Join(parts, ", ")),
-			Quota:   over,
-			Hint:    "Reduce spec.workers.replicas or the per-replica resources, or ask an administrator to raise the quota.",
-		}
-	}
-	return warnings, nil
+	return over, warnings
 }
 
 func qs(q resource.Quantity) string {

@@ -68,9 +68,14 @@ type Options struct {
 	OperatorTimeout time.Duration
 	// Translate tunes the translation of high-level jobs.
 	Translate TranslateOptions
-	// ClientsFor returns the clients a request runs with. nil means the
-	// engine's own. The security work plugs impersonation in here.
+	// ClientsFor returns the clients a request writes with: the caller's
+	// (impersonation, internal/kubeauth), or nil for the engine's own.
 	ClientsFor func(ctx context.Context) (*Clients, error)
+	// JobNetworkPolicy creates a NetworkPolicy per job (its pods accept
+	// traffic only from the same job), owned by the MPIJob. Without it,
+	// only jobs in namespaces annotated AnnotationJobNetworkPolicy=true
+	// get one.
+	JobNetworkPolicy bool
 }
 
 // Clients are the API clients one request writes with.
@@ -585,9 +590,12 @@ func (e *Engine) sync(ks string) {
 	e.notifyLocked()
 	// Without the operator's Created condition, look again once the
 	// operator timeout has passed, so the status says so.
-	if j.Status.Reason == ReasonWaitingForOperator {
+	if j.Status.Reason == ReasonWaitingForOperator || j.Status.Reason == ReasonOperatorBusy || j.Status.Reason == ReasonOperatorNotRunning {
 		if d := e.opts.OperatorTimeout - time.Since(u.CreationTimestamp.Time); d > 0 {
 			e.queue.AddAfter(ks, d+100*time.Millisecond)
+		} else {
+			// Keep the age in the message and the lease verdict current.
+			e.queue.AddAfter(ks, 15*time.Second)
 		}
 	}
 }
@@ -614,7 +622,7 @@ func (e *Engine) compute(u *kubeflow.MPIJob, rec statusRecord, seen map[int32]jo
 	}
 	status, newRec, newSeen := aggregate(observed{
 		mpiJob: u, spec: &j.Spec, pods: pods, warnings: warnings, record: rec, lastSeen: seen,
-		now: time.Now().UTC(), operatorTimeout: e.opts.OperatorTimeout,
+		now: time.Now().UTC(), operatorTimeout: e.opts.OperatorTimeout, operatorRunning: e.lease.peek(),
 	})
 	j.Status = status
 	j.Metadata.ResourceVersion = maxResourceVersion(u.ResourceVersion, pods, warnings)
@@ -892,7 +900,7 @@ func (e *Engine) Admit(ctx context.Context, j *job.MPIJob) ([]string, error) {
 	if err := e.lease.check(ctx); err != nil {
 		warnings = append(warnings, err.Error()+"; the job will wait until the operator runs")
 	}
-	qw, err := e.checkQuota(ctx, c, j)
+	qw, err := e.checkQuota(ctx, j)
 	if err != nil {
 		return nil, err
 	}
@@ -918,6 +926,9 @@ func (e *Engine) Create(ctx context.Context, j *job.MPIJob) (*job.MPIJob, error)
 	if err != nil {
 		return nil, err
 	}
+	if _, err := e.checkQuota(ctx, j); err != nil {
+		return nil, err
+	}
 	c, err := e.clients(ctx)
 	if err != nil {
 		return nil, err
@@ -926,6 +937,7 @@ func (e *Engine) Create(ctx context.Context, j *job.MPIJob) (*job.MPIJob, error)
 	if err != nil {
 		return nil, apiError(err, "create MPIJob")
 	}
+	e.ensureJobNetworkPolicy(ctx, created)
 	return e.afterWrite(ctx, created), nil
 }
 

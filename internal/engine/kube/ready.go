@@ -28,9 +28,35 @@ type leaseCheck struct {
 	client    kubernetes.Interface
 	namespace string
 
-	mu      sync.Mutex
-	at      time.Time
-	lastErr error
+	mu         sync.Mutex
+	at         time.Time
+	lastErr    error
+	refreshing bool
+}
+
+// peek returns the last result without calling the API: running is nil
+// when it is unknown or older than a minute. A stale result is refreshed
+// in the background.
+func (l *leaseCheck) peek() (running *bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if age := time.Since(l.at); l.at.IsZero() || age > 10*time.Second {
+		if !l.refreshing {
+			l.refreshing = true
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				err := l.fetch(ctx)
+				l.mu.Lock()
+				l.lastErr, l.at, l.refreshing = err, time.Now(), false
+				l.mu.Unlock()
+			}()
+		}
+		if l.at.IsZero() || age > time.Minute {
+			return nil
+		}
+	}
+	return new(l.lastErr == nil)
 }
 
 func (l *leaseCheck) check(ctx context.Context) error {

@@ -23,6 +23,9 @@ const (
 	ReasonWaitingForOperator = "WaitingForOperator"
 	// ReasonOperatorNotRunning: no Created condition long after creation.
 	ReasonOperatorNotRunning = "OperatorNotRunning"
+	// ReasonOperatorBusy: no Created condition long after creation
+	// although the operator's lease is fresh: it works through a backlog.
+	ReasonOperatorBusy = "OperatorBusy"
 	// ReasonOperatorRejected: the operator's own validation refused the
 	// job (it only says so in an Event).
 	ReasonOperatorRejected = "OperatorRejected"
@@ -105,6 +108,9 @@ type observed struct {
 	// operatorTimeout is how long a job may lack the Created condition
 	// before the status says the operator is not running.
 	operatorTimeout time.Duration
+	// operatorRunning is whether the operator's lease is fresh (nil:
+	// unknown).
+	operatorRunning *bool
 }
 
 // aggregate computes the normalized status of a job. It is pure: the
@@ -334,6 +340,8 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 			set(job.PhasePending, job.ReasonQuotaExceeded, "cannot create the pods: "+qw.Message, time.Time{})
 		case ow != nil:
 			set(job.PhasePending, ReasonOperatorError, "the MPI operator cannot set the job up: "+ow.Message, time.Time{})
+		case in.operatorTimeout > 0 && age >= in.operatorTimeout && in.operatorRunning != nil && *in.operatorRunning:
+			set(job.PhasePending, ReasonOperatorBusy, fmt.Sprintf("the MPI operator runs but has not picked the job up %s after it was created: it is working through a backlog (v0.8.2 admits 10 events per second into its work queue by default; see \"Throughput\" in docs/admin/cluster.md)", age.Round(time.Second)), time.Time{})
 		case in.operatorTimeout > 0 && age >= in.operatorTimeout:
 			set(job.PhasePending, ReasonOperatorNotRunning, fmt.Sprintf("the MPI operator has not picked the job up %s after it was created: check that the operator is running (odh-server /readyz says why; kubectl -n mpi-operator get pods)", age.Round(time.Second)), time.Time{})
 		default:

@@ -119,6 +119,7 @@ func TestAggregate(t *testing.T) {
 		warnings []*corev1.Event
 		record   statusRecord
 		age      time.Duration
+		running  *bool
 		phase    job.Phase
 		reason   string
 		msg      []string // substrings of the message
@@ -126,6 +127,7 @@ func TestAggregate(t *testing.T) {
 	}{
 		{name: "waiting for the operator", u: mpiJob(), age: time.Second, phase: job.PhasePending, reason: ReasonWaitingForOperator},
 		{name: "operator not running", u: mpiJob(), age: time.Minute, phase: job.PhasePending, reason: ReasonOperatorNotRunning, msg: []string{"operator", "1m0s"}},
+		{name: "operator busy", u: mpiJob(), age: time.Minute, running: new(true), phase: job.PhasePending, reason: ReasonOperatorBusy, msg: []string{"backlog"}},
 		{name: "operator rejected", u: mpiJob(), warnings: []*corev1.Event{warning("MPIJob", "j", "ValidationError", "Found validation errors: x")},
 			phase: job.PhasePending, reason: ReasonOperatorRejected, msg: []string{"Found validation errors"}},
 		{name: "created, no pods", u: mpiJob(kubeflow.JobCreated), phase: job.PhasePending, reason: job.ReasonCreated},
@@ -280,7 +282,7 @@ func TestAggregate(t *testing.T) {
 			}
 			st, rec, _ := aggregate(observed{
 				mpiJob: tc.u, spec: spec(2), pods: tc.pods, warnings: tc.warnings, record: tc.record,
-				now: t0.Add(age), operatorTimeout: 45 * time.Second,
+				now: t0.Add(age), operatorTimeout: 45 * time.Second, operatorRunning: tc.running,
 			})
 			if st.Phase != tc.phase || st.Reason != tc.reason {
 				t.Fatalf("phase %s/%s, want %s/%s (message %q)", st.Phase, st.Reason, tc.phase, tc.reason, st.Message)

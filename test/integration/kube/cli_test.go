@@ -19,11 +19,13 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/test/cluster"
 )
 
 // The Foundation CLI, unchanged, against the real odh-server binary with
 // --engine=kubernetes (authenticating to the cluster as the odh-server
-// ServiceAccount of deploy/).
+// ServiceAccount of deploy/; the CLI sends the harness admin's token, which
+// the server checks with a TokenReview and impersonates).
 func TestCLIAgainstServer(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -45,7 +47,7 @@ func TestCLIAgainstServer(t *testing.T) {
 	l.Close()
 	url := "http://" + addr
 	srv := exec.Command(server, "--engine=kubernetes", "--kubeconfig="+kubeconfig, "--listen="+addr,
-		"--state-dir="+filepath.Join(dir, "state"), "--token-file="+filepath.Join(dir, "token"))
+		"--state-dir="+filepath.Join(dir, "state"))
 	srv.Env = append(os.Environ(), "ODH_KUBE_NAMESPACE="+ns, "XDG_STATE_HOME="+filepath.Join(dir, "xdg"))
 	var serverLog bytes.Buffer
 	srv.Stdout, srv.Stderr = &serverLog, &serverLog
@@ -78,11 +80,7 @@ func TestCLIAgainstServer(t *testing.T) {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	token, err := os.ReadFile(filepath.Join(dir, "token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := append(os.Environ(), "ODH_SERVER="+url, "ODH_TOKEN="+strings.TrimSpace(string(token)), "ODH_NAMESPACE="+ns,
+	env := append(os.Environ(), "ODH_SERVER="+url, "ODH_TOKEN="+harness.Token(cluster.Admin), "ODH_NAMESPACE="+ns,
 		"ODH_CONFIG="+filepath.Join(dir, "odh-config.json"), "XDG_STATE_HOME="+filepath.Join(dir, "xdg"), "NO_COLOR=1")
 	cli := func(wantCode int, args ...string) string {
 		t.Helper()

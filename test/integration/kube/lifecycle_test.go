@@ -132,7 +132,7 @@ func TestWorkerFailureReported(t *testing.T) {
 		t.Errorf("worker-2 after failure: %+v", w)
 	}
 	// A fresh engine (a restarted server) still knows which worker failed.
-	e2, err := kube.New(t.Context(), kube.Options{RestConfig: serverCfg, Namespace: ns, ArchiveDir: archiveDir})
+	e2, err := kube.New(t.Context(), kube.Options{RestConfig: serverCfg, ClientsFor: asAdmin, Namespace: ns, ArchiveDir: archiveDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,9 +442,11 @@ func TestPendingExplained(t *testing.T) {
 	}
 }
 
-// A namespace ResourceQuota: Capacity reports hard − used, Admit rejects a
-// job that could never fit and warns about one that must wait, and a job
-// whose pods the quota refuses is Pending with QuotaExceeded.
+// A namespace ResourceQuota: Capacity reports hard − used; the quota
+// pre-check of Admit and Create rejects a job that asks for more than is
+// left (listing requested vs available) and creates nothing; a job created
+// suspended is held only to the hard limits, and when its pods are refused
+// after it is resumed it is Pending with QuotaExceeded.
 func TestQuota(t *testing.T) {
 	t.Parallel()
 	qns := "kitq-" + randHex(2)
@@ -459,7 +461,7 @@ func TestQuota(t *testing.T) {
 	if _, err := admin.CoreV1().ResourceQuotas(qns).Create(ctx, q, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	e, err := kube.New(ctx, kube.Options{RestConfig: serverCfg, Namespace: qns})
+	e, err := kube.New(ctx, kube.Options{RestConfig: serverCfg, ClientsFor: asAdmin, Namespace: qns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,14 +490,27 @@ spec: {image: x, command: [a], workers: {replicas: 3, resources: {cpu: "1", memo
 	})
 	small := newJob(t, fmt.Sprintf(`metadata: {name: small, namespace: %s}
 spec: {image: x, command: [a], workers: {replicas: 1, resources: {cpu: "1", memory: 1Gi}}, launcher: {resources: {cpu: 100m, memory: 100Mi}}}`, qns))
-	w, err := e.Admit(ctx, small)
-	if err != nil {
-		t.Fatal(err)
+	for what, call := range map[string]func() error{
+		"admit":  func() error { _, err := e.Admit(ctx, small); return err },
+		"create": func() error { _, err := e.Create(ctx, small); return err },
+	} {
+		err := call()
+		if !errors.As(err, &je) || je.Kind != job.KindQuotaExceeded || len(je.Quota) != 1 || je.Quota[0].Requested != "1100m" || je.Quota[0].Available != "500m" {
+			t.Fatalf("%s a job over what is left: %v (%+v)", what, err, je)
+		}
+		mustContain(t, "quota message", je.Message, "cpu: requested 1100m, available 500m (ResourceQuota compute)")
 	}
-	if !slices.ContainsFunc(w, func(s string) bool { return strings.Contains(s, "left") }) {
-		t.Errorf("warnings %v, want one about what is left", w)
+	if _, err := e.Get(ctx, qns, "small"); !job.IsKind(err, job.KindNotFound) {
+		t.Fatalf("a rejected job exists: %v", err)
+	}
+	small.Spec.RunPolicy.Suspend = true
+	if _, err := e.Admit(ctx, small); err != nil {
+		t.Fatalf("admit suspended: %v", err)
 	}
 	if _, err := e.Create(ctx, small); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Resume(ctx, qns, "small"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(90 * time.Second)
@@ -519,7 +534,7 @@ func TestReady(t *testing.T) {
 	if err := eng.Ready(t.Context()); err != nil {
 		t.Fatalf("ready: %v", err)
 	}
-	e, err := kube.New(t.Context(), kube.Options{RestConfig: serverCfg, Namespace: ns, OperatorNamespace: "no-operator-here"})
+	e, err := kube.New(t.Context(), kube.Options{RestConfig: serverCfg, ClientsFor: asAdmin, Namespace: ns, OperatorNamespace: "no-operator-here"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +555,7 @@ func TestReady(t *testing.T) {
 // instead of waiting for the operator.
 func TestManagedElsewhere(t *testing.T) {
 	t.Parallel()
-	e, err := kube.New(t.Context(), kube.Options{RestConfig: serverCfg, Namespace: ns, OperatorTimeout: 2 * time.Second})
+	e, err := kube.New(t.Context(), kube.Options{RestConfig: serverCfg, ClientsFor: asAdmin, Namespace: ns, OperatorTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,6 +74,12 @@ func TestLogs(t *testing.T) {
 	if got := texts(collect(t, name, engine.LogOptions{All: true, TailLines: new(int32(1))})); len(got) != 3 {
 		t.Errorf("all, tail 1: %q", got)
 	}
+	if got := collect(t, name, engine.LogOptions{All: true, Since: time.Now().Add(time.Hour)}); len(got) != 0 {
+		t.Errorf("since an hour from now: %q", texts(got))
+	}
+	if got := collect(t, name, engine.LogOptions{Since: time.Now().Add(-time.Hour)}); len(got) != 3 {
+		t.Errorf("since an hour ago: %q", texts(got))
+	}
 	if err := eng.Logs(ctx, ns, name, engine.LogOptions{Worker: new(int32(5))}, func(engine.LogLine) error { return nil }); !job.IsKind(err, job.KindBadRequest) {
 		t.Errorf("worker 5 of 2: %v", err)
 	}
@@ -120,6 +125,9 @@ func TestLogs(t *testing.T) {
 	if got := texts(collect(t, name, engine.LogOptions{TailLines: new(int32(1))})); !slices.Equal(got, []string{"launcher: rank 0: done"}) {
 		t.Errorf("archived launcher, tail 1: %q", got)
 	}
+	if got := collect(t, name, engine.LogOptions{All: true, Since: time.Now().Add(time.Hour)}); len(got) != 0 {
+		t.Errorf("archived, since an hour from now: %q", texts(got))
+	}
 	// A follow of a finished job returns what is there.
 	var after []engine.LogLine
 	if err := eng.Logs(ctx, ns, name, engine.LogOptions{Follow: true}, func(l engine.LogLine) error { after = append(after, l); return nil }); err != nil || len(after) != 3 {
@@ -160,5 +168,4 @@ func TestLogsPrevious(t *testing.T) {
 	if !slices.Equal(got, []string{"worker-0: crashed once"}) {
 		t.Errorf("previous: %q", got)
 	}
-	_ = strings.Join
 }

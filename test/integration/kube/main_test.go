@@ -4,7 +4,8 @@
 // plane of test/cluster: kube-apiserver, controller-manager, scheduler, kwok
 // nodes and the upstream MPI operator v0.8.2. The engine runs with the
 // rights deploy/server/rbac.yaml gives odh-server (a ServiceAccount token),
-// so the manifests are tested too.
+// so the manifests are tested too; its writes impersonate the harness admin
+// as odh-server impersonates its callers.
 package kube_test
 
 import (
@@ -95,7 +96,11 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(archiveDir)
-	eng, err = kube.New(ctx, kube.Options{RestConfig: serverCfg, Namespace: ns, ArchiveDir: archiveDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if adminClients, err = impersonating(serverCfg, "admin", "system:masters"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	eng, err = kube.New(ctx, kube.Options{RestConfig: serverCfg, ClientsFor: asAdmin, Namespace: ns, ArchiveDir: archiveDir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "start the kubernetes engine: %v\n", err)
 		return 1
@@ -106,6 +111,29 @@ func run(m *testing.M) int {
 	cleanupNamespace(ns)
 	_ = eng.Close(context.Background())
 	return code
+}
+
+// adminClients act as the harness's admin through impersonation.
+var adminClients *kube.Clients
+
+// asAdmin is the ClientsFor of the tests' engines: writes run as the
+// harness admin through impersonation, as odh-server runs its callers'
+// requests (deploy/server/rbac.yaml gives its ServiceAccount no right to
+// write MPIJobs by itself).
+func asAdmin(context.Context) (*kube.Clients, error) { return adminClients, nil }
+
+func impersonating(base *rest.Config, user string, groups ...string) (*kube.Clients, error) {
+	cfg := rest.CopyConfig(base)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mc, err := mpiclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &kube.Clients{Kube: kc, MPI: mc}, nil
 }
 
 func cleanupNamespace(name string) {
