@@ -47,6 +47,9 @@ type Options struct {
 	InsecureHTTP bool
 	RateLimit    float64
 	RateBurst    int
+	// JobNetworkPolicy: the kubernetes engine gives every job its own
+	// NetworkPolicy (otherwise only in namespaces that opt in).
+	JobNetworkPolicy bool
 
 	// security is set by an engine that authenticates and authorizes
 	// callers itself (the kubernetes engine with --auth=kubernetes).
@@ -133,6 +136,7 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token)")
 	fl.StringVar(&o.PolicyFile, "policy-file", "", "JSON policy file mapping tokens to users and groups, and giving them roles (viewer, data-scientist, mlops, admin) per namespace; replaces --token-file (docs/admin/security.md)")
 	fl.IntVar(&o.Slots, "slots", 0, "Local engine capacity in MPI ranks; jobs beyond it queue (default 2 x CPUs)")
+	fl.BoolVar(&o.JobNetworkPolicy, "job-network-policy", false, "Kubernetes engine: create a NetworkPolicy per job (its pods accept traffic only from the same job), owned by the MPIJob; without it only in namespaces annotated training.opendatahub.io/job-network-policy=true")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "Kubeconfig for the kubernetes engine (default: in-cluster config, then $KUBECONFIG)")
 	fl.StringVar(&o.TLSCertFile, "tls-cert-file", "", "Serving certificate (PEM); with --tls-key-file, TLS on any address")
 	fl.StringVar(&o.TLSKeyFile, "tls-key-file", "", "Serving key (PEM)")

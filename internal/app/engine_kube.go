@@ -35,6 +35,8 @@ func newKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (engine.En
 		Logger:     log,
 		ArchiveDir: filepath.Join(o.StateDir, "kube-logs"),
 		Namespace:  os.Getenv("ODH_KUBE_NAMESPACE"),
+
+		JobNetworkPolicy: o.JobNetworkPolicy,
 	}
 	if o.Auth == "kubernetes" {
 		// Callers' tokens are checked by the API server; every request
