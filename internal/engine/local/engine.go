@@ -86,6 +86,7 @@ type Engine struct {
 
 	mu     sync.Mutex
 	jobs   map[key]*record
+	order  []*record // every record, sorted by namespace and name (for List)
 	byUID  map[string]*record
 	queue  []*record // Queued jobs in FIFO (seq) order
 	used   int       // slots held by starting or running jobs
@@ -243,6 +244,7 @@ func (e *Engine) load() error {
 		}
 		e.seq = max(e.seq, rec.seq)
 		e.jobs[rec.key()] = rec
+		e.index(rec)
 		e.byUID[dr.Job.Metadata.UID] = rec
 	}
 	e.rvHigh = e.rv // force a reservation before the first version is used
@@ -471,6 +473,7 @@ func (e *Engine) Create(ctx context.Context, in *job.MPIJob) (*job.MPIJob, error
 	}
 	rec := &record{dir: dir, j: j, changed: make(chan struct{}), gone: make(chan struct{})}
 	e.jobs[k] = rec
+	e.index(rec)
 	e.byUID[j.Metadata.UID] = rec
 	t.event(rec, "Normal", job.ReasonCreated, fmt.Sprintf("created: %d workers × %d slots (%d MPI ranks), %s", j.Spec.Replicas(), j.Spec.Slots(), j.Spec.Ranks(), j.Spec.MPIImplementation), "")
 	t.add(rec)
@@ -505,22 +508,47 @@ func (e *Engine) Get(ctx context.Context, namespace, name string) (*job.MPIJob, 
 	return j, nil // an immutable snapshot (see engine.Engine)
 }
 
+// compareKeys orders records by namespace, then name.
+func compareKeys(a, b key) int {
+	if c := strings.Compare(a.namespace, b.namespace); c != 0 {
+		return c
+	}
+	return strings.Compare(a.name, b.name)
+}
+
+// index adds rec to the sorted order (e.mu held).
+func (e *Engine) index(rec *record) {
+	i, _ := slices.BinarySearchFunc(e.order, rec.key(), func(r *record, k key) int { return compareKeys(r.key(), k) })
+	e.order = slices.Insert(e.order, i, rec)
+}
+
+// unindex removes rec from the sorted order (e.mu held).
+func (e *Engine) unindex(rec *record) {
+	if i, ok := slices.BinarySearchFunc(e.order, rec.key(), func(r *record, k key) int { return compareKeys(r.key(), k) }); ok && e.order[i] == rec {
+		e.order = slices.Delete(e.order, i, i+1)
+	}
+}
+
 // List returns the matching jobs sorted by namespace and name.
 func (e *Engine) List(ctx context.Context, opts engine.ListOptions) ([]*job.MPIJob, error) {
 	e.mu.Lock()
-	snaps := make([]*job.MPIJob, 0, len(e.jobs))
-	for _, rec := range e.jobs {
+	recs := e.order
+	if opts.Namespace != "" {
+		// Only the namespace's range of the sorted order.
+		lo, _ := slices.BinarySearchFunc(recs, opts.Namespace, func(r *record, ns string) int { return strings.Compare(r.j.Metadata.Namespace, ns) })
+		hi := lo
+		for hi < len(recs) && recs[hi].j.Metadata.Namespace == opts.Namespace {
+			hi++
+		}
+		recs = recs[lo:hi]
+	}
+	snaps := make([]*job.MPIJob, 0, len(recs))
+	for _, rec := range recs {
 		if opts.Matches(rec.j) {
 			snaps = append(snaps, rec.j)
 		}
 	}
 	e.mu.Unlock()
-	slices.SortFunc(snaps, func(a, b *job.MPIJob) int {
-		if c := strings.Compare(a.Metadata.Namespace, b.Metadata.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Metadata.Name, b.Metadata.Name)
-	})
 	// Snapshots are immutable: every change replaces rec.j with a new copy,
 	// so they can be handed out without copying (see engine.Engine).
 	return snaps, nil
@@ -591,6 +619,7 @@ func (e *Engine) removeWhenStopped(rec *record, r *run) {
 	rec.pmu.Unlock()
 	t := e.lock()
 	delete(e.jobs, rec.key())
+	e.unindex(rec)
 	delete(e.byUID, rec.j.Metadata.UID)
 	rec.removed = true
 	if rec.ttl != nil {
