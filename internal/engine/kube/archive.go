@@ -42,12 +42,13 @@ type archiver struct {
 	q   workqueue.TypedDelayingInterface[string]
 	wg  sync.WaitGroup
 
-	mu   sync.Mutex
-	done map[types.UID]bool // pods whose final logs are saved
+	mu    sync.Mutex
+	done  map[types.UID]bool // pods whose final logs are saved
+	added map[types.UID]bool // pods given the finalizer, until the cache shows it
 }
 
 func newArchiver(e *Engine, dir string, max int64) *archiver {
-	return &archiver{e: e, dir: dir, max: max, q: workqueue.NewTypedDelayingQueue[string](), done: map[types.UID]bool{}}
+	return &archiver{e: e, dir: dir, max: max, q: workqueue.NewTypedDelayingQueue[string](), done: map[types.UID]bool{}, added: map[types.UID]bool{}}
 }
 
 const archiveWorkers = 4
@@ -98,6 +99,9 @@ func (a *archiver) onPod(p *corev1.Pod) {
 	switch {
 	case p.DeletionTimestamp != nil:
 		needs = hasFinalizer(p)
+		a.mu.Lock()
+		delete(a.added, p.UID)
+		a.mu.Unlock()
 	case a.dir == "":
 	case !hasFinalizer(p):
 		needs = true
@@ -125,7 +129,10 @@ func (a *archiver) process(k string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	a.mu.Lock()
-	saved := a.done[p.UID]
+	saved, added := a.done[p.UID], a.added[p.UID]
+	if hasFinalizer(p) || p.DeletionTimestamp != nil {
+		delete(a.added, p.UID)
+	}
 	a.mu.Unlock()
 	switch {
 	case p.DeletionTimestamp != nil:
@@ -149,17 +156,24 @@ func (a *archiver) process(k string) {
 	case a.dir == "":
 	case podTerminal(p) && !saved && jobAlive:
 		a.save(ctx, p, u.UID)
-	case !hasFinalizer(p) && managed:
-		a.addFinalizer(ctx, p)
+	case !hasFinalizer(p) && managed && !added:
+		// Once per pod: other updates may arrive before the cache
+		// shows the finalizer.
+		if a.addFinalizer(ctx, p) {
+			a.mu.Lock()
+			a.added[p.UID] = true
+			a.mu.Unlock()
+		}
 	}
 }
 
-func (a *archiver) addFinalizer(ctx context.Context, p *corev1.Pod) {
+func (a *archiver) addFinalizer(ctx context.Context, p *corev1.Pod) bool {
 	patch := fmt.Sprintf(`{"metadata":{"uid":%q,"finalizers":[%q]}}`, p.UID, FinalizerLogArchive)
 	_, err := a.e.own.Kube.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: fieldManager})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) && !apierrors.IsConflict(err) && !apierrors.IsForbidden(err) {
 		a.e.log.Warn("add the log-archive finalizer", "pod", p.Namespace+"/"+p.Name, "error", err)
 	}
+	return err == nil
 }
 
 func (a *archiver) removeFinalizer(ctx context.Context, p *corev1.Pod) {
