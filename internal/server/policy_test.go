@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/server"
@@ -176,5 +178,52 @@ func TestParsePolicyErrors(t *testing.T) {
 	}
 	if _, err := server.ParsePolicy([]byte(`{"users": [], "rules": []}`)); err == nil || !strings.Contains(err.Error(), "unknown field") {
 		t.Errorf("unknown field: %v", err)
+	}
+}
+
+// The policy file is read again when it changes; a broken file keeps the
+// last good policy.
+func TestPolicyFileReload(t *testing.T) {
+	p := t.TempDir() + "/policy.json"
+	write := func(s string) {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"users": [{"name": "a", "token": "t1"}], "bindings": [{"role": "viewer", "namespaces": ["x"], "users": ["a"]}]}`)
+	f, err := server.OpenPolicyFile(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := f.Authenticate(t.Context(), "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Authorize(t.Context(), u, server.Action{Verb: "create", Resource: server.ResourceJobs, Namespace: "x"}) == nil {
+		t.Fatal("viewer may create")
+	}
+	write(`{"users": [{"name": "a", "token": "t1"}], "bindings": [{"role": "data-scientist", "namespaces": ["x"], "users": ["a"]}]}`)
+	future := time.Now().Add(time.Minute)
+	_ = os.Chtimes(p, future, future)
+	eventuallyTrue(t, func() bool {
+		return f.Authorize(t.Context(), u, server.Action{Verb: "create", Resource: server.ResourceJobs, Namespace: "x"}) == nil
+	})
+	write(`{"users": [`)
+	future = future.Add(time.Minute)
+	_ = os.Chtimes(p, future, future)
+	time.Sleep(2100 * time.Millisecond)
+	if _, err := f.Authenticate(t.Context(), "t1"); err != nil {
+		t.Errorf("a broken file replaced the policy: %v", err)
+	}
+}
+
+func eventuallyTrue(t *testing.T, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
