@@ -3,8 +3,9 @@
 // the API server accepts) are validated with a TokenReview, every write
 // runs as the caller through impersonation, so the API server's RBAC,
 // quotas and admission webhooks decide exactly as they do for kubectl; and
-// reads served from the engine's shared caches are first checked with a
-// SubjectAccessReview for the caller. Results are cached for a short time.
+// every call — reads come from the engine's shared caches — is first
+// checked with a SubjectAccessReview for the caller. Results are cached for
+// a short time.
 package kubeauth
 
 import (
@@ -179,9 +180,12 @@ func (i *Impersonator) ClientsFor(ctx context.Context) (*kube.Clients, error) {
 	return c, nil
 }
 
-// AccessReview decides reads from the shared caches with SubjectAccessReviews
-// for the caller, and answers CanI. Writes are left to the API server,
-// which sees them as the caller.
+// AccessReview decides every call with a SubjectAccessReview for the
+// caller before the engine runs it — reads, which the engine serves from
+// its shared caches, and writes, so that a caller without access learns
+// nothing (not even whether a job exists) — and answers CanI. Writes then
+// run as the caller, so the API server's RBAC, quotas and admission (the
+// own-job rule) decide them once more.
 type AccessReview struct {
 	client kubernetes.Interface
 	cache  *ttlCache[sarResult]
@@ -255,14 +259,8 @@ func describe(ra *authorizationv1.ResourceAttributes) string {
 	return ra.Verb + " " + res
 }
 
-// Authorize checks reads (get, list, watch) for the caller; other verbs are
-// decided by the API server when the engine writes as the caller.
+// Authorize checks the action for the caller.
 func (r *AccessReview) Authorize(ctx context.Context, u server.User, a server.Action) error {
-	switch a.Verb {
-	case server.VerbGet, server.VerbList, server.VerbWatch:
-	default:
-		return nil
-	}
 	ra := attributes(a)
 	res, err := r.review(ctx, u, ra)
 	if err != nil {
