@@ -1,6 +1,7 @@
 // The API client: one small interface (Api) that pages use through React
 // context, one implementation over fetch (HttpApi). Tests pass their own Api.
 import type {
+  CanIResponse,
   Capacity,
   CreateJobResponse,
   ErrorBody,
@@ -85,6 +86,12 @@ export interface Api {
   getTemplate(namespace: string, name: string): Promise<JobTemplate>;
   createTemplate(namespace: string, template: JobTemplate): Promise<JobTemplate>;
   deleteTemplate(namespace: string, name: string): Promise<void>;
+  /**
+   * Says whether the caller may do verb on resource (mpijobs), optionally on
+   * one job, so the UI offers only actions that will succeed. Optional:
+   * test doubles and older servers may not answer it.
+   */
+  canI?(namespace: string, verb: string, resource: string, name?: string): Promise<CanIResponse>;
   /** Streams watch events in batches until the stream ends or signal aborts. */
   watchJobs(opts: WatchOptions, onEvents: (events: WatchEvent[]) => void, signal: AbortSignal): Promise<void>;
   /** Streams log lines in batches until the stream ends or signal aborts. */
@@ -287,6 +294,12 @@ export class HttpApi implements Api {
 
   suspendJob(namespace: string, name: string) {
     return this.json<MPIJob>('POST', `/api/v1/namespaces/${enc(namespace)}/mpijobs/${enc(name)}/suspend`, {});
+  }
+
+  canI(namespace: string, verb: string, resource: string, name?: string) {
+    const q = new URLSearchParams({ verb, resource });
+    if (name) q.set('name', name);
+    return this.json<CanIResponse>('GET', `/api/v1/namespaces/${enc(namespace)}/cani?${q.toString()}`);
   }
 
   resumeJob(namespace: string, name: string) {

@@ -208,6 +208,14 @@ export interface Capacity {
   resources?: ResourceCapacity[];
 }
 
+/** The answer of GET /api/v1/namespaces/{ns}/cani. */
+export interface CanIResponse {
+  allowed?: boolean;
+  /** Why not, and how to get access. */
+  reason?: string;
+  user?: string;
+}
+
 export interface Version {
   version?: string;
   gitCommit?: string;

@@ -1,6 +1,6 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { job, mockApi } from '../test/mockApi';
 import { renderWithApi } from '../test/render';
 import { JobDetailPage } from './JobDetailPage';
@@ -63,6 +63,17 @@ describe('JobDetailPage', () => {
     await userEvent.click(within(await screen.findByRole('dialog')).getByRole('button', { name: 'Delete' }));
     expect(api.deleteJob).toHaveBeenCalledWith('default', 'pi');
     await waitFor(() => expect(window.location.pathname).toBe('/'));
+  });
+
+  it('offers no change or delete the server would refuse, and says why', async () => {
+    const reason = 'user "bob" may not delete MPIJob "pi" in namespace "default": it was created by "alice"';
+    const api = mockApi({ canI: vi.fn(async () => ({ allowed: false, reason, user: 'bob' })) });
+    await open(api);
+    await waitFor(() => expect(screen.getByRole('button', { name: 'Delete' })).toBeDisabled());
+    expect(screen.getByRole('button', { name: 'Suspend' })).toBeDisabled();
+    expect(screen.getByTestId('detail-access')).toHaveTextContent('created by "alice"');
+    expect(api.canI).toHaveBeenCalledWith('default', 'delete', 'mpijobs', 'pi');
+    expect(api.canI).toHaveBeenCalledWith('default', 'update', 'mpijobs', 'pi');
   });
 
   it('says so when the job does not exist', async () => {

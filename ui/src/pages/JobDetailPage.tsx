@@ -27,7 +27,8 @@ import {
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { useEffect, useState } from 'react';
 import { useApi } from '../api/context';
-import type { JobEvent, MPIJob } from '../api/types';
+import type { Api } from '../api/client';
+import type { CanIResponse, JobEvent, MPIJob } from '../api/types';
 import { ConfirmDelete } from '../components/ConfirmDelete';
 import { ErrorSummary } from '../components/ErrorSummary';
 import { LogPanel } from '../components/LogPanel';
@@ -232,6 +233,29 @@ function History({ job }: { job: MPIJob }) {
   );
 }
 
+/**
+ * useJobAccess asks the server whether the caller may change (suspend,
+ * resume) and delete this job — on a cluster only its creator and MLOps
+ * engineers may — so the page offers only actions that will succeed. Until
+ * the answer arrives, or when the server cannot answer, actions stay
+ * offered and the server decides.
+ */
+function useJobAccess(api: Api, namespace: string, name: string) {
+  const [access, setAccess] = useState<{ update?: CanIResponse; delete?: CanIResponse }>({});
+  useEffect(() => {
+    const canI = api.canI?.bind(api);
+    if (!canI) return;
+    let live = true;
+    Promise.all([canI(namespace, 'update', 'mpijobs', name), canI(namespace, 'delete', 'mpijobs', name)])
+      .then(([update, del]) => live && setAccess({ update, delete: del }))
+      .catch(() => live && setAccess({}));
+    return () => {
+      live = false;
+    };
+  }, [api, namespace, name]);
+  return access;
+}
+
 /** JobDetailPage: one job, live from a watch on that job. */
 export function JobDetailPage({ namespace, name, isDark }: { namespace: string; name: string; isDark?: boolean }) {
   const api = useApi();
@@ -245,6 +269,9 @@ export function JobDetailPage({ namespace, name, isDark }: { namespace: string; 
   const [confirm, setConfirm] = useState(false);
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string>();
+  const access = useJobAccess(api, namespace, name);
+  const mayUpdate = access.update?.allowed !== false;
+  const mayDelete = access.delete?.allowed !== false;
 
   const base = `/jobs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
   const go = (t: TabKey, src?: string) => {
@@ -319,23 +346,32 @@ export function JobDetailPage({ namespace, name, isDark }: { namespace: string; 
                 Clone and modify
               </Button>
               {phase === 'Suspended' ? (
-                <Button variant="secondary" isDisabled={busy} onClick={() => act(() => api.resumeJob(namespace, name))}>
+                <Button variant="secondary" isDisabled={busy || !mayUpdate} onClick={() => act(() => api.resumeJob(namespace, name))}>
                   Resume
                 </Button>
               ) : (
-                <Button variant="secondary" isDisabled={busy || !running || phase === 'Deleting'} onClick={() => act(() => api.suspendJob(namespace, name))}>
+                <Button
+                  variant="secondary"
+                  isDisabled={busy || !mayUpdate || !running || phase === 'Deleting'}
+                  onClick={() => act(() => api.suspendJob(namespace, name))}
+                >
                   Suspend
                 </Button>
               )}
               <Button variant="secondary" onClick={() => nav(`/compare?a=${encodeURIComponent(`${namespace}/${name}`)}`)}>
                 Compare
               </Button>
-              <Button variant="danger" isDisabled={busy} onClick={() => setConfirm(true)}>
+              <Button variant="danger" isDisabled={busy || !mayDelete} onClick={() => setConfirm(true)}>
                 Delete
               </Button>
             </Flex>
           </FlexItem>
         </Flex>
+        {(!mayUpdate || !mayDelete) && (
+          <Content component="p" className="odh-wrap" data-testid="detail-access">
+            {(!mayUpdate ? access.update?.reason : access.delete?.reason) || 'You may not change or delete this job.'}
+          </Content>
+        )}
         {job.status?.message && !errorSummary(job) && (
           <Content component="p" className="odh-wrap">
             {job.status.message}
