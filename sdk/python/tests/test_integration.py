@@ -74,6 +74,16 @@ class ApiTest(IntegrationTest):
         cap = c.capacity()
         self.assertEqual("8", cap.get("slots").hard)
 
+    def test_can_i(self):
+        # The single local user may do anything; bad questions are errors.
+        c = self.client()
+        r = c.can_i("delete", name="anything")
+        self.assertTrue(r.allowed)
+        self.assertTrue(bool(c.can_i("create")))
+        with self.assertRaises(Exception) as cm:
+            c.can_i("fly")
+        self.assertIn('unknown verb "fly"', str(cm.exception))
+
     def test_token_from_the_discovery_file(self):
         old = dict(os.environ)
         try:

@@ -39,6 +39,7 @@ from .errors import (
 )
 from .models import (
     TERMINAL_PHASES,
+    AccessReview,
     Capacity,
     Condition,
     EnvVar,
@@ -106,6 +107,7 @@ __all__ = [
     "LogLine",
     "Capacity",
     "ResourceCapacity",
+    "AccessReview",
     "Version",
     "JobTemplate",
     # errors

@@ -30,7 +30,7 @@ from .errors import (
     TrainingError,
     error_from_body,
 )
-from .models import Capacity, Event, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
+from .models import AccessReview, Capacity, Event, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["AsyncMPIJobClient", "AsyncMPIJob", "AsyncHTTPTransport"]
 
@@ -609,6 +609,11 @@ class AsyncMPIJobClient:
     async def version(self) -> Version:
         """The server's version and engine."""
         return Version.from_dict(await self._transport.call(Request.of("GetVersion")))
+
+    async def can_i(self, verb: str, resource: str = "mpijobs", name: Optional[str] = None, namespace: Optional[str] = None) -> AccessReview:
+        """Whether you may ``verb`` on ``resource`` (optionally the job ``name``)."""
+        q = {"verb": verb, "resource": resource, "name": name}
+        return AccessReview.from_dict(await self._transport.call(Request.of("CanI", {"namespace": self._ns(namespace)}, q)))
 
     async def create_template(self, name: str, job: Union[MPIJobSpec, Mapping[str, Any]], description: str = "", namespace: Optional[str] = None) -> JobTemplate:
         """Save a job spec as a reusable template."""

@@ -63,6 +63,7 @@ OPERATIONS: Dict[str, Operation] = {
     "WatchAllJobs": Operation("WatchJobs", "GET", "/api/v1/watch/mpijobs", streaming=True),
     "GetCapacity": Operation("GetCapacity", "GET", _NS + "/capacity"),
     "GetVersion": Operation("GetVersion", "GET", "/api/v1/version"),
+    "CanI": Operation("CanI", "GET", _NS + "/cani"),
     "CreateTemplate": Operation("CreateTemplate", "POST", _NS + "/templates"),
     "ListTemplates": Operation("ListTemplates", "GET", _NS + "/templates"),
     "GetTemplate": Operation("GetTemplate", "GET", _NS + "/templates/{name}"),

@@ -22,6 +22,7 @@ from .errors import (
     ValidationError,
 )
 from .models import (
+    AccessReview,
     Capacity,
     Event,
     JobStatus,
@@ -617,6 +618,14 @@ class MPIJobClient:
     def version(self) -> Version:
         """The server's version and engine."""
         return Version.from_dict(self._transport.call(Request.of("GetVersion")))
+
+    def can_i(self, verb: str, resource: str = "mpijobs", name: Optional[str] = None, namespace: Optional[str] = None) -> AccessReview:
+        """Whether you may ``verb`` (get, list, watch, create, update,
+        suspend, resume, delete, logs) on ``resource``, optionally on the job
+        ``name``: e.g. ``if client.can_i("delete", name="train"): ...``.
+        When not, ``reason`` says why and how to get access."""
+        q = {"verb": verb, "resource": resource, "name": name}
+        return AccessReview.from_dict(self._transport.call(Request.of("CanI", {"namespace": self._ns(namespace)}, q)))
 
     # -- templates -------------------------------------------------------------
     def create_template(

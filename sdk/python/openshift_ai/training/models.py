@@ -889,6 +889,24 @@ class Capacity(_Model):
 
 
 @dataclass
+class AccessReview(_Model):
+    """Whether the caller may do something (``MPIJobClient.can_i``): on a
+    cluster the API server's RBAC and the own-job rule decide, on a local
+    server its policy file. ``bool(review)`` is ``allowed``."""
+
+    allowed: bool = False
+    reason: str = ""
+    user: str = ""
+
+    def __post_init__(self) -> None:
+        self._coerce()
+
+    def __bool__(self) -> bool:
+        """True when allowed."""
+        return self.allowed
+
+
+@dataclass
 class Version(_Model):
     """Server version and engine (``local`` or ``kubernetes``)."""
 
