@@ -337,6 +337,10 @@ func (c *Cluster) command(ctx context.Context, name string) (binary string, args
 			"--lock-namespace=" + operatorNamespace,
 			"--kube-api-qps=50",
 			"--kube-api-burst=100",
+			// As deploy/operator runs it: upstream's 10 queue events/s
+			// make jobs wait minutes behind other tests' pod events.
+			"--controller-queue-rate-limit=100",
+			"--controller-queue-burst=1000",
 		}, []string{operatorHealthAddrEnv + "=" + loop(st.Ports.OperatorHealth)}, nil
 	}
 	return "", nil, nil, fmt.Errorf("unknown component %q", name)
