@@ -113,7 +113,7 @@ func TestWorkerFailureReported(t *testing.T) {
 	create(t, simpleJob(t, name, 3, job.OpenMPI))
 	awaitPhase(t, name, job.PhaseRunning)
 	exitPod(t, name+"-worker-2", 42)
-	j := await(t, name, time.Minute, "worker failure reported", func(j *job.MPIJob) bool { return j.Status.FirstFailedWorker != nil })
+	j := await(t, name, awaitTimeout, "worker failure reported", func(j *job.MPIJob) bool { return j.Status.FirstFailedWorker != nil })
 	if j.Status.Phase != job.PhaseRunning || j.Status.Reason != job.ReasonWorkerFailed || *j.Status.FirstFailedWorker != 2 {
 		t.Errorf("while running: %s/%s first failed %v", j.Status.Phase, j.Status.Reason, *j.Status.FirstFailedWorker)
 	}
@@ -155,7 +155,7 @@ func TestWorkerOOMKilled(t *testing.T) {
 	if err := harness.SetPodOOMKilled(t.Context(), ns, name+"-worker-0"); err != nil {
 		t.Fatal(err)
 	}
-	j := await(t, name, time.Minute, "OOMKilled worker", func(j *job.MPIJob) bool { return j.Status.FirstFailedWorker != nil })
+	j := await(t, name, awaitTimeout, "OOMKilled worker", func(j *job.MPIJob) bool { return j.Status.FirstFailedWorker != nil })
 	if w := j.Status.WorkerStatuses[0]; w.Reason != job.ReasonOOMKilled || w.ExitCode == nil || *w.ExitCode != 137 {
 		t.Errorf("worker-0: %+v", w)
 	}
@@ -171,7 +171,7 @@ func TestWorkerRestarts(t *testing.T) {
 	if err := harness.SetPodRestarts(t.Context(), ns, name+"-worker-0", 2, 139, "Error"); err != nil {
 		t.Fatal(err)
 	}
-	j := await(t, name, time.Minute, "restarts", func(j *job.MPIJob) bool { return j.Status.WorkerStatuses[0].Restarts == 2 })
+	j := await(t, name, awaitTimeout, "restarts", func(j *job.MPIJob) bool { return j.Status.WorkerStatuses[0].Restarts == 2 })
 	if w := j.Status.WorkerStatuses[0]; w.ExitCode == nil || *w.ExitCode != 139 || w.State != job.StateRunning {
 		t.Errorf("worker-0: %+v", w)
 	}
@@ -351,7 +351,7 @@ func TestSuspendResume(t *testing.T) {
 	if _, err := eng.Resume(t.Context(), ns, name); err != nil {
 		t.Fatal(err)
 	}
-	j := await(t, name, 2*time.Minute, "running again after resume", func(j *job.MPIJob) bool {
+	j := await(t, name, awaitTimeout, "running again after resume", func(j *job.MPIJob) bool {
 		return j.Status.Phase == job.PhaseRunning && slices.ContainsFunc(j.Status.History, func(h job.Transition) bool { return h.Phase == job.PhaseSuspended })
 	})
 	if !slices.ContainsFunc(j.Status.History, func(h job.Transition) bool { return h.Phase == job.PhaseSuspended }) {
@@ -428,7 +428,7 @@ func TestPendingExplained(t *testing.T) {
 	j := simpleJob(t, name, 1, job.OpenMPI)
 	j.Spec.Workers.Resources.GPUs = 64
 	create(t, j)
-	p := await(t, name, time.Minute, "unschedulable", func(j *job.MPIJob) bool { return j.Status.Reason == job.ReasonUnschedulable })
+	p := await(t, name, awaitTimeout, "unschedulable", func(j *job.MPIJob) bool { return j.Status.Reason == job.ReasonUnschedulable })
 	if p.Status.Phase != job.PhasePending {
 		t.Errorf("phase %s", p.Status.Phase)
 	}
@@ -513,7 +513,7 @@ spec: {image: x, command: [a], workers: {replicas: 1, resources: {cpu: "1", memo
 	if _, err := e.Resume(ctx, qns, "small"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(awaitTimeout)
 	for {
 		j, err := e.Get(ctx, qns, "small")
 		if err == nil && j.Status.Reason == job.ReasonQuotaExceeded {

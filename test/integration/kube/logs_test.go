@@ -89,7 +89,7 @@ func TestLogs(t *testing.T) {
 	var followed []engine.LogLine
 	done := make(chan error, 1)
 	go func() {
-		fctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		fctx, cancel := context.WithTimeout(ctx, 2*awaitTimeout)
 		defer cancel()
 		done <- eng.Logs(fctx, ns, name, engine.LogOptions{All: true, Follow: true}, func(l engine.LogLine) error {
 			mu.Lock()
@@ -163,7 +163,7 @@ func TestLogsPrevious(t *testing.T) {
 	if err := harness.SetPodRestarts(ctx, ns, name+"-worker-0", 1, 1, "Error"); err != nil {
 		t.Fatal(err)
 	}
-	await(t, name, time.Minute, "restart seen", func(j *job.MPIJob) bool { return j.Status.WorkerStatuses[0].Restarts == 1 })
+	await(t, name, awaitTimeout, "restart seen", func(j *job.MPIJob) bool { return j.Status.WorkerStatuses[0].Restarts == 1 })
 	got := texts(collect(t, name, engine.LogOptions{Worker: new(int32(0)), Previous: true}))
 	if !slices.Equal(got, []string{"worker-0: crashed once"}) {
 		t.Errorf("previous: %q", got)

@@ -300,9 +300,14 @@ func await(t *testing.T, name string, timeout time.Duration, what string, cond f
 	return nil
 }
 
+// awaitTimeout bounds every wait for the cluster. Generous: the MPI
+// operator's work queue is rate-limited and shared with every other test
+// package running on the harness at the same time.
+const awaitTimeout = 4 * time.Minute
+
 func awaitPhase(t *testing.T, name string, p job.Phase) *job.MPIJob {
 	t.Helper()
-	return await(t, name, 90*time.Second, "phase "+string(p), func(j *job.MPIJob) bool { return j.Status.Phase == p })
+	return await(t, name, awaitTimeout, "phase "+string(p), func(j *job.MPIJob) bool { return j.Status.Phase == p })
 }
 
 // podsOf lists a job's pods by role ("launcher", "worker").
@@ -335,10 +340,10 @@ func launcherPod(t *testing.T, name string) string {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(awaitTimeout)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within 90s", what)
+			t.Fatalf("%s: not reached within %s", what, awaitTimeout)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
