@@ -911,8 +911,16 @@ func (e *Engine) Admit(ctx context.Context, j *job.MPIJob) ([]string, error) {
 			warnings = append(warnings, "SSH runs as root on port 22 (annotation "+AnnotationSSH+"=root): OpenShift's restricted-v2 SCC rejects such pods")
 		}
 	}
+	if ttl := j.Spec.RunPolicy.TTLSecondsAfterFinished; ttl != nil && *ttl < minSafeTTL {
+		warnings = append(warnings, fmt.Sprintf("spec.runPolicy.ttlSecondsAfterFinished is %ds: the TTL controller deletes the launcher Job that long after it finishes, and an MPI operator that has not recorded the end by then (it is rate-limited) starts the launcher again; use %d or more", *ttl, minSafeTTL))
+	}
 	return warnings, nil
 }
+
+// minSafeTTL is the shortest ttlSecondsAfterFinished Admit does not warn
+// about: v0.8.2 creates a new launcher Job when the finished one is gone
+// before it recorded the job's end.
+const minSafeTTL = 60
 
 // Create submits the job and returns it as soon as the cache has it.
 func (e *Engine) Create(ctx context.Context, j *job.MPIJob) (*job.MPIJob, error) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
@@ -40,7 +42,6 @@ func TestLogs(t *testing.T) {
 	ctx := t.Context()
 	name := uniqueName("logs")
 	j := simpleJob(t, name, 2, job.OpenMPI)
-	j.Spec.RunPolicy.TTLSecondsAfterFinished = new(int32(1)) // the launcher Job goes 1s after the end
 	for i := range 2 {
 		if err := harness.SetPodLogs(ctx, ns, fmt.Sprintf("%s-worker-%d", name, i), fmt.Sprintf("sshd %d listening\nworker %d done", i, i)); err != nil {
 			t.Fatal(err)
@@ -110,8 +111,13 @@ func TestLogs(t *testing.T) {
 		t.Fatal("follow did not return after the job ended")
 	}
 
-	// The operator removed the workers (cleanPodPolicy Running) and the
-	// TTL controller the launcher Job: the logs come from the archive.
+	// The operator removed the workers (cleanPodPolicy Running); remove the
+	// launcher Job as the TTL controller would (a short real TTL races the
+	// operator, see Admit): the logs come from the archive.
+	fg := metav1.DeletePropagationForeground
+	if err := admin.BatchV1().Jobs(ns).Delete(ctx, name+"-launcher", metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, "pods removed", func() bool { return len(podsOf(t, name, "")) == 0 })
 	if got := texts(collect(t, name, engine.LogOptions{Worker: new(int32(0))})); !slices.Equal(got, []string{"worker-0: sshd 0 listening", "worker-0: worker 0 done"}) {
 		t.Errorf("archived worker 0 logs: %q", got)
