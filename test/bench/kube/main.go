@@ -83,6 +83,8 @@ func (c *counter) wrap(rt http.RoundTripper) http.RoundTripper {
 			verb = "WATCH"
 		case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/log"):
 			verb = "GET log"
+		case r.Method == http.MethodGet && isCollection(r.URL.Path):
+			verb = "LIST"
 		}
 		c.total.Add(1)
 		c.mu.Lock()
@@ -93,6 +95,27 @@ func (c *counter) wrap(rt http.RoundTripper) http.RoundTripper {
 		c.mu.Unlock()
 		return resp, err
 	})
+}
+
+// isCollection tells a list (/api/v1/namespaces/x/pods) from a get
+// (/api/v1/namespaces/x/pods/p).
+func isCollection(path string) bool {
+	seg := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(seg) >= 2 && seg[0] == "api":
+		seg = seg[2:]
+	case len(seg) >= 3 && seg[0] == "apis":
+		seg = seg[3:]
+	default:
+		return false
+	}
+	if len(seg) >= 2 && seg[0] == "namespaces" {
+		if len(seg) == 2 {
+			return false // the namespace itself
+		}
+		seg = seg[2:]
+	}
+	return len(seg) == 1
 }
 
 func (c *counter) snapshot() (int64, map[string]int) {
