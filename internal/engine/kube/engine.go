@@ -437,7 +437,8 @@ func (e *Engine) usableNow() error {
 
 // Info describes the engine.
 func (e *Engine) Info(ctx context.Context) engine.Info {
-	return engine.Info{Name: "kubernetes", Version: "Kubernetes " + e.version + ", kubeflow.org/v2beta1 MPIJob (" + e.cfg.Host + ")"}
+	// Not the API server's address: every caller sees this.
+	return engine.Info{Name: "kubernetes", Version: "Kubernetes " + e.version + ", kubeflow.org/v2beta1 MPIJob"}
 }
 
 // clients returns the clients a request writes with.
