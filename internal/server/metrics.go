@@ -109,3 +109,90 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(gpuDesc, prometheus.GaugeValue, float64(gpus[ns]), ns)
 	}
 }
+
+// lifecycle counts jobs as they finish, from the engine's own watch, so the
+// numbers are the same whatever client created the jobs.
+type lifecycle struct {
+	finished *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	wait     prometheus.Histogram
+	started  prometheus.Counter
+}
+
+func newLifecycle(reg *prometheus.Registry) *lifecycle {
+	l := &lifecycle{
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "odh", Name: "jobs_finished_total",
+			Help: "MPIJobs that finished since the server started, by namespace, phase (Succeeded or Failed) and reason.",
+		}, []string{"namespace", "phase", "reason"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "odh", Name: "job_duration_seconds",
+			Help:    "Run time (start to completion) of finished MPIJobs.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 18), // 1 s … 36 h
+		}, []string{"phase"}),
+		wait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "odh", Name: "job_start_wait_seconds",
+			Help:    "Time from creation to start of MPIJobs (queueing, scheduling, image pulls).",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 18), // 50 ms … 1.8 h
+		}),
+		started: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "odh", Name: "jobs_started_total",
+			Help: "MPIJobs that started running since the server started.",
+		}),
+	}
+	reg.MustRegister(l.finished, l.duration, l.wait, l.started)
+	return l
+}
+
+// run follows the engine until ctx ends. Jobs already finished or started
+// when the server starts are not counted again.
+func (l *lifecycle) run(ctx context.Context, eng engine.Engine, log func(error)) {
+	type seen struct {
+		started, finished bool
+	}
+	jobs := map[string]seen{}
+	for ctx.Err() == nil {
+		synced := false
+		err := eng.Watch(ctx, engine.WatchOptions{SendInitial: true}, func(ev engine.Event) error {
+			if ev.Type == engine.Synced {
+				synced = true
+				return nil
+			}
+			j := ev.Job
+			uid := j.Metadata.UID
+			if ev.Type == engine.Deleted {
+				delete(jobs, uid)
+				return nil
+			}
+			prev, known := jobs[uid]
+			now := seen{started: !j.Status.StartTime.IsZero(), finished: j.Status.Phase.Terminal()}
+			jobs[uid] = now
+			if !synced || (known && prev == now) {
+				return nil
+			}
+			if now.started && !prev.started {
+				l.started.Inc()
+				if !j.Metadata.CreationTimestamp.IsZero() {
+					l.wait.Observe(j.Status.StartTime.Sub(j.Metadata.CreationTimestamp).Seconds())
+				}
+			}
+			if now.finished && !prev.finished {
+				l.finished.WithLabelValues(j.Metadata.Namespace, string(j.Status.Phase), j.Status.Reason).Inc()
+				if !j.Status.StartTime.IsZero() && !j.Status.CompletionTime.IsZero() {
+					l.duration.WithLabelValues(string(j.Status.Phase)).Observe(j.Status.CompletionTime.Sub(j.Status.StartTime).Seconds())
+				}
+			}
+			return nil
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			log(err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}

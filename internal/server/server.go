@@ -68,6 +68,8 @@ type Server struct {
 	audit    *Auditor
 	limiter  *rateLimiter
 	stopOnce chan struct{}
+	// stopLifecycle ends the watch behind the job lifecycle metrics.
+	stopLifecycle context.CancelFunc
 }
 
 // New builds a server. Call Close when done.
@@ -82,6 +84,11 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s := &Server{eng: opts.Engine, auth: opts.Auth, log: log, stopOnce: make(chan struct{}),
 		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst)}
 	s.metrics = newMetrics(opts.Engine)
+	lifecycleCtx, stopLifecycle := context.WithCancel(context.Background())
+	s.stopLifecycle = stopLifecycle
+	go newLifecycle(s.metrics.registry).run(lifecycleCtx, opts.Engine, func(err error) {
+		log.Warn("job metrics: watch ended; restarting it", "error", err)
+	})
 	s.service = NewService(opts.Engine, opts.Templates)
 	s.service.authz, s.service.reviewer = opts.Authorizer, opts.Reviewer
 	s.grpc = grpc.NewServer(
@@ -183,6 +190,7 @@ func (s *Server) Close() {
 	default:
 		close(s.stopOnce)
 	}
+	s.stopLifecycle()
 	_ = s.conn.Close()
 	s.grpc.Stop()
 }

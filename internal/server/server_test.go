@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -425,16 +427,29 @@ func TestMetrics(t *testing.T) {
 	ctx := authed(t.Context())
 	_, _ = s.rpc.ListJobs(ctx, &trainingv1.ListJobsRequest{})
 	_, _ = s.rpc.GetJob(ctx, &trainingv1.GetJobRequest{Namespace: "default", Name: "missing"})
-	resp, err := http.Get(s.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	createREST(t, s, "quick", []string{"true"}, "")
+	var data []byte
+	for i := 0; i < 200; i++ {
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(data), `odh_jobs_finished_total{namespace="default",phase="Succeeded",reason="Succeeded"} 1`) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	data, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	for _, want := range []string{
 		`odh_api_requests_total{code="OK",method="ListJobs"} 1`,
 		`odh_api_requests_total{code="NotFound",method="GetJob"} 1`,
 		`odh_api_request_duration_seconds_bucket{method="ListJobs"`,
+		`odh_jobs_finished_total{namespace="default",phase="Succeeded",reason="Succeeded"} 1`,
+		`odh_jobs_started_total 1`,
+		`odh_job_duration_seconds_count{phase="Succeeded"} 1`,
+		`odh_job_start_wait_seconds_count 1`,
+		`odh_jobs{namespace="default",phase="Succeeded"} 1`,
 	} {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("metrics lack %q", want)
@@ -546,5 +561,55 @@ func TestRequestIDEchoed(t *testing.T) {
 	resp.Body.Close()
 	if got := resp.Header.Get("X-Request-Id"); got != "abc-123" {
 		t.Errorf("X-Request-Id = %q", got)
+	}
+}
+
+// TestMonitoringManifestsUseRealMetrics: every odh_* metric the alert rules
+// and the Grafana dashboard in deploy/monitoring query is one the server
+// exports.
+func TestMonitoringManifestsUseRealMetrics(t *testing.T) {
+	s := startServer(t)
+	ctx := authed(t.Context())
+	createREST(t, s, "m", []string{"true"}, "")
+	w, err := s.rpc.WatchJobs(ctx, &trainingv1.WatchJobsRequest{Namespace: "default", Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := w.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job.Phase(ev.GetJob().GetStatus().GetPhase()).Terminal() {
+			break
+		}
+	}
+	var exported string
+	for i := 0; i < 100 && !strings.Contains(exported, "odh_jobs_finished_total"); i++ {
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		exported = string(data)
+		time.Sleep(20 * time.Millisecond)
+	}
+	files, _ := filepath.Glob("../../deploy/monitoring/*")
+	if len(files) == 0 {
+		t.Fatal("no monitoring manifests")
+	}
+	re := regexp.MustCompile(`odh_[a-z_]+`)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range re.FindAllString(string(data), -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count"), "_sum")
+			if !strings.Contains(exported, "\n"+base) && !strings.Contains(exported, "# TYPE "+base+" ") {
+				t.Errorf("%s uses %s, which odh-server does not export", filepath.Base(f), name)
+			}
+		}
 	}
 }
