@@ -690,7 +690,7 @@ func (e *Engine) removedLocked(k key, st *jobState) {
 	delete(e.jobs, k)
 	close(st.gone)
 	if st.snap != nil {
-		last := cloneJob(st.snap)
+		last := st.snap.DeepCopy()
 		if last.Status.Phase != job.PhaseDeleting && !last.Status.Phase.Terminal() {
 			last.Status.SetPhase(job.PhaseDeleting, job.ReasonDeleting, "deleted", time.Now())
 		}
@@ -814,7 +814,7 @@ func (e *Engine) Get(ctx context.Context, namespace, name string) (*job.MPIJob, 
 	}
 	e.mu.Unlock()
 	if snap != nil {
-		return cloneJob(snap), nil
+		return snap.DeepCopy(), nil
 	}
 	c, err := e.clients(ctx)
 	if err != nil {
@@ -849,7 +849,7 @@ func (e *Engine) List(ctx context.Context, opts engine.ListOptions) ([]*job.MPIJ
 	sortJobs(snaps)
 	out := make([]*job.MPIJob, len(snaps))
 	for i, j := range snaps {
-		out[i] = cloneJob(j)
+		out[i] = j.DeepCopy()
 	}
 	return out, nil
 }
@@ -970,7 +970,7 @@ func (e *Engine) afterWrite(ctx context.Context, u *kubeflow.MPIJob) *job.MPIJob
 		return true
 	})
 	if out != nil {
-		return cloneJob(out)
+		return out.DeepCopy()
 	}
 	rec, _ := e.loadRecord(u, true)
 	j, _, _ := e.compute(u, rec, nil)
@@ -1002,7 +1002,7 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string, opts engine
 	if err != nil {
 		return nil, apiError(err, "delete MPIJob")
 	}
-	out := cloneJob(cur)
+	out := cur.DeepCopy()
 	if out.Status.Phase != job.PhaseDeleting {
 		out.Status.SetPhase(job.PhaseDeleting, job.ReasonDeleting, "deleting: waiting for the launcher Job, the worker pods, the Service, ConfigMap and Secret to be removed", time.Now())
 	}

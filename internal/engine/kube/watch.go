@@ -85,7 +85,7 @@ func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(
 	if opts.SendInitial {
 		sortJobs(initial)
 		for _, j := range initial {
-			if err := emit(engine.Event{Type: engine.Added, Job: cloneJob(j)}); err != nil {
+			if err := emit(engine.Event{Type: engine.Added, Job: j.DeepCopy()}); err != nil {
 				return err
 			}
 		}
@@ -99,14 +99,14 @@ func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(
 		case <-ctx.Done():
 			return ctx.Err()
 		case ev := <-s.ch:
-			if err := emit(engine.Event{Type: ev.Type, Job: cloneJob(ev.Job)}); err != nil {
+			if err := emit(engine.Event{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
 				return err
 			}
 		case <-s.dead:
 			for {
 				select {
 				case ev := <-s.ch:
-					if err := emit(engine.Event{Type: ev.Type, Job: cloneJob(ev.Job)}); err != nil {
+					if err := emit(engine.Event{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
 						return err
 					}
 				default:

@@ -452,7 +452,7 @@ func (e *Engine) Create(ctx context.Context, in *job.MPIJob) (*job.MPIJob, error
 			Hint:    "Choose another name, or delete the existing job first: odh training delete mpijob " + k.name + " -n " + k.namespace,
 		}
 	}
-	j := cloneJob(in)
+	j := in.DeepCopy()
 	j.Upstream = nil
 	if j.APIVersion == "" {
 		j.APIVersion = job.APIVersion
@@ -488,7 +488,7 @@ func (e *Engine) Create(ctx context.Context, in *job.MPIJob) (*job.MPIJob, error
 		e.enqueue(rec)
 		t.schedule()
 	}
-	out := cloneJob(rec.j)
+	out := rec.j.DeepCopy()
 	t.unlock()
 	return out, nil
 }
@@ -567,7 +567,7 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string, opts engine
 	if !rec.deleting {
 		e.startDelete(t, rec, "deleting: stopping the job's processes and removing its record and logs")
 	}
-	out, gone := cloneJob(rec.j), rec.gone
+	out, gone := rec.j.DeepCopy(), rec.gone
 	t.unlock()
 	if opts.Wait {
 		select {
@@ -625,7 +625,7 @@ func (e *Engine) removeWhenStopped(rec *record, r *run) {
 	if rec.ttl != nil {
 		rec.ttl.Stop()
 	}
-	last := cloneJob(rec.j)
+	last := rec.j.DeepCopy()
 	last.Metadata.ResourceVersion = strconv.FormatUint(e.nextRV(), 10)
 	rec.j = last
 	e.broadcast(engine.Deleted, last, last)
@@ -654,7 +654,7 @@ func (e *Engine) Suspend(ctx context.Context, namespace, name string) (*job.MPIJ
 		t.unlock()
 		return nil, &job.Error{Kind: job.KindConflict, Message: fmt.Sprintf("MPIJob %q has already finished (%s) and cannot be suspended", name, ph)}
 	case ph == job.PhaseSuspended:
-		out := cloneJob(rec.j)
+		out := rec.j.DeepCopy()
 		t.unlock()
 		return out, nil
 	}
@@ -669,7 +669,7 @@ func (e *Engine) Suspend(ctx context.Context, namespace, name string) (*job.MPIJ
 			j.Status.SetPhase(job.PhaseSuspended, job.ReasonSuspended, msg, time.Now())
 		})
 		t.schedule()
-		out := cloneJob(rec.j)
+		out := rec.j.DeepCopy()
 		t.unlock()
 		return out, nil
 	}
@@ -704,7 +704,7 @@ func (e *Engine) Resume(ctx context.Context, namespace, name string) (*job.MPIJo
 	case ph.Terminal():
 		return nil, job.Errorf(job.KindConflict, "MPIJob %q has already finished (%s) and cannot be resumed; create it again to rerun it", name, ph)
 	case ph != job.PhaseSuspended:
-		return cloneJob(rec.j), nil
+		return rec.j.DeepCopy(), nil
 	}
 	if e.closed {
 		return nil, job.Errorf(job.KindUnavailable, "the server is shutting down; try again when it is back")
@@ -720,7 +720,7 @@ func (e *Engine) Resume(ctx context.Context, namespace, name string) (*job.MPIJo
 	rec.seq = e.seq
 	e.enqueue(rec)
 	t.schedule()
-	return cloneJob(rec.j), nil
+	return rec.j.DeepCopy(), nil
 }
 
 // Events returns what happened to the job, oldest first.

@@ -160,29 +160,3 @@ the job to be terminated. The first process to do so was:
 		}
 	}
 }
-
-func TestCloneJobSharesNothing(t *testing.T) {
-	j := newJob("c", 2, 2, job.OpenMPI, "a", "b")
-	j.Metadata.Labels = map[string]string{"a": "b"}
-	j.Metadata.Annotations = map[string]string{"a": "b"}
-	j.Spec.Env = []job.EnvVar{{Name: "A", Value: "1"}}
-	j.Spec.RunPolicy.ActiveDeadlineSeconds = job.Ptr(int32(5))
-	j.Spec.RunPolicy.TTLSecondsAfterFinished = job.Ptr(int32(5))
-	j.Spec.Volumes = []job.Volume{{Name: "v", MountPath: "/m", HostPath: "/h"}}
-	j.Spec.NodeSelector = map[string]string{"a": "b"}
-	j.Spec.Tolerations = []job.Toleration{{Key: "k"}}
-	j.Spec.ImagePullSecrets = []string{"s"}
-	j.Status.Launcher = &job.ReplicaStatus{ExitCode: job.Ptr(int32(1)), Ranks: []int32{1}}
-	j.Status.WorkerStatuses = []job.ReplicaStatus{{ExitCode: job.Ptr(int32(1)), Ranks: []int32{1}}}
-	j.Status.FirstFailedRank = job.Ptr(int32(1))
-	j.Status.FirstFailedWorker = job.Ptr(int32(1))
-	j.Status.History = []job.Transition{{Phase: job.PhaseRunning}}
-	j.Status.Conditions = []job.Condition{{Type: "x"}}
-	j.Status.Requested = &job.Totals{Slots: 4}
-	j.Status.ExitCode = job.Ptr(int32(1))
-	c := cloneJob(j)
-	if diff := cmp.Diff(j, c); diff != "" {
-		t.Fatalf("clone differs (-orig +clone):\n%s", diff)
-	}
-	assertNoSharedMemory(t, "MPIJob", j, c)
-}

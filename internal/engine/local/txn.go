@@ -92,7 +92,7 @@ func (t *txn) update(rec *record, sync bool, f func(j *job.MPIJob)) {
 		return
 	}
 	old := rec.j
-	nj := cloneJob(old)
+	nj := old.DeepCopy()
 	f(nj)
 	nj.Metadata.ResourceVersion = strconv.FormatUint(t.e.nextRV(), 10)
 	rec.j = nj

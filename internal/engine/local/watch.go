@@ -84,7 +84,7 @@ func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(
 			return strings.Compare(a.Metadata.Name, b.Metadata.Name)
 		})
 		for _, j := range initial {
-			if err := emit(engine.Event{Type: engine.Added, Job: cloneJob(j)}); err != nil {
+			if err := emit(engine.Event{Type: engine.Added, Job: j.DeepCopy()}); err != nil {
 				return err
 			}
 		}
@@ -99,7 +99,7 @@ func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(
 		case <-ctx.Done():
 			return ctx.Err()
 		case ev := <-s.ch:
-			if err := emit(engine.Event{Type: ev.Type, Job: cloneJob(ev.Job)}); err != nil {
+			if err := emit(engine.Event{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
 				return err
 			}
 		case <-s.dead:
@@ -107,7 +107,7 @@ func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(
 			for {
 				select {
 				case ev := <-s.ch:
-					if err := emit(engine.Event{Type: ev.Type, Job: cloneJob(ev.Job)}); err != nil {
+					if err := emit(engine.Event{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
 						return err
 					}
 				default:

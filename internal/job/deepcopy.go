@@ -1,17 +1,15 @@
-package kube
+package job
 
 import (
 	"maps"
 	"slices"
-
-	"github.com/odh-training/odh-training/internal/job"
 )
 
-// cloneJob deep-copies a job. The engine keeps one immutable snapshot per
-// job and hands out copies, so callers may modify what they get. It is
-// hand-written because Get and List must be cheap; TestCloneJobSharesNothing
+// DeepCopy returns a copy of j that shares no memory with it. Engines keep
+// immutable snapshots and copy before changing one; it is hand-written
+// because that happens on every status change, and TestDeepCopySharesNothing
 // fails when a new field is not copied.
-func cloneJob(j *job.MPIJob) *job.MPIJob {
+func (j *MPIJob) DeepCopy() *MPIJob {
 	if j == nil {
 		return nil
 	}
@@ -32,13 +30,13 @@ func cloneJob(j *job.MPIJob) *job.MPIJob {
 	s.ImagePullSecrets = slices.Clone(j.Spec.ImagePullSecrets)
 	st := &c.Status
 	if j.Status.Launcher != nil {
-		l := cloneReplica(*j.Status.Launcher)
+		l := copyReplica(*j.Status.Launcher)
 		st.Launcher = &l
 	}
 	if j.Status.WorkerStatuses != nil {
-		st.WorkerStatuses = make([]job.ReplicaStatus, len(j.Status.WorkerStatuses))
+		st.WorkerStatuses = make([]ReplicaStatus, len(j.Status.WorkerStatuses))
 		for i, w := range j.Status.WorkerStatuses {
-			st.WorkerStatuses[i] = cloneReplica(w)
+			st.WorkerStatuses[i] = copyReplica(w)
 		}
 	}
 	st.FirstFailedWorker = copyPtr(j.Status.FirstFailedWorker)
@@ -53,8 +51,16 @@ func cloneJob(j *job.MPIJob) *job.MPIJob {
 	return &c
 }
 
-func cloneReplica(r job.ReplicaStatus) job.ReplicaStatus {
+func copyReplica(r ReplicaStatus) ReplicaStatus {
 	r.ExitCode = copyPtr(r.ExitCode)
 	r.Ranks = slices.Clone(r.Ranks)
 	return r
+}
+
+func copyPtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
