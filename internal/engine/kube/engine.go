@@ -30,6 +30,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -131,11 +132,11 @@ type Engine struct {
 	lease    leaseCheck
 	initDone bool
 
-	mu      sync.Mutex
-	jobs    map[key]*jobState
-	subs    map[*subscriber]struct{}
-	changed chan struct{} // closed and replaced on every processed change
-	closed  bool
+	mu       sync.Mutex
+	jobs     map[key]*jobState
+	watchers *engine.Watchers
+	changed  chan struct{} // closed and replaced on every processed change
+	closed   bool
 }
 
 const (
@@ -189,7 +190,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		persistQ: workqueue.NewTyped[string](),
 		synced:   make(chan struct{}),
 		jobs:     map[key]*jobState{},
-		subs:     map[*subscriber]struct{}{},
+		watchers: engine.NewWatchers(watchBuffer),
 		changed:  make(chan struct{}),
 	}
 	e.lease = leaseCheck{client: kc, namespace: opts.OperatorNamespace}
@@ -360,9 +361,7 @@ func (e *Engine) Close(ctx context.Context) error {
 		return nil
 	}
 	e.closed = true
-	for s := range e.subs {
-		s.end(job.Errorf(job.KindUnavailable, "the server is shutting down; watch again when it is back"))
-	}
+	e.watchers.Close(job.Errorf(job.KindUnavailable, "the server is shutting down; watch again when it is back"))
 	e.mu.Unlock()
 	close(e.stop)
 	e.queue.ShutDown()
@@ -846,21 +845,12 @@ func (e *Engine) List(ctx context.Context, opts engine.ListOptions) ([]*job.MPIJ
 		}
 	}
 	e.mu.Unlock()
-	sortJobs(snaps)
+	engine.SortJobs(snaps)
 	out := make([]*job.MPIJob, len(snaps))
 	for i, j := range snaps {
 		out[i] = j.DeepCopy()
 	}
 	return out, nil
-}
-
-func sortJobs(js []*job.MPIJob) {
-	slices.SortFunc(js, func(a, b *job.MPIJob) int {
-		if c := strings.Compare(a.Metadata.Namespace, b.Metadata.Namespace); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Metadata.Name, b.Metadata.Name)
-	})
 }
 
 // snapshot returns a job's current snapshot and the UID it belongs to.
@@ -1135,7 +1125,7 @@ func objectName(kind, name string) string {
 	return strings.ToLower(kind) + "/" + name
 }
 
-var everything = labelsEverything()
+var everything = labels.Everything()
 
 // ensureDir creates a directory for the archive.
 func ensureDir(dir string) error { return os.MkdirAll(dir, 0o700) }

@@ -84,17 +84,17 @@ type Engine struct {
 	wg         sync.WaitGroup // executions and deletions
 	notifyDone chan struct{}
 
-	mu     sync.Mutex
-	jobs   map[key]*record
-	order  []*record // every record, sorted by namespace and name (for List)
-	byUID  map[string]*record
-	queue  []*record // Queued jobs in FIFO (seq) order
-	used   int       // slots held by starting or running jobs
-	rv     uint64
-	rvHigh uint64
-	seq    uint64
-	subs   map[*subscriber]struct{}
-	closed bool
+	mu       sync.Mutex
+	jobs     map[key]*record
+	order    []*record // every record, sorted by namespace and name (for List)
+	byUID    map[string]*record
+	queue    []*record // Queued jobs in FIFO (seq) order
+	used     int       // slots held by starting or running jobs
+	rv       uint64
+	rvHigh   uint64
+	seq      uint64
+	watchers *engine.Watchers
+	closed   bool
 }
 
 // record is the engine's state for one job. Fields are guarded by e.mu
@@ -146,7 +146,7 @@ func New(opts Options) (*Engine, error) {
 		spawnCh:  make(chan spawnReq),
 		jobs:     map[key]*record{},
 		byUID:    map[string]*record{},
-		subs:     map[*subscriber]struct{}{},
+		watchers: engine.NewWatchers(watchBuffer),
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -325,9 +325,7 @@ func (e *Engine) Close(ctx context.Context) error {
 			}
 		}
 	}
-	for s := range e.subs {
-		s.end(job.Errorf(job.KindUnavailable, "the server is shutting down; watch again when it is back"))
-	}
+	e.watchers.Close(job.Errorf(job.KindUnavailable, "the server is shutting down; watch again when it is back"))
 	t.unlock()
 	for _, r := range stop {
 		go e.killTree(r)

@@ -2,9 +2,6 @@ package local
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
@@ -14,40 +11,9 @@ import (
 // watch ends with an error; the engine never waits for a slow watcher.
 const watchBuffer = 1024
 
-type subscriber struct {
-	opts engine.WatchOptions
-	ch   chan engine.Event
-	dead chan struct{}
-	err  error
-}
-
-// end stops the subscriber with err; called with e.mu held.
-func (s *subscriber) end(err error) {
-	select {
-	case <-s.dead:
-		return
-	default:
-	}
-	s.err = err
-	close(s.dead)
-}
-
-// broadcast sends a change to every subscriber whose filter matches the
-// job before or after it (so a watcher of Running jobs sees a job leave
-// that phase). Called with e.mu held; the events share the immutable
-// snapshot, each watcher copies it when emitting.
+// broadcast publishes a change to the watchers (e.mu held).
 func (e *Engine) broadcast(typ engine.EventType, old, nj *job.MPIJob) {
-	for s := range e.subs {
-		if !s.opts.Matches(nj) && (old == nil || !s.opts.Matches(old)) {
-			continue
-		}
-		select {
-		case s.ch <- engine.Event{Type: typ, Job: nj}:
-		default:
-			s.end(job.Errorf(job.KindUnavailable, "watch ended: the client fell more than %d events behind; watch again", watchBuffer))
-			delete(e.subs, s)
-		}
-	}
+	e.watchers.Publish(typ, old, nj)
 }
 
 // Watch calls emit for every change of matching jobs until ctx ends (it
@@ -55,13 +21,12 @@ func (e *Engine) broadcast(typ engine.EventType, old, nj *job.MPIJob) {
 // SendInitial it first emits every matching job as Added, then a Synced
 // event whose Job is nil.
 func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(engine.Event) error) error {
-	s := &subscriber{opts: opts, ch: make(chan engine.Event, watchBuffer), dead: make(chan struct{})}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		return job.Errorf(job.KindUnavailable, "the server is shutting down; watch again when it is back")
 	}
-	e.subs[s] = struct{}{}
+	w := e.watchers.Add(opts)
 	var initial []*job.MPIJob
 	if opts.SendInitial {
 		for _, rec := range e.jobs {
@@ -73,50 +38,8 @@ func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(
 	e.mu.Unlock()
 	defer func() {
 		e.mu.Lock()
-		delete(e.subs, s)
+		e.watchers.Remove(w)
 		e.mu.Unlock()
 	}()
-	if opts.SendInitial {
-		slices.SortFunc(initial, func(a, b *job.MPIJob) int {
-			if c := strings.Compare(a.Metadata.Namespace, b.Metadata.Namespace); c != 0 {
-				return c
-			}
-			return strings.Compare(a.Metadata.Name, b.Metadata.Name)
-		})
-		for _, j := range initial {
-			if err := emit(engine.Event{Type: engine.Added, Job: j.DeepCopy()}); err != nil {
-				return err
-			}
-		}
-	}
-	// Synced also tells a watcher without initial events that it is
-	// subscribed: nothing that happens from now on is missed.
-	if err := emit(engine.Event{Type: engine.Synced}); err != nil {
-		return err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case ev := <-s.ch:
-			if err := emit(engine.Event{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
-				return err
-			}
-		case <-s.dead:
-			// Deliver what was queued before the end, then report it.
-			for {
-				select {
-				case ev := <-s.ch:
-					if err := emit(engine.Event{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
-						return err
-					}
-				default:
-					if s.err == nil {
-						return fmt.Errorf("watch ended")
-					}
-					return s.err
-				}
-			}
-		}
-	}
+	return w.Serve(ctx, initial, emit)
 }
