@@ -347,16 +347,19 @@ func filterLines(lines []timedLine, opts engine.LogOptions) []timedLine {
 // worker's pod has ended, or ctx ends. A launcher that is retried is
 // followed into its next pod.
 func (e *Engine) follow(ctx context.Context, c *Clients, lj logJob, s logSource, opts engine.LogOptions, emit func(engine.LogLine) error) error {
-	done := map[types.UID]bool{}
+	// A container is identified by its pod and restart count: following
+	// goes on across container restarts and new pods (a retried launcher)
+	// until the job is over.
+	instance := func(p *corev1.Pod) string { return string(p.UID) + "/" + strconv.Itoa(int(restarts(p))) }
+	done := map[string]bool{}
 	first := true
-	var lastTime time.Time
 	for {
 		var pod *corev1.Pod
 		over := false
 		err := e.waitFor(ctx, func() bool {
 			over = e.jobOver(lj)
 			for _, p := range e.sourcePods(lj, s) {
-				if !done[p.UID] && p.Status.Phase != corev1.PodPending {
+				if !done[instance(p)] && p.Status.Phase != corev1.PodPending {
 					pod = p
 				}
 			}
@@ -380,7 +383,7 @@ func (e *Engine) follow(ctx context.Context, c *Clients, lj logJob, s logSource,
 			}
 			return nil
 		}
-		done[pod.UID] = true
+		done[instance(pod)] = true
 		lo := &corev1.PodLogOptions{Container: mainContainer(pod), Timestamps: true, Follow: true}
 		if first {
 			if opts.TailLines != nil {
@@ -391,17 +394,8 @@ func (e *Engine) follow(ctx context.Context, c *Clients, lj logJob, s logSource,
 			}
 		}
 		first = false
-		if err := e.streamPod(ctx, c, lj, pod, lo, func(l timedLine) error {
-			if !l.t.IsZero() {
-				lastTime = l.t
-			}
-			return emit(s.line(l))
-		}); err != nil {
+		if err := e.streamPod(ctx, c, lj, pod, lo, func(l timedLine) error { return emit(s.line(l)) }); err != nil {
 			return err
-		}
-		_ = lastTime
-		if s.worker >= 0 {
-			return nil
 		}
 	}
 }
@@ -428,7 +422,8 @@ func (e *Engine) streamPod(ctx context.Context, c *Clients, lj logJob, pod *core
 				return true
 			}
 			p := obj.(*corev1.Pod)
-			return p.UID != pod.UID || p.DeletionTimestamp != nil || podTerminal(p)
+			// A restarted container's log is a new stream.
+			return p.UID != pod.UID || p.DeletionTimestamp != nil || podTerminal(p) || restarts(p) != restarts(pod)
 		})
 		if err != nil {
 			return
