@@ -89,6 +89,11 @@ var _ server.Authenticator = (*TokenReview)(nil)
 // NewTokenReview validates tokens with client (the server's own identity,
 // which needs create on tokenreviews). Valid tokens are remembered for ttl,
 // invalid ones for a few seconds; only a hash of each token is kept.
+// TokenHint says which tokens the server accepts (for 401 answers).
+func (t *TokenReview) TokenHint() string {
+	return "your cluster token: oc whoami -t, or kubectl create token SERVICEACCOUNT"
+}
+
 func NewTokenReview(client kubernetes.Interface, ttl time.Duration, audiences ...string) *TokenReview {
 	return &TokenReview{client: client, audiences: audiences, ok: newCache[server.User](ttl, 10000), bad: newCache[struct{}](5*time.Second, 10000)}
 }

@@ -70,11 +70,26 @@ func (a Anonymous) Authenticate(context.Context, string) (User, error) { return 
 
 var errBadToken = errors.New("invalid token")
 
-func unauthenticated(msg string) *job.Error {
+// TokenHinter is implemented by authenticators that know where their
+// callers get tokens, so a 401 can say it.
+type TokenHinter interface {
+	TokenHint() string
+}
+
+// TokenHint says where the local server's token is.
+func (StaticToken) TokenHint() string {
+	return "the local server's token is in <state-dir>/token; the CLI and SDK on the same machine find it by themselves"
+}
+
+func (s *Server) unauthenticated(msg string) *job.Error {
+	where := "a token the server accepts"
+	if h, ok := s.auth.(TokenHinter); ok {
+		where = h.TokenHint()
+	}
 	return &job.Error{
 		Kind:    job.KindUnauthenticated,
 		Message: msg,
-		Hint:    "Pass a token with --token or ODH_TOKEN (the local server's token is in <state-dir>/token), or log in with: odh login --server URL --token TOKEN",
+		Hint:    "Pass a token with --token or ODH_TOKEN (" + where + "), or log in with: odh login --server URL --token TOKEN",
 	}
 }
 
@@ -94,7 +109,7 @@ func tokenFrom(ctx context.Context) string {
 func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
 	tok := tokenFrom(ctx)
 	if _, anon := s.auth.(Anonymous); !anon && tok == "" {
-		return nil, apiconv.ToStatus(unauthenticated("authentication required: no bearer token was sent")).Err()
+		return nil, apiconv.ToStatus(s.unauthenticated("authentication required: no bearer token was sent")).Err()
 	}
 	u, err := s.auth.Authenticate(ctx, tok)
 	if err != nil {
@@ -102,7 +117,7 @@ func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
 		if errors.As(err, &je) {
 			return nil, apiconv.ToStatus(je).Err()
 		}
-		return nil, apiconv.ToStatus(unauthenticated("authentication failed: the bearer token is not valid")).Err()
+		return nil, apiconv.ToStatus(s.unauthenticated("authentication failed: the bearer token is not valid")).Err()
 	}
 	return WithUser(ctx, u), nil
 }
