@@ -241,11 +241,15 @@ func Phase(ios *iostreams.IOStreams, j *job.MPIJob) string {
 	return ios.Colorize(iostreams.PhaseColor(p), p)
 }
 
-// WorkersCell is "ready/total".
+// WorkersCell is "ready/total" while a job is active and "succeeded/total"
+// once it has finished (as the dashboard shows it).
 func WorkersCell(j *job.MPIJob) string {
 	total := j.Status.Workers.Total
 	if total == 0 {
 		total = j.Spec.Replicas()
+	}
+	if j.Status.Phase.Terminal() {
+		return fmt.Sprintf("%d/%d", j.Status.Workers.Succeeded, total)
 	}
 	return fmt.Sprintf("%d/%d", j.Status.Workers.Ready, total)
 }

@@ -33,6 +33,7 @@ func jobs() []*job.MPIJob {
 			if phase.Terminal() {
 				j.Status.CompletionTime = j.Status.StartTime.Add(ran)
 				j.Status.Reason = string(phase)
+				j.Status.Workers.Succeeded = total
 			}
 		}
 		return j
