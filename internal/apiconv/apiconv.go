@@ -324,3 +324,16 @@ func CapacityFromProto(p *trainingv1.Capacity) *engine.Capacity {
 	}
 	return c
 }
+
+// MetricsToProto converts a job's resource samples.
+func MetricsToProto(m *engine.JobMetrics) *trainingv1.JobMetrics {
+	p := &trainingv1.JobMetrics{Available: true, Source: m.Source, IntervalSeconds: m.Interval.Seconds()}
+	for _, r := range m.Replicas {
+		rp := &trainingv1.ReplicaMetrics{Name: r.Name, Index: r.Index}
+		for _, s := range r.Samples {
+			rp.Samples = append(rp.Samples, &trainingv1.MetricSample{Time: ts(s.Time), CpuCores: s.CPUCores, MemoryBytes: s.MemoryBytes})
+		}
+		p.Replicas = append(p.Replicas, rp)
+	}
+	return p
+}

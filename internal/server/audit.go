@@ -81,6 +81,7 @@ var reads = map[string]struct{ verb, resource string }{
 	"GetLogs":       {"get", "mpijobs/log"},
 	"ListEvents":    {"get", "events"},
 	"GetCapacity":   {"get", "capacity"},
+	"GetJobMetrics": {"get", "mpijobs/metrics"},
 	"ListTemplates": {"list", "templates"},
 	"GetTemplate":   {"get", "templates"},
 	"CanI":          {"get", "accessreviews"},

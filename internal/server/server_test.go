@@ -613,3 +613,55 @@ func TestMonitoringManifestsUseRealMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestJobMetricsOverREST reads a running job's per-replica CPU and memory.
+func TestJobMetricsOverREST(t *testing.T) {
+	s := startServer(t)
+	createREST(t, s, "busy", []string{"bash", "-c", "while [ $SECONDS -lt 8 ]; do :; done"}, "")
+	type metrics struct {
+		Available       bool    `json:"available"`
+		Source          string  `json:"source"`
+		IntervalSeconds float64 `json:"intervalSeconds"`
+		Replicas        []struct {
+			Name    string `json:"name"`
+			Samples []struct {
+				Time        time.Time `json:"time"`
+				CPUCores    float64   `json:"cpuCores"`
+				MemoryBytes float64   `json:"memoryBytes"`
+			} `json:"samples"`
+		} `json:"replicas"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	busy := map[string]bool{}
+	for len(busy) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no CPU seen on both workers; busy: %v", busy)
+		}
+		time.Sleep(time.Second)
+		code, data := s.rest(t, http.MethodGet, "/api/v1/namespaces/default/mpijobs/busy/metrics", "")
+		if code != http.StatusOK {
+			t.Fatalf("metrics: %d %s", code, data)
+		}
+		var m metrics
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("metrics body %s: %v", data, err)
+		}
+		if !m.Available || m.Source == "" || m.IntervalSeconds != 2 {
+			t.Fatalf("metrics header: %s", data)
+		}
+		for _, r := range m.Replicas {
+			for _, sm := range r.Samples {
+				if strings.HasPrefix(r.Name, "worker-") && sm.CPUCores > 0.2 && sm.MemoryBytes > 0 && !sm.Time.IsZero() {
+					busy[r.Name] = true
+				}
+			}
+		}
+	}
+	code, data := s.rest(t, http.MethodGet, "/api/v1/namespaces/default/mpijobs/ghost/metrics", "")
+	if code != http.StatusNotFound || !strings.Contains(string(data), "odh training list") {
+		t.Fatalf("metrics of a missing job: %d %s", code, data)
+	}
+	if code, data := s.rest(t, http.MethodDelete, "/api/v1/namespaces/default/mpijobs/busy?wait=true", ""); code != http.StatusOK {
+		t.Fatalf("delete: %d %s", code, data)
+	}
+}

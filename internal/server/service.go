@@ -404,6 +404,30 @@ func (s *Service) ListEvents(ctx context.Context, req *trainingv1.ListEventsRequ
 	return resp, nil
 }
 
+// GetJobMetrics returns a job's recent resource use, when the engine can
+// measure it.
+func (s *Service) GetJobMetrics(ctx context.Context, req *trainingv1.GetJobMetricsRequest) (*trainingv1.JobMetrics, error) {
+	if err := requireName(req.GetName()); err != nil {
+		return nil, err
+	}
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
+		return nil, err
+	}
+	src, ok := s.eng.(engine.MetricsSource)
+	if !ok {
+		if _, err := s.eng.Get(ctx, ns, req.GetName()); err != nil {
+			return nil, err
+		}
+		return &trainingv1.JobMetrics{Message: "this engine does not measure resource use; on a cluster, use the OpenShift/Prometheus monitoring of the job's pods"}, nil
+	}
+	m, err := src.JobMetrics(ctx, ns, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return apiconv.MetricsToProto(m), nil
+}
+
 // GetCapacity reports capacity or quota.
 func (s *Service) GetCapacity(ctx context.Context, req *trainingv1.GetCapacityRequest) (*trainingv1.Capacity, error) {
 	ns := namespaceOrDefault(req.GetNamespace())

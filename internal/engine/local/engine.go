@@ -56,6 +56,9 @@ type Options struct {
 	// Executable is the binary run as the rank wrapper (it must call
 	// MaybeRankExec first thing). "" means os.Executable().
 	Executable string
+	// MetricsInterval is how often the CPU and memory of running jobs are
+	// sampled. 0 means 2 seconds; negative disables sampling.
+	MetricsInterval time.Duration
 }
 
 // DefaultSlots is the capacity used when Options.Slots is 0.
@@ -80,6 +83,7 @@ type Engine struct {
 	notifyEnv  string
 	token      string
 	quit       chan struct{}
+	sampler    *sampler
 	spawnCh    chan spawnReq
 	wg         sync.WaitGroup // executions and deletions
 	notifyDone chan struct{}
@@ -143,6 +147,7 @@ func New(opts Options) (*Engine, error) {
 		ncpu:     runtime.NumCPU(),
 		mpi:      &mpiDetector{overrides: opts.Launchers},
 		quit:     make(chan struct{}),
+		sampler:  newSampler(opts.MetricsInterval),
 		spawnCh:  make(chan spawnReq),
 		jobs:     map[key]*record{},
 		byUID:    map[string]*record{},
@@ -194,6 +199,7 @@ func New(opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("local engine: %w", err)
 	}
 	go e.spawnLoop()
+	go e.sampleLoop()
 	for _, impl := range job.MPIImplementations {
 		if in, err := e.mpi.get(impl); err == nil {
 			e.log.Info("MPI implementation found", "implementation", impl, "launcher", in.path, "version", in.version)

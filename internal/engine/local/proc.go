@@ -26,6 +26,7 @@ const (
 type procInfo struct {
 	pid, ppid int
 	state     byte
+	cpuTicks  uint64 // utime + stime, in clock ticks
 }
 
 // listProcs reads every process's pid, parent and state from /proc.
@@ -70,7 +71,14 @@ func readStat(pid int, buf []byte) (procInfo, bool) {
 		return procInfo{}, false
 	}
 	ppid, _ := strconv.Atoi(fields[1])
-	return procInfo{pid: pid, ppid: ppid, state: fields[0][0]}, true
+	p := procInfo{pid: pid, ppid: ppid, state: fields[0][0]}
+	// After the command: state(0) ppid(1) … utime(11) stime(12).
+	if len(fields) > 12 {
+		ut, _ := strconv.ParseUint(fields[11], 10, 64)
+		st, _ := strconv.ParseUint(fields[12], 10, 64)
+		p.cpuTicks = ut + st
+	}
+	return p, true
 }
 
 // descendants returns every live (non-zombie) descendant of root.

@@ -2722,6 +2722,262 @@ func (x *ListEventsResponse) GetItems() []*Event {
 	return nil
 }
 
+type GetJobMetricsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJobMetricsRequest) Reset() {
+	*x = GetJobMetricsRequest{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJobMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJobMetricsRequest) ProtoMessage() {}
+
+func (x *GetJobMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJobMetricsRequest.ProtoReflect.Descriptor instead.
+func (*GetJobMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetJobMetricsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetJobMetricsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// JobMetrics is a job's recent resource use, per replica.
+type JobMetrics struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when the engine cannot measure this job (message says why).
+	Available bool   `protobuf:"varint,1,opt,name=available,proto3" json:"available,omitempty"`
+	Message   string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// Where the numbers come from, e.g. "local /proc sampling".
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// Seconds between samples.
+	IntervalSeconds float64 `protobuf:"fixed64,4,opt,name=interval_seconds,json=intervalSeconds,proto3" json:"interval_seconds,omitempty"`
+	// The launcher first (index -1), then the workers.
+	Replicas      []*ReplicaMetrics `protobuf:"bytes,5,rep,name=replicas,proto3" json:"replicas,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobMetrics) Reset() {
+	*x = JobMetrics{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobMetrics) ProtoMessage() {}
+
+func (x *JobMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobMetrics.ProtoReflect.Descriptor instead.
+func (*JobMetrics) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *JobMetrics) GetAvailable() bool {
+	if x != nil {
+		return x.Available
+	}
+	return false
+}
+
+func (x *JobMetrics) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *JobMetrics) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *JobMetrics) GetIntervalSeconds() float64 {
+	if x != nil {
+		return x.IntervalSeconds
+	}
+	return 0
+}
+
+func (x *JobMetrics) GetReplicas() []*ReplicaMetrics {
+	if x != nil {
+		return x.Replicas
+	}
+	return nil
+}
+
+type ReplicaMetrics struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "launcher" or "worker-N".
+	Name          string          `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Index         int32           `protobuf:"varint,2,opt,name=index,proto3" json:"index,omitempty"`
+	Samples       []*MetricSample `protobuf:"bytes,3,rep,name=samples,proto3" json:"samples,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplicaMetrics) Reset() {
+	*x = ReplicaMetrics{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplicaMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplicaMetrics) ProtoMessage() {}
+
+func (x *ReplicaMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplicaMetrics.ProtoReflect.Descriptor instead.
+func (*ReplicaMetrics) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ReplicaMetrics) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReplicaMetrics) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ReplicaMetrics) GetSamples() []*MetricSample {
+	if x != nil {
+		return x.Samples
+	}
+	return nil
+}
+
+type MetricSample struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Time  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	// CPU in use, in cores (1.5 = one and a half cores busy).
+	CpuCores float64 `protobuf:"fixed64,2,opt,name=cpu_cores,json=cpuCores,proto3" json:"cpu_cores,omitempty"`
+	// Resident memory in bytes.
+	MemoryBytes   float64 `protobuf:"fixed64,3,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricSample) Reset() {
+	*x = MetricSample{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricSample) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricSample) ProtoMessage() {}
+
+func (x *MetricSample) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricSample.ProtoReflect.Descriptor instead.
+func (*MetricSample) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *MetricSample) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *MetricSample) GetCpuCores() float64 {
+	if x != nil {
+		return x.CpuCores
+	}
+	return 0
+}
+
+func (x *MetricSample) GetMemoryBytes() float64 {
+	if x != nil {
+		return x.MemoryBytes
+	}
+	return 0
+}
+
 type GetCapacityRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
@@ -2731,7 +2987,7 @@ type GetCapacityRequest struct {
 
 func (x *GetCapacityRequest) Reset() {
 	*x = GetCapacityRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[35]
+	mi := &file_odh_training_v1_training_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2743,7 +2999,7 @@ func (x *GetCapacityRequest) String() string {
 func (*GetCapacityRequest) ProtoMessage() {}
 
 func (x *GetCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[35]
+	mi := &file_odh_training_v1_training_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2756,7 +3012,7 @@ func (x *GetCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCapacityRequest.ProtoReflect.Descriptor instead.
 func (*GetCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{35}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetCapacityRequest) GetNamespace() string {
@@ -2779,7 +3035,7 @@ type Capacity struct {
 
 func (x *Capacity) Reset() {
 	*x = Capacity{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[36]
+	mi := &file_odh_training_v1_training_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2791,7 +3047,7 @@ func (x *Capacity) String() string {
 func (*Capacity) ProtoMessage() {}
 
 func (x *Capacity) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[36]
+	mi := &file_odh_training_v1_training_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2804,7 +3060,7 @@ func (x *Capacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capacity.ProtoReflect.Descriptor instead.
 func (*Capacity) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{36}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Capacity) GetSource() string {
@@ -2834,7 +3090,7 @@ type ResourceCapacity struct {
 
 func (x *ResourceCapacity) Reset() {
 	*x = ResourceCapacity{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[37]
+	mi := &file_odh_training_v1_training_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2846,7 +3102,7 @@ func (x *ResourceCapacity) String() string {
 func (*ResourceCapacity) ProtoMessage() {}
 
 func (x *ResourceCapacity) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[37]
+	mi := &file_odh_training_v1_training_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2859,7 +3115,7 @@ func (x *ResourceCapacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceCapacity.ProtoReflect.Descriptor instead.
 func (*ResourceCapacity) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{37}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ResourceCapacity) GetName() string {
@@ -2898,7 +3154,7 @@ type GetVersionRequest struct {
 
 func (x *GetVersionRequest) Reset() {
 	*x = GetVersionRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[38]
+	mi := &file_odh_training_v1_training_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2910,7 +3166,7 @@ func (x *GetVersionRequest) String() string {
 func (*GetVersionRequest) ProtoMessage() {}
 
 func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[38]
+	mi := &file_odh_training_v1_training_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2923,7 +3179,7 @@ func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVersionRequest.ProtoReflect.Descriptor instead.
 func (*GetVersionRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{38}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{42}
 }
 
 type Version struct {
@@ -2942,7 +3198,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[39]
+	mi := &file_odh_training_v1_training_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2954,7 +3210,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[39]
+	mi := &file_odh_training_v1_training_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2967,7 +3223,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{39}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Version) GetVersion() string {
@@ -3027,7 +3283,7 @@ type JobTemplate struct {
 
 func (x *JobTemplate) Reset() {
 	*x = JobTemplate{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[40]
+	mi := &file_odh_training_v1_training_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3295,7 @@ func (x *JobTemplate) String() string {
 func (*JobTemplate) ProtoMessage() {}
 
 func (x *JobTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[40]
+	mi := &file_odh_training_v1_training_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3308,7 @@ func (x *JobTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobTemplate.ProtoReflect.Descriptor instead.
 func (*JobTemplate) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{40}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *JobTemplate) GetName() string {
@@ -3107,7 +3363,7 @@ type CreateTemplateRequest struct {
 
 func (x *CreateTemplateRequest) Reset() {
 	*x = CreateTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[41]
+	mi := &file_odh_training_v1_training_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3119,7 +3375,7 @@ func (x *CreateTemplateRequest) String() string {
 func (*CreateTemplateRequest) ProtoMessage() {}
 
 func (x *CreateTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[41]
+	mi := &file_odh_training_v1_training_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3132,7 +3388,7 @@ func (x *CreateTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTemplateRequest.ProtoReflect.Descriptor instead.
 func (*CreateTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{41}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateTemplateRequest) GetNamespace() string {
@@ -3158,7 +3414,7 @@ type ListTemplatesRequest struct {
 
 func (x *ListTemplatesRequest) Reset() {
 	*x = ListTemplatesRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[42]
+	mi := &file_odh_training_v1_training_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3170,7 +3426,7 @@ func (x *ListTemplatesRequest) String() string {
 func (*ListTemplatesRequest) ProtoMessage() {}
 
 func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[42]
+	mi := &file_odh_training_v1_training_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3183,7 +3439,7 @@ func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesRequest.ProtoReflect.Descriptor instead.
 func (*ListTemplatesRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{42}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListTemplatesRequest) GetNamespace() string {
@@ -3202,7 +3458,7 @@ type ListTemplatesResponse struct {
 
 func (x *ListTemplatesResponse) Reset() {
 	*x = ListTemplatesResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[43]
+	mi := &file_odh_training_v1_training_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3214,7 +3470,7 @@ func (x *ListTemplatesResponse) String() string {
 func (*ListTemplatesResponse) ProtoMessage() {}
 
 func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[43]
+	mi := &file_odh_training_v1_training_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3227,7 +3483,7 @@ func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesResponse.ProtoReflect.Descriptor instead.
 func (*ListTemplatesResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{43}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListTemplatesResponse) GetItems() []*JobTemplate {
@@ -3247,7 +3503,7 @@ type GetTemplateRequest struct {
 
 func (x *GetTemplateRequest) Reset() {
 	*x = GetTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[44]
+	mi := &file_odh_training_v1_training_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3259,7 +3515,7 @@ func (x *GetTemplateRequest) String() string {
 func (*GetTemplateRequest) ProtoMessage() {}
 
 func (x *GetTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[44]
+	mi := &file_odh_training_v1_training_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3272,7 +3528,7 @@ func (x *GetTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTemplateRequest.ProtoReflect.Descriptor instead.
 func (*GetTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{44}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *GetTemplateRequest) GetNamespace() string {
@@ -3299,7 +3555,7 @@ type DeleteTemplateRequest struct {
 
 func (x *DeleteTemplateRequest) Reset() {
 	*x = DeleteTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[45]
+	mi := &file_odh_training_v1_training_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3311,7 +3567,7 @@ func (x *DeleteTemplateRequest) String() string {
 func (*DeleteTemplateRequest) ProtoMessage() {}
 
 func (x *DeleteTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[45]
+	mi := &file_odh_training_v1_training_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3324,7 +3580,7 @@ func (x *DeleteTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTemplateRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{45}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeleteTemplateRequest) GetNamespace() string {
@@ -3349,7 +3605,7 @@ type DeleteTemplateResponse struct {
 
 func (x *DeleteTemplateResponse) Reset() {
 	*x = DeleteTemplateResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[46]
+	mi := &file_odh_training_v1_training_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3361,7 +3617,7 @@ func (x *DeleteTemplateResponse) String() string {
 func (*DeleteTemplateResponse) ProtoMessage() {}
 
 func (x *DeleteTemplateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[46]
+	mi := &file_odh_training_v1_training_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3374,7 +3630,7 @@ func (x *DeleteTemplateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTemplateResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTemplateResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{46}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{50}
 }
 
 var File_odh_training_v1_training_proto protoreflect.FileDescriptor
@@ -3636,7 +3892,25 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x05count\x18\a \x01(\x05R\x05count\x12\x16\n" +
 	"\x06source\x18\b \x01(\tR\x06source\"B\n" +
 	"\x12ListEventsResponse\x12,\n" +
-	"\x05items\x18\x01 \x03(\v2\x16.odh.training.v1.EventR\x05items\"2\n" +
+	"\x05items\x18\x01 \x03(\v2\x16.odh.training.v1.EventR\x05items\"H\n" +
+	"\x14GetJobMetricsRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xc4\x01\n" +
+	"\n" +
+	"JobMetrics\x12\x1c\n" +
+	"\tavailable\x18\x01 \x01(\bR\tavailable\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12)\n" +
+	"\x10interval_seconds\x18\x04 \x01(\x01R\x0fintervalSeconds\x12;\n" +
+	"\breplicas\x18\x05 \x03(\v2\x1f.odh.training.v1.ReplicaMetricsR\breplicas\"s\n" +
+	"\x0eReplicaMetrics\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05index\x18\x02 \x01(\x05R\x05index\x127\n" +
+	"\asamples\x18\x03 \x03(\v2\x1d.odh.training.v1.MetricSampleR\asamples\"~\n" +
+	"\fMetricSample\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1b\n" +
+	"\tcpu_cores\x18\x02 \x01(\x01R\bcpuCores\x12!\n" +
+	"\fmemory_bytes\x18\x03 \x01(\x01R\vmemoryBytes\"2\n" +
 	"\x12GetCapacityRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"c\n" +
 	"\bCapacity\x12\x16\n" +
@@ -3679,7 +3953,7 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x15DeleteTemplateRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x18\n" +
-	"\x16DeleteTemplateResponse2\xa8\x11\n" +
+	"\x16DeleteTemplateResponse2\xbd\x12\n" +
 	"\x0fTrainingService\x12\x85\x01\n" +
 	"\tCreateJob\x12!.odh.training.v1.CreateJobRequest\x1a\".odh.training.v1.CreateJobResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/api/v1/namespaces/{namespace}/mpijobs\x12x\n" +
 	"\x06GetJob\x12\x1e.odh.training.v1.GetJobRequest\x1a\x17.odh.training.v1.MPIJob\"5\x82\xd3\xe4\x93\x02/\x12-/api/v1/namespaces/{namespace}/mpijobs/{name}\x12\x92\x01\n" +
@@ -3691,7 +3965,8 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"SuspendJob\x12\".odh.training.v1.SuspendJobRequest\x1a\x17.odh.training.v1.MPIJob\"@\x82\xd3\xe4\x93\x02::\x01*\"5/api/v1/namespaces/{namespace}/mpijobs/{name}/suspend\x12\x88\x01\n" +
 	"\tResumeJob\x12!.odh.training.v1.ResumeJobRequest\x1a\x17.odh.training.v1.MPIJob\"?\x82\xd3\xe4\x93\x029:\x01*\"4/api/v1/namespaces/{namespace}/mpijobs/{name}/resume\x12\x93\x01\n" +
 	"\n" +
-	"ListEvents\x12\".odh.training.v1.ListEventsRequest\x1a#.odh.training.v1.ListEventsResponse\"<\x82\xd3\xe4\x93\x026\x124/api/v1/namespaces/{namespace}/mpijobs/{name}/events\x12~\n" +
+	"ListEvents\x12\".odh.training.v1.ListEventsRequest\x1a#.odh.training.v1.ListEventsResponse\"<\x82\xd3\xe4\x93\x026\x124/api/v1/namespaces/{namespace}/mpijobs/{name}/events\x12\x92\x01\n" +
+	"\rGetJobMetrics\x12%.odh.training.v1.GetJobMetricsRequest\x1a\x1b.odh.training.v1.JobMetrics\"=\x82\xd3\xe4\x93\x027\x125/api/v1/namespaces/{namespace}/mpijobs/{name}/metrics\x12~\n" +
 	"\vGetCapacity\x12#.odh.training.v1.GetCapacityRequest\x1a\x19.odh.training.v1.Capacity\"/\x82\xd3\xe4\x93\x02)\x12'/api/v1/namespaces/{namespace}/capacity\x12c\n" +
 	"\n" +
 	"GetVersion\x12\".odh.training.v1.GetVersionRequest\x1a\x18.odh.training.v1.Version\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/version\x12\x8b\x01\n" +
@@ -3713,7 +3988,7 @@ func file_odh_training_v1_training_proto_rawDescGZIP() []byte {
 	return file_odh_training_v1_training_proto_rawDescData
 }
 
-var file_odh_training_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_odh_training_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_odh_training_v1_training_proto_goTypes = []any{
 	(*CanIRequest)(nil),            // 0: odh.training.v1.CanIRequest
 	(*CanIResponse)(nil),           // 1: odh.training.v1.CanIResponse
@@ -3750,27 +4025,31 @@ var file_odh_training_v1_training_proto_goTypes = []any{
 	(*ListEventsRequest)(nil),      // 32: odh.training.v1.ListEventsRequest
 	(*Event)(nil),                  // 33: odh.training.v1.Event
 	(*ListEventsResponse)(nil),     // 34: odh.training.v1.ListEventsResponse
-	(*GetCapacityRequest)(nil),     // 35: odh.training.v1.GetCapacityRequest
-	(*Capacity)(nil),               // 36: odh.training.v1.Capacity
-	(*ResourceCapacity)(nil),       // 37: odh.training.v1.ResourceCapacity
-	(*GetVersionRequest)(nil),      // 38: odh.training.v1.GetVersionRequest
-	(*Version)(nil),                // 39: odh.training.v1.Version
-	(*JobTemplate)(nil),            // 40: odh.training.v1.JobTemplate
-	(*CreateTemplateRequest)(nil),  // 41: odh.training.v1.CreateTemplateRequest
-	(*ListTemplatesRequest)(nil),   // 42: odh.training.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),  // 43: odh.training.v1.ListTemplatesResponse
-	(*GetTemplateRequest)(nil),     // 44: odh.training.v1.GetTemplateRequest
-	(*DeleteTemplateRequest)(nil),  // 45: odh.training.v1.DeleteTemplateRequest
-	(*DeleteTemplateResponse)(nil), // 46: odh.training.v1.DeleteTemplateResponse
-	nil,                            // 47: odh.training.v1.ObjectMeta.LabelsEntry
-	nil,                            // 48: odh.training.v1.ObjectMeta.AnnotationsEntry
-	nil,                            // 49: odh.training.v1.MPIJobSpec.NodeSelectorEntry
-	(*timestamppb.Timestamp)(nil),  // 50: google.protobuf.Timestamp
+	(*GetJobMetricsRequest)(nil),   // 35: odh.training.v1.GetJobMetricsRequest
+	(*JobMetrics)(nil),             // 36: odh.training.v1.JobMetrics
+	(*ReplicaMetrics)(nil),         // 37: odh.training.v1.ReplicaMetrics
+	(*MetricSample)(nil),           // 38: odh.training.v1.MetricSample
+	(*GetCapacityRequest)(nil),     // 39: odh.training.v1.GetCapacityRequest
+	(*Capacity)(nil),               // 40: odh.training.v1.Capacity
+	(*ResourceCapacity)(nil),       // 41: odh.training.v1.ResourceCapacity
+	(*GetVersionRequest)(nil),      // 42: odh.training.v1.GetVersionRequest
+	(*Version)(nil),                // 43: odh.training.v1.Version
+	(*JobTemplate)(nil),            // 44: odh.training.v1.JobTemplate
+	(*CreateTemplateRequest)(nil),  // 45: odh.training.v1.CreateTemplateRequest
+	(*ListTemplatesRequest)(nil),   // 46: odh.training.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),  // 47: odh.training.v1.ListTemplatesResponse
+	(*GetTemplateRequest)(nil),     // 48: odh.training.v1.GetTemplateRequest
+	(*DeleteTemplateRequest)(nil),  // 49: odh.training.v1.DeleteTemplateRequest
+	(*DeleteTemplateResponse)(nil), // 50: odh.training.v1.DeleteTemplateResponse
+	nil,                            // 51: odh.training.v1.ObjectMeta.LabelsEntry
+	nil,                            // 52: odh.training.v1.ObjectMeta.AnnotationsEntry
+	nil,                            // 53: odh.training.v1.MPIJobSpec.NodeSelectorEntry
+	(*timestamppb.Timestamp)(nil),  // 54: google.protobuf.Timestamp
 }
 var file_odh_training_v1_training_proto_depIdxs = []int32{
-	47, // 0: odh.training.v1.ObjectMeta.labels:type_name -> odh.training.v1.ObjectMeta.LabelsEntry
-	48, // 1: odh.training.v1.ObjectMeta.annotations:type_name -> odh.training.v1.ObjectMeta.AnnotationsEntry
-	50, // 2: odh.training.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
+	51, // 0: odh.training.v1.ObjectMeta.labels:type_name -> odh.training.v1.ObjectMeta.LabelsEntry
+	52, // 1: odh.training.v1.ObjectMeta.annotations:type_name -> odh.training.v1.ObjectMeta.AnnotationsEntry
+	54, // 2: odh.training.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
 	2,  // 3: odh.training.v1.MPIJob.metadata:type_name -> odh.training.v1.ObjectMeta
 	4,  // 4: odh.training.v1.MPIJob.spec:type_name -> odh.training.v1.MPIJobSpec
 	13, // 5: odh.training.v1.MPIJob.status:type_name -> odh.training.v1.JobStatus
@@ -3780,74 +4059,79 @@ var file_odh_training_v1_training_proto_depIdxs = []int32{
 	9,  // 9: odh.training.v1.MPIJobSpec.run_policy:type_name -> odh.training.v1.RunPolicy
 	10, // 10: odh.training.v1.MPIJobSpec.scheduling:type_name -> odh.training.v1.Scheduling
 	11, // 11: odh.training.v1.MPIJobSpec.volumes:type_name -> odh.training.v1.Volume
-	49, // 12: odh.training.v1.MPIJobSpec.node_selector:type_name -> odh.training.v1.MPIJobSpec.NodeSelectorEntry
+	53, // 12: odh.training.v1.MPIJobSpec.node_selector:type_name -> odh.training.v1.MPIJobSpec.NodeSelectorEntry
 	12, // 13: odh.training.v1.MPIJobSpec.tolerations:type_name -> odh.training.v1.Toleration
 	8,  // 14: odh.training.v1.WorkerSpec.resources:type_name -> odh.training.v1.Resources
 	8,  // 15: odh.training.v1.LauncherSpec.resources:type_name -> odh.training.v1.Resources
-	50, // 16: odh.training.v1.JobStatus.start_time:type_name -> google.protobuf.Timestamp
-	50, // 17: odh.training.v1.JobStatus.completion_time:type_name -> google.protobuf.Timestamp
+	54, // 16: odh.training.v1.JobStatus.start_time:type_name -> google.protobuf.Timestamp
+	54, // 17: odh.training.v1.JobStatus.completion_time:type_name -> google.protobuf.Timestamp
 	14, // 18: odh.training.v1.JobStatus.workers:type_name -> odh.training.v1.WorkerCounts
 	15, // 19: odh.training.v1.JobStatus.launcher:type_name -> odh.training.v1.ReplicaStatus
 	15, // 20: odh.training.v1.JobStatus.worker_statuses:type_name -> odh.training.v1.ReplicaStatus
 	16, // 21: odh.training.v1.JobStatus.history:type_name -> odh.training.v1.Transition
 	17, // 22: odh.training.v1.JobStatus.conditions:type_name -> odh.training.v1.Condition
 	18, // 23: odh.training.v1.JobStatus.requested:type_name -> odh.training.v1.ResourceTotals
-	50, // 24: odh.training.v1.ReplicaStatus.start_time:type_name -> google.protobuf.Timestamp
-	50, // 25: odh.training.v1.ReplicaStatus.finish_time:type_name -> google.protobuf.Timestamp
-	50, // 26: odh.training.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	50, // 27: odh.training.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	54, // 24: odh.training.v1.ReplicaStatus.start_time:type_name -> google.protobuf.Timestamp
+	54, // 25: odh.training.v1.ReplicaStatus.finish_time:type_name -> google.protobuf.Timestamp
+	54, // 26: odh.training.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	54, // 27: odh.training.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
 	3,  // 28: odh.training.v1.CreateJobRequest.job:type_name -> odh.training.v1.MPIJob
 	3,  // 29: odh.training.v1.CreateJobResponse.job:type_name -> odh.training.v1.MPIJob
 	3,  // 30: odh.training.v1.ListJobsResponse.items:type_name -> odh.training.v1.MPIJob
 	3,  // 31: odh.training.v1.DeleteJobResponse.job:type_name -> odh.training.v1.MPIJob
 	3,  // 32: odh.training.v1.WatchEvent.job:type_name -> odh.training.v1.MPIJob
-	50, // 33: odh.training.v1.GetLogsRequest.since_time:type_name -> google.protobuf.Timestamp
-	50, // 34: odh.training.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	50, // 35: odh.training.v1.Event.first_time:type_name -> google.protobuf.Timestamp
-	50, // 36: odh.training.v1.Event.last_time:type_name -> google.protobuf.Timestamp
+	54, // 33: odh.training.v1.GetLogsRequest.since_time:type_name -> google.protobuf.Timestamp
+	54, // 34: odh.training.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	54, // 35: odh.training.v1.Event.first_time:type_name -> google.protobuf.Timestamp
+	54, // 36: odh.training.v1.Event.last_time:type_name -> google.protobuf.Timestamp
 	33, // 37: odh.training.v1.ListEventsResponse.items:type_name -> odh.training.v1.Event
-	37, // 38: odh.training.v1.Capacity.resources:type_name -> odh.training.v1.ResourceCapacity
-	3,  // 39: odh.training.v1.JobTemplate.job:type_name -> odh.training.v1.MPIJob
-	50, // 40: odh.training.v1.JobTemplate.create_time:type_name -> google.protobuf.Timestamp
-	40, // 41: odh.training.v1.CreateTemplateRequest.template:type_name -> odh.training.v1.JobTemplate
-	40, // 42: odh.training.v1.ListTemplatesResponse.items:type_name -> odh.training.v1.JobTemplate
-	19, // 43: odh.training.v1.TrainingService.CreateJob:input_type -> odh.training.v1.CreateJobRequest
-	21, // 44: odh.training.v1.TrainingService.GetJob:input_type -> odh.training.v1.GetJobRequest
-	22, // 45: odh.training.v1.TrainingService.ListJobs:input_type -> odh.training.v1.ListJobsRequest
-	24, // 46: odh.training.v1.TrainingService.DeleteJob:input_type -> odh.training.v1.DeleteJobRequest
-	26, // 47: odh.training.v1.TrainingService.WatchJobs:input_type -> odh.training.v1.WatchJobsRequest
-	28, // 48: odh.training.v1.TrainingService.GetLogs:input_type -> odh.training.v1.GetLogsRequest
-	30, // 49: odh.training.v1.TrainingService.SuspendJob:input_type -> odh.training.v1.SuspendJobRequest
-	31, // 50: odh.training.v1.TrainingService.ResumeJob:input_type -> odh.training.v1.ResumeJobRequest
-	32, // 51: odh.training.v1.TrainingService.ListEvents:input_type -> odh.training.v1.ListEventsRequest
-	35, // 52: odh.training.v1.TrainingService.GetCapacity:input_type -> odh.training.v1.GetCapacityRequest
-	38, // 53: odh.training.v1.TrainingService.GetVersion:input_type -> odh.training.v1.GetVersionRequest
-	41, // 54: odh.training.v1.TrainingService.CreateTemplate:input_type -> odh.training.v1.CreateTemplateRequest
-	42, // 55: odh.training.v1.TrainingService.ListTemplates:input_type -> odh.training.v1.ListTemplatesRequest
-	44, // 56: odh.training.v1.TrainingService.GetTemplate:input_type -> odh.training.v1.GetTemplateRequest
-	45, // 57: odh.training.v1.TrainingService.DeleteTemplate:input_type -> odh.training.v1.DeleteTemplateRequest
-	0,  // 58: odh.training.v1.TrainingService.CanI:input_type -> odh.training.v1.CanIRequest
-	20, // 59: odh.training.v1.TrainingService.CreateJob:output_type -> odh.training.v1.CreateJobResponse
-	3,  // 60: odh.training.v1.TrainingService.GetJob:output_type -> odh.training.v1.MPIJob
-	23, // 61: odh.training.v1.TrainingService.ListJobs:output_type -> odh.training.v1.ListJobsResponse
-	25, // 62: odh.training.v1.TrainingService.DeleteJob:output_type -> odh.training.v1.DeleteJobResponse
-	27, // 63: odh.training.v1.TrainingService.WatchJobs:output_type -> odh.training.v1.WatchEvent
-	29, // 64: odh.training.v1.TrainingService.GetLogs:output_type -> odh.training.v1.LogLine
-	3,  // 65: odh.training.v1.TrainingService.SuspendJob:output_type -> odh.training.v1.MPIJob
-	3,  // 66: odh.training.v1.TrainingService.ResumeJob:output_type -> odh.training.v1.MPIJob
-	34, // 67: odh.training.v1.TrainingService.ListEvents:output_type -> odh.training.v1.ListEventsResponse
-	36, // 68: odh.training.v1.TrainingService.GetCapacity:output_type -> odh.training.v1.Capacity
-	39, // 69: odh.training.v1.TrainingService.GetVersion:output_type -> odh.training.v1.Version
-	40, // 70: odh.training.v1.TrainingService.CreateTemplate:output_type -> odh.training.v1.JobTemplate
-	43, // 71: odh.training.v1.TrainingService.ListTemplates:output_type -> odh.training.v1.ListTemplatesResponse
-	40, // 72: odh.training.v1.TrainingService.GetTemplate:output_type -> odh.training.v1.JobTemplate
-	46, // 73: odh.training.v1.TrainingService.DeleteTemplate:output_type -> odh.training.v1.DeleteTemplateResponse
-	1,  // 74: odh.training.v1.TrainingService.CanI:output_type -> odh.training.v1.CanIResponse
-	59, // [59:75] is the sub-list for method output_type
-	43, // [43:59] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	37, // 38: odh.training.v1.JobMetrics.replicas:type_name -> odh.training.v1.ReplicaMetrics
+	38, // 39: odh.training.v1.ReplicaMetrics.samples:type_name -> odh.training.v1.MetricSample
+	54, // 40: odh.training.v1.MetricSample.time:type_name -> google.protobuf.Timestamp
+	41, // 41: odh.training.v1.Capacity.resources:type_name -> odh.training.v1.ResourceCapacity
+	3,  // 42: odh.training.v1.JobTemplate.job:type_name -> odh.training.v1.MPIJob
+	54, // 43: odh.training.v1.JobTemplate.create_time:type_name -> google.protobuf.Timestamp
+	44, // 44: odh.training.v1.CreateTemplateRequest.template:type_name -> odh.training.v1.JobTemplate
+	44, // 45: odh.training.v1.ListTemplatesResponse.items:type_name -> odh.training.v1.JobTemplate
+	19, // 46: odh.training.v1.TrainingService.CreateJob:input_type -> odh.training.v1.CreateJobRequest
+	21, // 47: odh.training.v1.TrainingService.GetJob:input_type -> odh.training.v1.GetJobRequest
+	22, // 48: odh.training.v1.TrainingService.ListJobs:input_type -> odh.training.v1.ListJobsRequest
+	24, // 49: odh.training.v1.TrainingService.DeleteJob:input_type -> odh.training.v1.DeleteJobRequest
+	26, // 50: odh.training.v1.TrainingService.WatchJobs:input_type -> odh.training.v1.WatchJobsRequest
+	28, // 51: odh.training.v1.TrainingService.GetLogs:input_type -> odh.training.v1.GetLogsRequest
+	30, // 52: odh.training.v1.TrainingService.SuspendJob:input_type -> odh.training.v1.SuspendJobRequest
+	31, // 53: odh.training.v1.TrainingService.ResumeJob:input_type -> odh.training.v1.ResumeJobRequest
+	32, // 54: odh.training.v1.TrainingService.ListEvents:input_type -> odh.training.v1.ListEventsRequest
+	35, // 55: odh.training.v1.TrainingService.GetJobMetrics:input_type -> odh.training.v1.GetJobMetricsRequest
+	39, // 56: odh.training.v1.TrainingService.GetCapacity:input_type -> odh.training.v1.GetCapacityRequest
+	42, // 57: odh.training.v1.TrainingService.GetVersion:input_type -> odh.training.v1.GetVersionRequest
+	45, // 58: odh.training.v1.TrainingService.CreateTemplate:input_type -> odh.training.v1.CreateTemplateRequest
+	46, // 59: odh.training.v1.TrainingService.ListTemplates:input_type -> odh.training.v1.ListTemplatesRequest
+	48, // 60: odh.training.v1.TrainingService.GetTemplate:input_type -> odh.training.v1.GetTemplateRequest
+	49, // 61: odh.training.v1.TrainingService.DeleteTemplate:input_type -> odh.training.v1.DeleteTemplateRequest
+	0,  // 62: odh.training.v1.TrainingService.CanI:input_type -> odh.training.v1.CanIRequest
+	20, // 63: odh.training.v1.TrainingService.CreateJob:output_type -> odh.training.v1.CreateJobResponse
+	3,  // 64: odh.training.v1.TrainingService.GetJob:output_type -> odh.training.v1.MPIJob
+	23, // 65: odh.training.v1.TrainingService.ListJobs:output_type -> odh.training.v1.ListJobsResponse
+	25, // 66: odh.training.v1.TrainingService.DeleteJob:output_type -> odh.training.v1.DeleteJobResponse
+	27, // 67: odh.training.v1.TrainingService.WatchJobs:output_type -> odh.training.v1.WatchEvent
+	29, // 68: odh.training.v1.TrainingService.GetLogs:output_type -> odh.training.v1.LogLine
+	3,  // 69: odh.training.v1.TrainingService.SuspendJob:output_type -> odh.training.v1.MPIJob
+	3,  // 70: odh.training.v1.TrainingService.ResumeJob:output_type -> odh.training.v1.MPIJob
+	34, // 71: odh.training.v1.TrainingService.ListEvents:output_type -> odh.training.v1.ListEventsResponse
+	36, // 72: odh.training.v1.TrainingService.GetJobMetrics:output_type -> odh.training.v1.JobMetrics
+	40, // 73: odh.training.v1.TrainingService.GetCapacity:output_type -> odh.training.v1.Capacity
+	43, // 74: odh.training.v1.TrainingService.GetVersion:output_type -> odh.training.v1.Version
+	44, // 75: odh.training.v1.TrainingService.CreateTemplate:output_type -> odh.training.v1.JobTemplate
+	47, // 76: odh.training.v1.TrainingService.ListTemplates:output_type -> odh.training.v1.ListTemplatesResponse
+	44, // 77: odh.training.v1.TrainingService.GetTemplate:output_type -> odh.training.v1.JobTemplate
+	50, // 78: odh.training.v1.TrainingService.DeleteTemplate:output_type -> odh.training.v1.DeleteTemplateResponse
+	1,  // 79: odh.training.v1.TrainingService.CanI:output_type -> odh.training.v1.CanIResponse
+	63, // [63:80] is the sub-list for method output_type
+	46, // [46:63] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_odh_training_v1_training_proto_init() }
@@ -3867,7 +4151,7 @@ func file_odh_training_v1_training_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_odh_training_v1_training_proto_rawDesc), len(file_odh_training_v1_training_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   50,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,7 @@ const (
 	TrainingService_SuspendJob_FullMethodName     = "/odh.training.v1.TrainingService/SuspendJob"
 	TrainingService_ResumeJob_FullMethodName      = "/odh.training.v1.TrainingService/ResumeJob"
 	TrainingService_ListEvents_FullMethodName     = "/odh.training.v1.TrainingService/ListEvents"
+	TrainingService_GetJobMetrics_FullMethodName  = "/odh.training.v1.TrainingService/GetJobMetrics"
 	TrainingService_GetCapacity_FullMethodName    = "/odh.training.v1.TrainingService/GetCapacity"
 	TrainingService_GetVersion_FullMethodName     = "/odh.training.v1.TrainingService/GetVersion"
 	TrainingService_CreateTemplate_FullMethodName = "/odh.training.v1.TrainingService/CreateTemplate"
@@ -71,6 +72,9 @@ type TrainingServiceClient interface {
 	ResumeJob(ctx context.Context, in *ResumeJobRequest, opts ...grpc.CallOption) (*MPIJob, error)
 	// Events recorded for a job (lifecycle, scheduling, failures).
 	ListEvents(ctx context.Context, in *ListEventsRequest, opts ...grpc.CallOption) (*ListEventsResponse, error)
+	// Resource use (CPU, memory) of a job's launcher and workers over the last
+	// minutes, when the engine can measure it.
+	GetJobMetrics(ctx context.Context, in *GetJobMetricsRequest, opts ...grpc.CallOption) (*JobMetrics, error)
 	// Capacity or quota available to new jobs in a namespace.
 	GetCapacity(ctx context.Context, in *GetCapacityRequest, opts ...grpc.CallOption) (*Capacity, error)
 	// Server version and engine.
@@ -206,6 +210,16 @@ func (c *trainingServiceClient) ListEvents(ctx context.Context, in *ListEventsRe
 	return out, nil
 }
 
+func (c *trainingServiceClient) GetJobMetrics(ctx context.Context, in *GetJobMetricsRequest, opts ...grpc.CallOption) (*JobMetrics, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JobMetrics)
+	err := c.cc.Invoke(ctx, TrainingService_GetJobMetrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *trainingServiceClient) GetCapacity(ctx context.Context, in *GetCapacityRequest, opts ...grpc.CallOption) (*Capacity, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Capacity)
@@ -303,6 +317,9 @@ type TrainingServiceServer interface {
 	ResumeJob(context.Context, *ResumeJobRequest) (*MPIJob, error)
 	// Events recorded for a job (lifecycle, scheduling, failures).
 	ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error)
+	// Resource use (CPU, memory) of a job's launcher and workers over the last
+	// minutes, when the engine can measure it.
+	GetJobMetrics(context.Context, *GetJobMetricsRequest) (*JobMetrics, error)
 	// Capacity or quota available to new jobs in a namespace.
 	GetCapacity(context.Context, *GetCapacityRequest) (*Capacity, error)
 	// Server version and engine.
@@ -356,6 +373,9 @@ func (UnimplementedTrainingServiceServer) ResumeJob(context.Context, *ResumeJobR
 }
 func (UnimplementedTrainingServiceServer) ListEvents(context.Context, *ListEventsRequest) (*ListEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListEvents not implemented")
+}
+func (UnimplementedTrainingServiceServer) GetJobMetrics(context.Context, *GetJobMetricsRequest) (*JobMetrics, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetJobMetrics not implemented")
 }
 func (UnimplementedTrainingServiceServer) GetCapacity(context.Context, *GetCapacityRequest) (*Capacity, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCapacity not implemented")
@@ -547,6 +567,24 @@ func _TrainingService_ListEvents_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TrainingService_GetJobMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetJobMetricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TrainingServiceServer).GetJobMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TrainingService_GetJobMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TrainingServiceServer).GetJobMetrics(ctx, req.(*GetJobMetricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TrainingService_GetCapacity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetCapacityRequest)
 	if err := dec(in); err != nil {
@@ -707,6 +745,10 @@ var TrainingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListEvents",
 			Handler:    _TrainingService_ListEvents_Handler,
+		},
+		{
+			MethodName: "GetJobMetrics",
+			Handler:    _TrainingService_GetJobMetrics_Handler,
 		},
 		{
 			MethodName: "GetCapacity",
