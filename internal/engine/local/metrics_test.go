@@ -69,3 +69,23 @@ func TestJobMetrics(t *testing.T) {
 		t.Errorf("%d job series left after delete", left)
 	}
 }
+
+// BenchmarkSample measures one sampling pass over /proc while a 4-rank job
+// runs (the cost paid every interval).
+func BenchmarkSample(b *testing.B) {
+	e := newTestEngine(b, func(o *Options) { o.MetricsInterval = -1 })
+	create(b, e, newJob("sleepy", 2, 2, job.OpenMPI, "sleep", "60"))
+	waitPhase(b, e, "sleepy", 60*time.Second, job.PhaseRunning)
+	time.Sleep(500 * time.Millisecond) // every rank started
+	procs := len(listProcs())
+	b.ResetTimer()
+	for b.Loop() {
+		e.sampleOnce(time.Now())
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(procs), "procs")
+	m, err := e.JobMetrics(context.Background(), job.DefaultNamespace, "sleepy")
+	if err != nil || len(m.Replicas) != 3 {
+		b.Fatalf("replicas %+v, %v", m, err)
+	}
+}

@@ -182,6 +182,26 @@ class JobLifecycleTest(IntegrationTest):
         with self.assertRaises(NotFoundError):
             c.get_mpijob(name)
 
+    def test_metrics_of_a_busy_job(self):
+        """Two workers spin for a few seconds: both show CPU and memory."""
+        c = self.client()
+        job = c.create_mpijob(MPIJobSpec(name=unique("busy"), command=["bash", "-c", "while [ $SECONDS -lt 6 ]; do :; done"], worker_spec=WorkerSpec(replicas=2)))
+        try:
+            deadline = time.monotonic() + 30
+            busy = set()
+            while len(busy) < 2 and time.monotonic() < deadline:
+                time.sleep(1)
+                m = job.metrics()
+                self.assertTrue(m.available, m.message)
+                busy = {r.name for r in m.replicas if r.name.startswith("worker-") and r.peak_cpu() > 0.2 and r.peak_memory() > 0}
+            self.assertEqual({"worker-0", "worker-1"}, busy)
+            job.wait_for_completion(timeout=60)
+            self.assertTrue(job.metrics().replica("worker-0").samples, "samples are kept after the job ends")
+            with self.assertRaises(NotFoundError):
+                c.get_metrics(unique("ghost"))
+        finally:
+            job.delete()
+
     def test_failure_raises_job_failed(self):
         c = self.client()
         job = c.create_mpijob(MPIJobSpec(name=unique("fail"), command=["sh", "-c", "echo boom >&2; exit 3"]))
@@ -294,6 +314,8 @@ class AsyncLifecycleTest(IntegrationTest):
                 w1 = await job.get_logs(worker=1)
                 listed = [j.name for j in await c.list_mpijobs()]
                 events = await job.events()
+                metrics = await job.metrics()
+                self.assertTrue(metrics.available, metrics.message)
                 await job.delete(wait=True)
                 try:
                     await c.get_mpijob(name)

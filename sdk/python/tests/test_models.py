@@ -19,7 +19,7 @@ from openshift_ai.training import (
     Volume,
     WorkerSpec,
 )
-from openshift_ai.training.models import Capacity, Event, LogLine, Phase
+from openshift_ai.training.models import Capacity, Event, JobMetrics, LogLine, Phase, ReplicaMetrics
 
 
 def plan_example():
@@ -234,6 +234,29 @@ class StatusTest(unittest.TestCase):
         cap = Capacity.from_dict({"source": "local", "resources": [{"name": "slots", "hard": "4", "used": "1", "available": "3"}]})
         self.assertEqual("3", cap.get("slots").available)
         self.assertIsNone(cap.get("gpus"))
+
+    def test_metrics(self):
+        # proto3 JSON omits zero values: index 0, cpuCores 0.
+        m = JobMetrics.from_dict(
+            {
+                "available": True,
+                "intervalSeconds": 2,
+                "replicas": [
+                    {"name": "launcher", "index": -1, "samples": [{"time": "2026-01-02T15:04:05Z", "memoryBytes": 1e6}]},
+                    {"name": "worker-0", "samples": [{"time": "2026-01-02T15:04:05Z", "cpuCores": 0.9, "memoryBytes": 2e6}, {"time": "2026-01-02T15:04:07Z", "cpuCores": 0.5, "memoryBytes": 3e6}]},
+                ],
+            }
+        )
+        self.assertTrue(m.available)
+        self.assertEqual(2.0, m.interval_seconds)
+        w0 = m.replica("worker-0")
+        self.assertEqual((0, 0.9, 3e6), (w0.index, w0.peak_cpu(), w0.peak_memory()))
+        self.assertEqual(7, w0.latest().time.second)
+        self.assertEqual(0.0, m.replica("launcher").latest().cpu_cores)
+        self.assertIsNone(m.replica("worker-9"))
+        none = JobMetrics.from_dict({"message": "not measured"})
+        self.assertEqual((False, [], "not measured"), (none.available, none.replicas, none.message))
+        self.assertEqual(0.0, ReplicaMetrics(name="worker-1").peak_cpu())
 
 
 if __name__ == "__main__":

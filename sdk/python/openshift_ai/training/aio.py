@@ -30,7 +30,7 @@ from .errors import (
     TrainingError,
     error_from_body,
 )
-from .models import AccessReview, Capacity, Event, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
+from .models import AccessReview, Capacity, Event, JobMetrics, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["AsyncMPIJobClient", "AsyncMPIJob", "AsyncHTTPTransport"]
 
@@ -395,6 +395,10 @@ class AsyncMPIJob(_JobBase):
         """Events recorded for the job."""
         return await self.client.events(self.name, self.namespace)
 
+    async def metrics(self) -> JobMetrics:
+        """CPU and memory use per replica over the last minutes."""
+        return await self.client.get_metrics(self.name, self.namespace)
+
     async def suspend(self) -> "AsyncMPIJob":
         """Suspend the job."""
         self._update(await self.client.suspend_mpijob(self.name, self.namespace))
@@ -601,6 +605,10 @@ class AsyncMPIJobClient:
         """Events recorded for a job."""
         resp = await self._transport.call(Request.of("ListEvents", {"namespace": self._ns(namespace), "name": name}))
         return [Event.from_dict(e) for e in resp.get("items") or []]
+
+    async def get_metrics(self, name: str, namespace: Optional[str] = None) -> JobMetrics:
+        """A job's recent CPU and memory use per replica."""
+        return JobMetrics.from_dict(await self._transport.call(Request.of("GetJobMetrics", {"namespace": self._ns(namespace), "name": name})))
 
     async def capacity(self, namespace: Optional[str] = None) -> Capacity:
         """What new jobs in the namespace may still use."""

@@ -25,6 +25,7 @@ from .models import (
     AccessReview,
     Capacity,
     Event,
+    JobMetrics,
     JobStatus,
     JobTemplate,
     LogLine,
@@ -326,6 +327,12 @@ class MPIJob(_JobBase):
         """Events recorded for the job (lifecycle, scheduling, failures)."""
         return self.client.events(self.name, self.namespace)
 
+    def metrics(self) -> JobMetrics:
+        """CPU and memory use of the launcher and each worker over the last
+        minutes (``metrics().replica("worker-0").peak_cpu()``), when the
+        engine measures it."""
+        return self.client.get_metrics(self.name, self.namespace)
+
     def suspend(self) -> "MPIJob":
         """Suspend the job (its processes or pods stop; the record is kept)."""
         self._update(self.client.suspend_mpijob(self.name, self.namespace))
@@ -608,6 +615,10 @@ class MPIJobClient:
         """Events recorded for a job."""
         resp = self._transport.call(Request.of("ListEvents", {"namespace": self._ns(namespace), "name": name}))
         return [Event.from_dict(e) for e in resp.get("items") or []]
+
+    def get_metrics(self, name: str, namespace: Optional[str] = None) -> JobMetrics:
+        """A job's recent CPU and memory use per replica; see :meth:`MPIJob.metrics`."""
+        return JobMetrics.from_dict(self._transport.call(Request.of("GetJobMetrics", {"namespace": self._ns(namespace), "name": name})))
 
     # -- cluster -------------------------------------------------------------
     def capacity(self, namespace: Optional[str] = None) -> Capacity:

@@ -857,6 +857,72 @@ class LogLine(_Model):
 
 
 @dataclass
+class MetricSample(_Model):
+    """One measurement of a replica: ``cpu_cores`` in use (1.5 = one and a
+    half cores busy) and resident ``memory_bytes``, at ``time``."""
+
+    time: Optional[_dt.datetime] = None
+    cpu_cores: float = 0.0
+    memory_bytes: float = 0.0
+
+    _times = ("time",)
+
+
+@dataclass
+class ReplicaMetrics(_Model):
+    """The samples of one replica: ``name`` is "launcher" (``index`` -1) or
+    "worker-N" (``index`` N)."""
+
+    name: str = ""
+    index: int = 0
+    samples: List[MetricSample] = field(default_factory=list)
+
+    _nested = {"samples": (MetricSample,)}
+
+    def __post_init__(self) -> None:
+        self._coerce()
+
+    def latest(self) -> Optional[MetricSample]:
+        """The most recent sample, if any."""
+        return self.samples[-1] if self.samples else None
+
+    def peak_cpu(self) -> float:
+        """The highest CPU use seen, in cores."""
+        return max((s.cpu_cores for s in self.samples), default=0.0)
+
+    def peak_memory(self) -> float:
+        """The highest resident memory seen, in bytes."""
+        return max((s.memory_bytes for s in self.samples), default=0.0)
+
+
+@dataclass
+class JobMetrics(_Model):
+    """A job's recent resource use per replica (:meth:`MPIJob.metrics`).
+    ``available`` is False when the engine cannot measure the job, and
+    ``message`` says why; ``source`` names where the numbers come from;
+    samples are ``interval_seconds`` apart and kept for a few minutes while
+    the job runs."""
+
+    available: bool = False
+    message: str = ""
+    source: str = ""
+    interval_seconds: float = 0.0
+    replicas: List[ReplicaMetrics] = field(default_factory=list)
+
+    _nested = {"replicas": (ReplicaMetrics,)}
+
+    def __post_init__(self) -> None:
+        self._coerce()
+
+    def replica(self, name: str) -> Optional[ReplicaMetrics]:
+        """The series of one replica by name, e.g. ``m.replica("worker-1")``."""
+        for r in self.replicas:
+            if r.name == name:
+                return r
+        return None
+
+
+@dataclass
 class ResourceCapacity(_Model):
     """One resource (cpu, memory, nvidia.com/gpu, slots, ...): hard limit,
     used and available."""
