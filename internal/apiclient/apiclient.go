@@ -274,6 +274,15 @@ func (c *Client) Events(ctx context.Context, namespace, name string) ([]engine.J
 	return out, nil
 }
 
+// Metrics returns a job's recent resource use per replica.
+func (c *Client) Metrics(ctx context.Context, namespace, name string) (*trainingv1.JobMetrics, error) {
+	m, err := c.rpc.GetJobMetrics(ctx, &trainingv1.GetJobMetricsRequest{Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	return m, nil
+}
+
 // Capacity returns what a namespace may still use.
 func (c *Client) Capacity(ctx context.Context, namespace string) (*engine.Capacity, error) {
 	p, err := c.rpc.GetCapacity(ctx, &trainingv1.GetCapacityRequest{Namespace: namespace})

@@ -22,6 +22,7 @@ import (
 	"github.com/odh-training/odh-training/internal/cli/training/lifecycle"
 	"github.com/odh-training/odh-training/internal/cli/training/list"
 	"github.com/odh-training/odh-training/internal/cli/training/logs"
+	"github.com/odh-training/odh-training/internal/cli/training/top"
 	"github.com/odh-training/odh-training/internal/version"
 )
 
@@ -69,6 +70,7 @@ credentials, when no Training Service is deployed.
 		lifecycle.NewCmdSuspend(f),
 		lifecycle.NewCmdResume(f),
 		lifecycle.NewCmdEvents(f),
+		top.NewCmdTop(f, nil),
 	)
 	cmd.AddCommand(training, auth.NewCmdAuth(f), newCmdVersion(f), newCmdLogin(f), newCmdCompletion(f))
 	cmd.CompletionOptions.DisableDefaultCmd = true

@@ -1,0 +1,129 @@
+// Package top implements `odh training top mpijob`: the CPU and memory the
+// launcher and each worker of a job use, like `kubectl top pod`.
+package top
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"sigs.k8s.io/yaml"
+
+	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
+	"github.com/odh-training/odh-training/internal/cli/cmdutil"
+	"github.com/odh-training/odh-training/internal/job"
+)
+
+// Options are the parsed flags.
+type Options struct {
+	Namespace string
+	Name      string
+	Output    string
+	NoHeaders bool
+}
+
+// NewCmdTop returns `top`; runF replaces the run function in tests.
+func NewCmdTop(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{}
+	sub := &cobra.Command{
+		Use:     "mpijob NAME",
+		Aliases: []string{"mpijobs", "mj"},
+		Short:   "Show the CPU and memory the launcher and each worker of an MPIJob use",
+		Long: `Show the CPU (millicores) and resident memory the launcher and each worker
+of an MPIJob use now, and their peaks over the last minutes, as kubectl top does
+for pods. The local engine samples the job's processes every 2 seconds while it
+runs; on a cluster, use the cluster's monitoring for the job's pods.`,
+		Example: `  odh training top mpijob mnist
+  odh training top mpijob mnist -o json`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: f.CompleteJobNames,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Namespace = f.NamespaceOr(o.Namespace)
+			o.Name = args[0]
+			if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
+				return cmdutil.Usagef("unknown output format %q: use json or yaml, or no -o for a table", o.Output)
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return run(cmd, f, o)
+		},
+	}
+	cmdutil.NamespaceFlags(sub, &o.Namespace, nil)
+	sub.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (the API's JobMetrics document); a table by default")
+	sub.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Do not print the table header")
+	cmd := &cobra.Command{Use: "top", Short: sub.Short}
+	cmd.AddCommand(sub)
+	return cmd
+}
+
+func run(cmd *cobra.Command, f *cmdutil.Factory, o *Options) error {
+	c, err := f.Client()
+	if err != nil {
+		return err
+	}
+	m, err := c.Metrics(cmd.Context(), o.Namespace, o.Name)
+	if err != nil {
+		return err
+	}
+	if !m.GetAvailable() {
+		return &job.Error{Kind: job.KindUnavailable, Message: fmt.Sprintf("metrics not available for mpijob/%s: %s", o.Name, m.GetMessage())}
+	}
+	out := f.IOStreams.Out
+	switch o.Output {
+	case "json", "yaml":
+		data, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if o.Output == "yaml" {
+			if data, err = yaml.JSONToYAML(data); err != nil {
+				return err
+			}
+		}
+		_, err = fmt.Fprintln(out, string(data))
+		return err
+	}
+	if len(m.GetReplicas()) == 0 {
+		return &job.Error{
+			Kind:    job.KindUnavailable,
+			Message: fmt.Sprintf("metrics not available yet for mpijob/%s", o.Name),
+			Hint:    fmt.Sprintf("Resource use is sampled every %gs while the job runs; see its state with: odh training describe mpijob %s -n %s", m.GetIntervalSeconds(), o.Name, o.Namespace),
+		}
+	}
+	return printTable(out, m, o.NoHeaders)
+}
+
+func printTable(w io.Writer, m *trainingv1.JobMetrics, noHeaders bool) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
+	if !noHeaders {
+		fmt.Fprintln(tw, "REPLICA\tCPU(cores)\tMEMORY(bytes)\tPEAK CPU\tPEAK MEMORY\tSAMPLES")
+	}
+	for _, r := range m.GetReplicas() {
+		s := r.GetSamples()
+		if len(s) == 0 {
+			continue
+		}
+		last := s[len(s)-1]
+		var peakCPU, peakMem float64
+		for _, x := range s {
+			peakCPU = max(peakCPU, x.GetCpuCores())
+			peakMem = max(peakMem, x.GetMemoryBytes())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", r.GetName(), millicores(last.GetCpuCores()), mebibytes(last.GetMemoryBytes()), millicores(peakCPU), mebibytes(peakMem), len(s))
+	}
+	return tw.Flush()
+}
+
+// millicores formats cores as kubectl top does ("250m").
+func millicores(cores float64) string {
+	return strconv.FormatInt(int64(cores*1000+0.5), 10) + "m"
+}
+
+// mebibytes formats bytes as kubectl top does ("128Mi").
+func mebibytes(b float64) string {
+	return strconv.FormatInt(int64(b/(1<<20)+0.5), 10) + "Mi"
+}
