@@ -76,11 +76,37 @@ type jobsCollector struct{ eng engine.Engine }
 var (
 	jobsDesc = prometheus.NewDesc("odh_jobs", "MPIJobs by namespace and phase.", []string{"namespace", "phase"}, nil)
 	gpuDesc  = prometheus.NewDesc("odh_jobs_requested_gpus", "GPUs requested by non-terminal MPIJobs, by namespace.", []string{"namespace"}, nil)
+	cpuDesc  = prometheus.NewDesc("odh_job_replica_cpu_cores", "CPU in use by each replica (launcher, worker-N) of running MPIJobs, when the engine measures it.", []string{"namespace", "job", "replica"}, nil)
+	memDesc  = prometheus.NewDesc("odh_job_replica_memory_bytes", "Resident memory of each replica of running MPIJobs, when the engine measures it.", []string{"namespace", "job", "replica"}, nil)
 )
 
 func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- jobsDesc
 	ch <- gpuDesc
+	if _, ok := c.eng.(engine.MetricsSource); ok {
+		ch <- cpuDesc
+		ch <- memDesc
+	}
+}
+
+// collectUsage reports the latest sample of every replica of a running job.
+func (c *jobsCollector) collectUsage(ctx context.Context, ch chan<- prometheus.Metric, j *job.MPIJob) {
+	src, ok := c.eng.(engine.MetricsSource)
+	if !ok || j.Status.Phase != job.PhaseRunning {
+		return
+	}
+	m, err := src.JobMetrics(ctx, j.Metadata.Namespace, j.Metadata.Name)
+	if err != nil {
+		return
+	}
+	for _, r := range m.Replicas {
+		if len(r.Samples) == 0 {
+			continue
+		}
+		last := r.Samples[len(r.Samples)-1]
+		ch <- prometheus.MustNewConstMetric(cpuDesc, prometheus.GaugeValue, last.CPUCores, j.Metadata.Namespace, j.Metadata.Name, r.Name)
+		ch <- prometheus.MustNewConstMetric(memDesc, prometheus.GaugeValue, last.MemoryBytes, j.Metadata.Namespace, j.Metadata.Name, r.Name)
+	}
 }
 
 func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
@@ -101,6 +127,7 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 		if !j.Status.Phase.Terminal() {
 			gpus[ns] += job.TotalRequests(&j.Spec).GPUs
 		}
+		c.collectUsage(ctx, ch, j)
 	}
 	for ns := range namespaces {
 		for _, p := range job.Phases {

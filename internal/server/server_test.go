@@ -584,8 +584,10 @@ func TestMonitoringManifestsUseRealMetrics(t *testing.T) {
 			break
 		}
 	}
+	// A running job, so the per-replica gauges have samples to export.
+	createREST(t, s, "spin", []string{"sleep", "30"}, "")
 	var exported string
-	for i := 0; i < 100 && !strings.Contains(exported, "odh_jobs_finished_total"); i++ {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !(strings.Contains(exported, "odh_jobs_finished_total") && strings.Contains(exported, "odh_job_replica_memory_bytes")); {
 		resp, err := http.Get(s.url + "/metrics")
 		if err != nil {
 			t.Fatal(err)
@@ -617,7 +619,7 @@ func TestMonitoringManifestsUseRealMetrics(t *testing.T) {
 // TestJobMetricsOverREST reads a running job's per-replica CPU and memory.
 func TestJobMetricsOverREST(t *testing.T) {
 	s := startServer(t)
-	createREST(t, s, "busy", []string{"bash", "-c", "while [ $SECONDS -lt 8 ]; do :; done"}, "")
+	createREST(t, s, "busy", []string{"bash", "-c", "while [ $SECONDS -lt 15 ]; do :; done"}, "")
 	type metrics struct {
 		Available       bool    `json:"available"`
 		Source          string  `json:"source"`
@@ -655,6 +657,21 @@ func TestJobMetricsOverREST(t *testing.T) {
 					busy[r.Name] = true
 				}
 			}
+		}
+	}
+	// The same numbers on /metrics for Prometheus while the job runs.
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`odh_job_replica_cpu_cores{job="busy",namespace="default",replica="worker-1"}`,
+		`odh_job_replica_memory_bytes{job="busy",namespace="default",replica="launcher"}`,
+	} {
+		if !strings.Contains(string(prom), want) {
+			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 	code, data := s.rest(t, http.MethodGet, "/api/v1/namespaces/default/mpijobs/ghost/metrics", "")
