@@ -114,6 +114,7 @@ func TestCLIAgainstServer(t *testing.T) {
 	mustContain(t, "logs", cli(0, "training", "logs", "mpijob", name), "fake container")
 	mustContain(t, "logs --all", cli(0, "training", "logs", "mpijob", name, "--all"), "[worker-0]", "[worker-1]", "[launcher]")
 	mustContain(t, "events", cli(0, "training", "events", "mpijob", name), "MPIJobCreated")
+	mustContain(t, "top", cli(8, "training", "top", "mpijob", name), "metrics not available", "monitoring")
 	cli(0, "training", "suspend", "mpijob", name)
 	cli(0, "training", "wait", "mpijob", name, "--for=condition=Suspended", "--timeout=4m")
 	eventually(t, "pods removed by the suspension", func() bool { return len(podsOf(t, name, "")) == 0 })
