@@ -231,6 +231,39 @@ async function main() {
     await page.getByTestId('detail-phase').filter({ hasText: 'Suspended' }).waitFor({ timeout: 30_000 });
   });
 
+  await step('resource charts: CPU and memory per replica of a running job', async () => {
+    // Two ranks that keep a core busy for 8 s: the local engine samples
+    // /proc every 2 s, the page asks as often while the job runs.
+    await server.api('POST', '/api/v1/namespaces/default/mpijobs', {
+      job: {
+        metadata: { name: 'e2e-burn' },
+        spec: { command: ['bash', '-c', 'while [ $SECONDS -lt 8 ]; do :; done'], workers: { replicas: 2 } },
+      },
+    });
+    await page.goto(`${server.url}/jobs/default/e2e-burn`);
+    const cpu = page.getByTestId('chart-cpu');
+    for (const r of ['worker-0', 'worker-1']) {
+      await cpu.getByTestId(`series-cpu-${r}`).waitFor({ state: 'attached', timeout: 15_000 });
+      await page.getByTestId('legend-cpu').getByText(r, { exact: true }).waitFor();
+      await page.getByTestId(`series-memory-${r}`).waitFor({ state: 'attached' });
+    }
+    // Busy ranks show up as CPU use, not just as a line at zero.
+    await page.waitForFunction(
+      () =>
+        ['worker-0', 'worker-1'].every(
+          (r) => Number(document.querySelector(`[data-testid="table-cpu"] tr[data-replica="${r}"]`)?.getAttribute('data-peak')) > 0.2,
+        ),
+      null,
+      { timeout: 15_000 },
+    );
+    const label = await page.getByTestId('chart-cpu-svg').getAttribute('aria-label');
+    expect(/^CPU cores per replica .*worker-0 latest [\d.]+, worker-1 latest [\d.]+/.test(label), `CPU chart label: ${label}`);
+    await axe('detail-resource-charts');
+    await page.getByText('Dark theme').click();
+    await shot('detail-resource-charts-dark');
+    await page.getByText('Dark theme').click();
+  });
+
   await step('templates page and start from a template', async () => {
     await page.getByRole('link', { name: 'Templates' }).click();
     await page.getByTestId('templates-table').getByText('e2e-hello-template').waitFor();

@@ -69,6 +69,16 @@ describe('HttpApi', () => {
     await expect(api.version()).rejects.toMatchObject({ unauthenticated: true });
     expect(onUnauth).toHaveBeenCalledOnce();
   });
+  it('asks for job metrics with the token, zero fields left out', async () => {
+    const f = vi.fn(async () => json(200, { source: 'local', intervalSeconds: 2, available: true, replicas: [{ name: 'worker-0', samples: [{ time: '2026-11-29T12:00:00Z' }] }] }));
+    const api = new HttpApi({ token: () => 'T0K', fetch: f as unknown as typeof fetch });
+    const m = await api.getJobMetrics('team a', 'pi');
+    expect(m.replicas?.[0].index).toBeUndefined();
+    const [url, init] = f.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe('/api/v1/namespaces/team%20a/mpijobs/pi/metrics');
+    expect(init.method).toBe('GET');
+    expect((init.headers as Record<string, string>).Authorization).toBe('Bearer T0K');
+  });
   it('follows list pages', async () => {
     const f = vi
       .fn()

@@ -7,6 +7,7 @@ import type {
   ErrorBody,
   FieldError,
   JobEvent,
+  JobMetrics,
   JobTemplate,
   ListJobsResponse,
   LogLine,
@@ -81,6 +82,8 @@ export interface Api {
   suspendJob(namespace: string, name: string): Promise<MPIJob>;
   resumeJob(namespace: string, name: string): Promise<MPIJob>;
   listEvents(namespace: string, name: string): Promise<JobEvent[]>;
+  /** Recent CPU and memory use per replica, when the engine measures it. */
+  getJobMetrics(namespace: string, name: string): Promise<JobMetrics>;
   capacity(namespace: string): Promise<Capacity>;
   listTemplates(namespace: string): Promise<JobTemplate[]>;
   getTemplate(namespace: string, name: string): Promise<JobTemplate>;
@@ -312,6 +315,10 @@ export class HttpApi implements Api {
       `/api/v1/namespaces/${enc(namespace)}/mpijobs/${enc(name)}/events`,
     );
     return r.items ?? [];
+  }
+
+  getJobMetrics(namespace: string, name: string) {
+    return this.json<JobMetrics>('GET', `/api/v1/namespaces/${enc(namespace)}/mpijobs/${enc(name)}/metrics`);
   }
 
   capacity(namespace: string) {

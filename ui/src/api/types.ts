@@ -216,6 +216,36 @@ export interface CanIResponse {
   user?: string;
 }
 
+/** One measurement of a replica's resource use. */
+export interface MetricSample {
+  time?: string;
+  /** CPU in use, in cores (1.5 = one and a half cores busy); omitted when 0. */
+  cpuCores?: number;
+  /** Resident memory in bytes; omitted when 0. */
+  memoryBytes?: number;
+}
+
+export interface ReplicaMetrics {
+  /** "launcher" or "worker-N". */
+  name?: string;
+  /** -1 for the launcher; omitted for worker 0. */
+  index?: number;
+  samples?: MetricSample[];
+}
+
+/** The answer of GET /api/v1/namespaces/{ns}/mpijobs/{name}/metrics. */
+export interface JobMetrics {
+  /** Absent (false) when the engine cannot measure this job; message says why. */
+  available?: boolean;
+  message?: string;
+  /** Where the numbers come from, e.g. "local engine: /proc sampling". */
+  source?: string;
+  /** Seconds between samples. */
+  intervalSeconds?: number;
+  /** The launcher first (index -1), then the workers. */
+  replicas?: ReplicaMetrics[];
+}
+
 export interface Version {
   version?: string;
   gitCommit?: string;

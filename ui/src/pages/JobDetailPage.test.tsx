@@ -37,6 +37,8 @@ describe('JobDetailPage', () => {
     expect(screen.getByTestId('detail-phase')).toHaveTextContent('Running');
     expect(screen.getByTestId('topology-worker-0')).toHaveAttribute('data-state', 'Running');
     expect(within(screen.getByTestId('replica-worker-1')).getByText('n1')).toBeInTheDocument();
+    expect(api.getJobMetrics).toHaveBeenCalledWith('default', 'pi');
+    expect(await screen.findByTestId('metrics-empty')).toHaveTextContent('No samples yet');
     act(() =>
       api.watches[0].emit([
         { type: 'MODIFIED', job: { ...running, metadata: { ...running.metadata, resourceVersion: '4' }, status: { ...running.status, phase: 'Succeeded', reason: 'Succeeded' } } },

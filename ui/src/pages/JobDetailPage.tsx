@@ -32,6 +32,7 @@ import type { CanIResponse, JobEvent, MPIJob } from '../api/types';
 import { ConfirmDelete } from '../components/ConfirmDelete';
 import { ErrorSummary } from '../components/ErrorSummary';
 import { LogPanel } from '../components/LogPanel';
+import { ResourceCharts } from '../components/ResourceCharts';
 import { StatusLabel } from '../components/StatusLabel';
 import { replicasOf, Topology } from '../components/Topology';
 import { useJobWatch, useNow } from '../hooks';
@@ -102,10 +103,7 @@ function Overview({ job, now, onSelectReplica }: { job: MPIJob; now: number; onS
         <Card isCompact className="pf-v6-u-mt-md">
           <CardTitle component="h2">Resource usage</CardTitle>
           <CardBody>
-            <Content component="small">
-              Charts of CPU, memory and GPU use per worker appear here once the server exports metrics for jobs
-              (planned; not available with this engine yet).
-            </Content>
+            <ResourceCharts namespace={job.metadata?.namespace ?? ''} name={job.metadata?.name ?? ''} phase={phaseOf(job)} />
           </CardBody>
         </Card>
       </GridItem>

@@ -48,6 +48,7 @@ export function mockApi(over: Partial<Api> = {}): MockApi {
     suspendJob: vi.fn(async (ns: string, name: string) => job(name, 'Suspended', {}, ns)),
     resumeJob: vi.fn(async (ns: string, name: string) => job(name, 'Pending', {}, ns)),
     listEvents: vi.fn(async () => []),
+    getJobMetrics: vi.fn(async () => ({ available: true, intervalSeconds: 2 })),
     capacity: vi.fn(async () => ({
       source: 'local slots',
       resources: [
