@@ -155,6 +155,13 @@ func (c *Cluster) SetPodOOMKilled(ctx context.Context, ns, pod string) error {
 	return c.annotatePod(ctx, ns, pod, map[string]string{AnnotationExitCode: "137", AnnotationReason: "OOMKilled"})
 }
 
+// SetPodEvicted ends a running kwok pod as a kubelet evicting it under node
+// pressure does: phase Failed, status.reason "Evicted" with message, and the
+// containers killed (exit code 137).
+func (c *Cluster) SetPodEvicted(ctx context.Context, ns, pod, message string) error {
+	return c.annotatePod(ctx, ns, pod, map[string]string{AnnotationExitCode: "137", AnnotationPodReason: "Evicted", AnnotationPodMessage: message})
+}
+
 // SetPodRestarts makes a running kwok pod's containers report count restarts,
 // the last one after exiting with lastExitCode for reason (e.g. "Error",
 // "OOMKilled"); the pod keeps running.

@@ -39,6 +39,13 @@
 //     readiness probe); remove the annotation to make it Ready.
 //   - kwok.odh.test/start-delay: a Go duration ("10s") the pod stays Pending
 //     before it starts.
+//   - kwok.odh.test/pod-reason and kwok.odh.test/pod-message: with exit-code,
+//     the pod's status.reason and status.message, e.g. "Evicted" as a kubelet
+//     under node pressure reports. [Cluster.SetPodEvicted].
+//
+// A pod whose first container's image comes from [UnpullableRegistry]
+// ("registry.invalid/") never starts: it stays Pending with its containers
+// waiting in ErrImagePull, as for a missing image.
 //
 // A pod being deleted first turns Failed (containers terminated with exit
 // code 137, as a kubelet killing them would report) and is then removed once

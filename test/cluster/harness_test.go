@@ -30,13 +30,13 @@ func TestKwokConfigRenders(t *testing.T) {
 		names = append(names, doc.Kind+"/"+doc.Metadata.Name)
 	}
 	want := []string{
-		"Stage/odh-pod-start", "Stage/odh-pod-exit", "Stage/odh-pod-restart", "Stage/odh-pod-unready",
+		"Stage/odh-pod-start", "Stage/odh-pod-exit", "Stage/odh-pod-image-pull-error", "Stage/odh-pod-restart", "Stage/odh-pod-unready",
 		"Stage/odh-pod-ready", "Stage/odh-pod-terminate", "Stage/odh-pod-delete", "ClusterLogs/odh-default-logs",
 	}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("kwok config documents = %v, want %v", names, want)
 	}
-	for _, a := range []string{AnnotationExitCode, AnnotationRestartCount, AnnotationReady, AnnotationStartDelay} {
+	for _, a := range []string{AnnotationExitCode, AnnotationRestartCount, AnnotationReady, AnnotationStartDelay, AnnotationPodReason, AnnotationPodMessage, UnpullableRegistry} {
 		if !strings.Contains(cfg, a) {
 			t.Errorf("kwok config does not use annotation %s", a)
 		}

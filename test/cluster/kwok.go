@@ -32,7 +32,17 @@ const (
 	// AnnotationReady set to "false" keeps (or makes) a running pod not Ready,
 	// as a failing readiness probe would; remove it to make the pod Ready.
 	AnnotationReady = "kwok.odh.test/ready"
+	// AnnotationPodReason sets the pod's status.reason when it ends with
+	// AnnotationExitCode, e.g. "Evicted" as a kubelet under node pressure
+	// reports; AnnotationPodMessage is the matching status.message.
+	AnnotationPodReason  = "kwok.odh.test/pod-reason"
+	AnnotationPodMessage = "kwok.odh.test/pod-message"
 )
+
+// UnpullableRegistry is a registry whose images never pull: pods whose first
+// container uses an image from it stay Pending with ErrImagePull, as a
+// kubelet reports for a missing image or tag.
+const UnpullableRegistry = "registry.invalid/"
 
 // kwokStages replaces kwok's default pod stages. In particular kwok's default
 // "pod-complete" stage finishes every Job pod as soon as it runs, which would
@@ -54,6 +64,9 @@ spec:
       operator: 'DoesNotExist'
     - key: '.status.podIP'
       operator: 'DoesNotExist'
+    - key: '@UNPULLABLE@'
+      operator: 'NotIn'
+      values: ['true']
   delay:
     durationMilliseconds: 0
     durationFrom:
@@ -168,6 +181,58 @@ spec:
             finishedAt: {{ $now | Quote }}
       {{ end }}
       phase: {{ if eq $code 0 }}Succeeded{{ else }}Failed{{ end }}
+      {{ with dig "metadata" "annotations" "@POD_REASON@" "" . }}
+      reason: {{ . | Quote }}
+      message: {{ dig "metadata" "annotations" "@POD_MESSAGE@" "" $root | Quote }}
+      {{ end }}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: odh-pod-image-pull-error
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.hostIP'
+      operator: 'DoesNotExist'
+    - key: '@UNPULLABLE@'
+      operator: 'In'
+      values: ['true']
+  next:
+    event:
+      type: Warning
+      reason: Failed
+      message: Failed to pull image (kwok, registry @REGISTRY@)
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - lastTransitionTime: {{ $now | Quote }}
+        status: "True"
+        type: PodScheduled
+      - lastTransitionTime: {{ $now | Quote }}
+        reason: ContainersNotReady
+        status: "False"
+        type: Ready
+      containerStatuses:
+      {{ range .spec.containers }}
+      - image: {{ .image | Quote }}
+        name: {{ .name | Quote }}
+        ready: false
+        started: false
+        restartCount: 0
+        state:
+          waiting:
+            reason: ErrImagePull
+            message: {{ printf "failed to pull and unpack image %q: not found" .image | Quote }}
+      {{ end }}
+      hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+      phase: Pending
+      startTime: {{ $now | Quote }}
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
@@ -392,6 +457,10 @@ spec:
 // annotation differs from its first container's restartCount.
 const restartPending = `((.metadata.annotations["` + AnnotationRestartCount + `"] // "") as $want | ($want != "" and $want != ((.status.containerStatuses[0].restartCount // 0) | tostring)))`
 
+// unpullable is a jq expression: true when the pod's first container pulls
+// from UnpullableRegistry.
+const unpullable = `(.spec.containers[0].image | startswith("` + UnpullableRegistry + `"))`
+
 // kwokConfig renders kwok's --config file: the pod stages above plus a
 // ClusterLogs rule that serves defaultLog for every container without a
 // per-pod Logs object.
@@ -404,6 +473,10 @@ func kwokConfig(defaultLog string) string {
 		"@LAST_EXIT_CODE@", AnnotationLastExitCode,
 		"@LAST_REASON@", AnnotationLastReason,
 		"@READY@", AnnotationReady,
+		"@POD_REASON@", AnnotationPodReason,
+		"@POD_MESSAGE@", AnnotationPodMessage,
+		"@REGISTRY@", UnpullableRegistry,
+		"@UNPULLABLE@", strings.ReplaceAll(unpullable, "'", "''"),
 		"@RESTART_PENDING@", strings.ReplaceAll(restartPending, "'", "''"),
 	)
 	return strings.TrimSpace(r.Replace(kwokStages)) + fmt.Sprintf(`

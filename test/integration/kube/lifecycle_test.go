@@ -23,6 +23,7 @@ import (
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/test/cluster"
 )
 
 // create → Running → Succeeded, driven by the launcher's exit code; Watch
@@ -160,6 +161,50 @@ func TestWorkerOOMKilled(t *testing.T) {
 		t.Errorf("worker-0: %+v", w)
 	}
 	mustContain(t, "message", j.Status.Message, "OOMKilled")
+}
+
+// A worker evicted under node pressure is named, with the kubelet's message.
+func TestWorkerEvicted(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("evict")
+	create(t, simpleJob(t, name, 2, job.OpenMPI))
+	awaitPhase(t, name, job.PhaseRunning)
+	const why = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 90Mi."
+	if err := harness.SetPodEvicted(t.Context(), ns, name+"-worker-1", why); err != nil {
+		t.Fatal(err)
+	}
+	j := await(t, name, awaitTimeout, "evicted worker", func(j *job.MPIJob) bool { return j.Status.FirstFailedWorker != nil })
+	if *j.Status.FirstFailedWorker != 1 {
+		t.Errorf("first failed worker %d, want 1", *j.Status.FirstFailedWorker)
+	}
+	if w := j.Status.WorkerStatuses[1]; w.Reason != job.ReasonEvicted || w.State != job.StateFailed || !strings.Contains(w.Message, "low on resource") {
+		t.Errorf("worker-1: %+v", w)
+	}
+	mustContain(t, "message", j.Status.Message, "worker 1", "low on resource")
+}
+
+// Workers whose image cannot be pulled keep the job Pending, and the status
+// says which image and what to check.
+func TestImagePullFailureExplained(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("pull")
+	j := simpleJob(t, name, 2, job.OpenMPI)
+	image := cluster.UnpullableRegistry + "team/trainer:v9"
+	j.Spec.Image = image
+	create(t, j)
+	p := await(t, name, awaitTimeout, "image pull failure on every worker", func(j *job.MPIJob) bool {
+		return j.Status.Reason == job.ReasonImagePull && len(j.Status.WorkerStatuses) == 2 &&
+			!slices.ContainsFunc(j.Status.WorkerStatuses, func(w job.ReplicaStatus) bool { return w.Reason != job.ReasonImagePull })
+	})
+	if p.Status.Phase != job.PhasePending {
+		t.Errorf("phase %s, want Pending", p.Status.Phase)
+	}
+	mustContain(t, "message", p.Status.Message, image, "ErrImagePull", "spec.imagePullSecrets")
+	for _, w := range p.Status.WorkerStatuses {
+		if w.State != job.StatePending || w.Node == "" || !strings.Contains(w.Message, image) {
+			t.Errorf("%s: %+v", w.Name, w)
+		}
+	}
 }
 
 // Worker restarts and the last exit code show while the pod keeps running.
