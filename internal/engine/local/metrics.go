@@ -85,9 +85,10 @@ func (e *Engine) runningJobs() (map[string]int32, map[string]bool) {
 type usage struct{ ticks, rss float64 }
 
 // sampleOnce adds one sample per replica of every running job. CPU is the
-// ticks a replica's processes used since the previous sample over the
-// elapsed time; a process seen for the first time contributes from the
-// next sample on.
+// ticks a replica's processes used since the previous pass over the
+// elapsed time; a process seen for the first time started after that pass
+// (job processes are marked from exec on, and jobs are sampled from the
+// moment they start), so all its ticks count.
 func (e *Engine) sampleOnce(now time.Time) {
 	running, all := e.runningJobs()
 	s := e.sampler
@@ -136,7 +137,10 @@ func (e *Engine) sampleOnce(now time.Time) {
 			u = &usage{}
 			cur[uid][index] = u
 		}
-		if prev, ok := s.ticks[p.pid]; ok && p.cpuTicks >= prev {
+		if prev, ok := s.ticks[p.pid]; !ok {
+			// New since the last pass: all its CPU time was spent since.
+			u.ticks += float64(p.cpuTicks)
+		} else if p.cpuTicks >= prev {
 			u.ticks += float64(p.cpuTicks - prev)
 		}
 		seen[p.pid] = p.cpuTicks
