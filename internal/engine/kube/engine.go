@@ -465,10 +465,12 @@ func podJobKey(o any) ([]string, error) {
 var (
 	workerPodName   = regexp.MustCompile(`^(.+)-worker-\d+$`)
 	launcherPodName = regexp.MustCompile(`^(.+)-launcher-[a-z0-9]{5}$`)
+	// Kueue names an MPIJob's Workload "mpijob-<job>-<5 hex digits of a hash>".
+	kueueWorkloadName = regexp.MustCompile(`^mpijob-(.+)-[0-9a-f]{5}$`)
 )
 
 // eventJobKey maps an event to the job it is about, by the names the
-// operator gives the children.
+// operator gives the children (and Kueue gives the job's Workload).
 func (e *Engine) eventJobKey(o any) ([]string, error) {
 	ev, ok := o.(*corev1.Event)
 	if !ok {
@@ -483,6 +485,10 @@ func (e *Engine) eventJobKey(o any) ([]string, error) {
 		name = strings.TrimSuffix(io.Name, "-launcher")
 		if name == io.Name {
 			return nil, nil
+		}
+	case "Workload":
+		if m := kueueWorkloadName.FindStringSubmatch(io.Name); m != nil && strings.HasPrefix(io.APIVersion, "kueue.x-k8s.io/") {
+			name = m[1]
 		}
 	case "Pod":
 		if m := workerPodName.FindStringSubmatch(io.Name); m != nil {

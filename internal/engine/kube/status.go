@@ -312,7 +312,14 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 		set(job.PhaseFailed, reason, msg, failed.LastTransitionTime.Time)
 	case u.Spec.RunPolicy.Suspend != nil && *u.Spec.RunPolicy.Suspend:
 		if q := u.Labels[LabelKueueQueue]; q != "" {
-			set(job.PhaseQueued, job.ReasonQueued, fmt.Sprintf("queued in Kueue LocalQueue %q: Kueue starts the job when its ClusterQueue has quota for it", q), time.Time{})
+			msg := fmt.Sprintf("queued in Kueue LocalQueue %q: Kueue starts the job when its ClusterQueue has quota for it", q)
+			if w := kueuePending(in.warnings); w != nil {
+				// Kueue's own reason, e.g. "couldn't assign flavors to pod
+				// set worker: insufficient unused quota for cpu in flavor
+				// default, 200m more needed".
+				msg = fmt.Sprintf("queued in Kueue LocalQueue %q: %s", q, strings.TrimSpace(w.Message))
+			}
+			set(job.PhaseQueued, job.ReasonQueued, msg, time.Time{})
 		} else {
 			live := 0
 			for _, p := range in.pods {
@@ -645,6 +652,18 @@ func quotaWarning(ws []*corev1.Event) *corev1.Event {
 	var best *corev1.Event
 	for _, w := range ws {
 		if strings.Contains(w.Message, "exceeded quota") && (best == nil || eventTime(best).Before(eventTime(w))) {
+			best = w
+		}
+	}
+	return best
+}
+
+// kueuePending returns Kueue's latest explanation of why the job's Workload
+// is not admitted (a Warning "Pending" event on the Workload).
+func kueuePending(ws []*corev1.Event) *corev1.Event {
+	var best *corev1.Event
+	for _, w := range ws {
+		if w.InvolvedObject.Kind == "Workload" && w.Reason == "Pending" && (best == nil || eventTime(best).Before(eventTime(w))) {
 			best = w
 		}
 	}
