@@ -22,6 +22,7 @@ const (
 	KubernetesVersion  = "v1.35.4"
 	KwokVersion        = "v0.7.0"
 	MPIOperatorVersion = "v0.8.2"
+	KueueVersion       = "v0.17.0"
 )
 
 // toolBuild is one `go build` invocation in one tool module producing one or
@@ -37,6 +38,9 @@ type toolBuild struct {
 	// replace directive, so the committed tool module stays as it is.
 	patchModule string
 	patches     map[string]func(orig string) (string, error)
+	// patchDirs are the patched module's directories to copy besides
+	// cmd and pkg.
+	patchDirs []string
 }
 
 func kubeVersionLDFlags() string {
@@ -83,6 +87,23 @@ func odhHealthCheckAddr() string {
 	return patched, nil
 }
 
+// kueueMetricsCertDirEnv names the environment variable our build of Kueue
+// reads for its metrics server certificate directory.
+const kueueMetricsCertDirEnv = "ODH_KUEUE_METRICS_CERT_DIR"
+
+// patchKueueMetricsCertDir makes Kueue read its metrics serving certificate
+// from the directory in kueueMetricsCertDirEnv instead of the hard-coded
+// /etc/kueue/metrics/certs, which it requires whenever its internal
+// certificate management is off (as here: the harness CA signs its
+// certificates).
+func patchKueueMetricsCertDir(orig string) (string, error) {
+	const from = `metricsCertPath := "/etc/kueue/metrics/certs"`
+	if strings.Count(orig, from) != 1 {
+		return "", errors.New("kueue cmd/kueue/main.go: metrics certificate path line not found; the overlay patch needs updating")
+	}
+	return strings.Replace(orig, from, `metricsCertPath := os.Getenv("`+kueueMetricsCertDirEnv+`") // patched by odh-training's test harness build`, 1), nil
+}
+
 func toolBuilds() []toolBuild {
 	return []toolBuild{
 		{
@@ -110,6 +131,17 @@ func toolBuilds() []toolBuild {
 			patchModule: "github.com/kubeflow/mpi-operator",
 			patches: map[string]func(string) (string, error){
 				"cmd/mpi-operator/app/server.go": patchOperatorHealthAddr,
+			},
+		},
+		{
+			module:      "kueue",
+			packages:    []string{"sigs.k8s.io/kueue/cmd/kueue"},
+			binaries:    []string{"kueue"},
+			ldflags:     "-s -w -X sigs.k8s.io/kueue/pkg/version.GitVersion=" + KueueVersion,
+			patchModule: "sigs.k8s.io/kueue",
+			patchDirs:   []string{"apis", "client-go"},
+			patches: map[string]func(string) (string, error){
+				"cmd/kueue/main.go": patchKueueMetricsCertDir,
 			},
 		},
 	}
@@ -252,7 +284,7 @@ func preparePatchedModule(ctx context.Context, l Layout, opts BuildOptions, tool
 	if err := os.RemoveAll(src); err != nil {
 		return "", nil, err
 	}
-	for _, sub := range []string{"go.mod", "go.sum", "LICENSE", "cmd", "pkg"} {
+	for _, sub := range append([]string{"go.mod", "go.sum", "LICENSE", "cmd", "pkg"}, tb.patchDirs...) {
 		if err := copyTree(filepath.Join(modDir, sub), filepath.Join(src, sub)); err != nil {
 			return "", nil, fmt.Errorf("copy %s: %w", tb.patchModule, err)
 		}

@@ -65,6 +65,7 @@ func identities() []Identity {
 		// The MPI operator runs with its own user and the upstream ClusterRole
 		// (see operatorRBAC).
 		{Name: "mpi-operator", User: operatorUser},
+		{Name: CompKueue, User: kueueUser, Groups: []string{"system:masters"}},
 	}
 }
 

@@ -38,6 +38,7 @@ const (
 	pkiKubeletClientK = "apiserver-kubelet-client.key"
 	pkiKwokCert       = "kwok.crt"
 	pkiKwokKey        = "kwok.key"
+	pkiKueueDir       = "kueue" // tls.crt and tls.key, as Kueue's webhook server reads them
 	pkiSAKey          = "sa.key"
 	pkiSAPub          = "sa.pub"
 	pkiTokens         = "tokens.csv"
@@ -81,6 +82,15 @@ func EnsurePKI(dir string) (*PKI, error) {
 			DNSNames:    []string{"localhost"},
 			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		}},
+		{filepath.Join(pkiKueueDir, "tls.crt"), filepath.Join(pkiKueueDir, "tls.key"), &x509.Certificate{
+			Subject:     pkix.Name{CommonName: "kueue"},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			DNSNames:    []string{"localhost"},
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		}},
+	}
+	if err := os.MkdirAll(p.Path(pkiKueueDir), 0o700); err != nil {
+		return nil, err
 	}
 	for _, leaf := range leaves {
 		if fileExists(p.Path(leaf.cert)) && fileExists(p.Path(leaf.key)) {

@@ -37,6 +37,8 @@ type Ports struct {
 	Scheduler         int `json:"scheduler"`
 	Kwok              int `json:"kwok"`
 	OperatorHealth    int `json:"operatorHealth"`
+	KueueHealth       int `json:"kueueHealth"`
+	KueueWebhook      int `json:"kueueWebhook"`
 }
 
 // Process is one started component.

@@ -28,9 +28,10 @@ const (
 	CompScheduler         = "kube-scheduler"
 	CompKwok              = "kwok"
 	CompOperator          = "mpi-operator"
+	CompKueue             = "kueue"
 )
 
-var componentOrder = []string{CompEtcd, CompAPIServer, CompControllerManager, CompScheduler, CompKwok, CompOperator}
+var componentOrder = []string{CompEtcd, CompAPIServer, CompControllerManager, CompScheduler, CompKwok, CompOperator, CompKueue}
 
 // MPIJobCRD is the name of the upstream MPIJob CustomResourceDefinition.
 const MPIJobCRD = "mpijobs.kubeflow.org"
@@ -89,7 +90,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	for _, bin := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "mpi-operator"} {
+	for _, bin := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "mpi-operator", "kueue"} {
 		if !fileExists(l.Bin(bin)) {
 			return nil, fmt.Errorf("%s missing: run `make cluster-build` (or odh-cluster up without --skip-build)", l.Bin(bin))
 		}
@@ -104,6 +105,18 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Layout: l, PKI: pki, State: st}
+	if st != nil && st.Ports.KueueWebhook == 0 {
+		// Started by a harness version without Kueue: its apiserver lacks
+		// Kueue's token and its state the ports. Start afresh.
+		log.Info("control plane from an older harness version; restarting it")
+		if err := stopAll(st, log); err != nil {
+			return nil, err
+		}
+		if err := wipeData(l); err != nil {
+			return nil, err
+		}
+		st = nil
+	}
 	if st != nil {
 		err := c.healthy(ctx, opts.Nodes.Count)
 		if err == nil {
@@ -129,7 +142,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	if st == nil {
-		ports, err := freePorts(7)
+		ports, err := freePorts(9)
 		if err != nil {
 			return nil, err
 		}
@@ -137,6 +150,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 			Ports: Ports{
 				Etcd: ports[0], EtcdPeer: ports[1], APIServer: ports[2], ControllerManager: ports[3],
 				Scheduler: ports[4], Kwok: ports[5], OperatorHealth: ports[6],
+				KueueHealth: ports[7], KueueWebhook: ports[8],
 			},
 			Processes: map[string]*Process{},
 			StartedAt: time.Now().UTC(),
@@ -193,10 +207,15 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		{CompScheduler, c.checkScheduler},
 		{CompKwok, c.checkKwok},
 		{CompOperator, c.checkOperator},
+		{CompKueue, c.checkKueue},
 	} {
 		if err := start(s.name, s.check); err != nil {
 			return nil, err
 		}
+	}
+	// Kueue serves its webhooks now: route MPIJob and Kueue admission to it.
+	if err := c.registerKueueWebhooks(ctx); err != nil {
+		return nil, err
 	}
 	cs, err := c.Clientset(Admin)
 	if err != nil {
@@ -342,6 +361,8 @@ func (c *Cluster) command(ctx context.Context, name string) (binary string, args
 			"--controller-queue-rate-limit=100",
 			"--controller-queue-burst=1000",
 		}, []string{operatorHealthAddrEnv + "=" + loop(st.Ports.OperatorHealth)}, nil
+	case CompKueue:
+		return c.kueueCommand()
 	}
 	return "", nil, nil, fmt.Errorf("unknown component %q", name)
 }
@@ -358,7 +379,7 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, ns := range []string{TeamA, TeamB, operatorNamespace} {
+	for _, ns := range []string{TeamA, TeamB, operatorNamespace, KueueNamespace} {
 		if err := a.apply(ctx, &corev1.Namespace{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 			ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: harnessLabels()},
@@ -383,6 +404,15 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
+	kueueCRDFiles, err := kueueCRDs(ctx, c.Layout)
+	if err != nil {
+		return err
+	}
+	for _, f := range kueueCRDFiles {
+		if err := a.applyFile(ctx, f); err != nil {
+			return err
+		}
+	}
 	for _, o := range operatorRBAC() {
 		if err := a.apply(ctx, o); err != nil {
 			return err
@@ -392,7 +422,7 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 		return err
 	}
 	return poll(ctx, time.Minute, func(ctx context.Context) error {
-		for _, crd := range []string{MPIJobCRD, "logs.kwok.x-k8s.io"} {
+		for _, crd := range []string{MPIJobCRD, "logs.kwok.x-k8s.io", KueueWorkloadCRD} {
 			if err := crdEstablished(ctx, a.dyn, crd); err != nil {
 				return err
 			}
@@ -419,7 +449,7 @@ func (c *Cluster) refreshIdentities(ctx context.Context) error {
 func (c *Cluster) healthy(ctx context.Context, nodes int) error {
 	checks := map[string]func(context.Context) error{
 		CompEtcd: c.checkEtcd, CompAPIServer: c.checkAPIServer, CompControllerManager: c.checkControllerManager,
-		CompScheduler: c.checkScheduler, CompKwok: c.checkKwok, CompOperator: c.checkOperator,
+		CompScheduler: c.checkScheduler, CompKwok: c.checkKwok, CompOperator: c.checkOperator, CompKueue: c.checkKueue,
 	}
 	for _, name := range componentOrder {
 		if !c.alive(name) {
@@ -444,7 +474,12 @@ func (c *Cluster) healthy(ctx context.Context, nodes int) error {
 	if err != nil {
 		return err
 	}
-	return crdEstablished(ctx, a.dyn, MPIJobCRD)
+	for _, crd := range []string{MPIJobCRD, KueueWorkloadCRD} {
+		if err := crdEstablished(ctx, a.dyn, crd); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // alive reports whether the component's process runs, and runs the current
@@ -458,8 +493,8 @@ func (c *Cluster) alive(name string) bool {
 		return false
 	}
 	bin := p.Binary
-	if name == CompOperator {
-		bin = c.Layout.Bin(CompOperator)
+	if name == CompOperator || name == CompKueue { // run by a /bin/sh restart loop
+		bin = c.Layout.Bin(name)
 	}
 	if st, err := os.Stat(bin); err == nil && st.ModTime().After(p.Started) {
 		return false

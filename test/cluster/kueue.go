@@ -1,0 +1,195 @@
+package cluster
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Kueue runs as a process like the MPI operator: its controllers, scheduler
+// and admission webhooks (MPIJob defaulting and validation, and those of its
+// own resources) serve on loopback with a certificate from the harness CA.
+// The webhooks' configurations call it by URL, as no Service can reach a
+// loopback process. Only the kubeflow.org/mpijob integration is enabled, and
+// the visibility API (pending positions, an aggregated API server that needs
+// a reachable Service) is off.
+const (
+	// KueueNamespace is Kueue's own namespace.
+	KueueNamespace = "kueue-system"
+	// KueueWorkloadCRD names the Workload CRD.
+	KueueWorkloadCRD = "workloads.kueue.x-k8s.io"
+	// kueueUser is Kueue's identity. Like kwok, it runs as a cluster admin:
+	// upstream's ClusterRole is written for its kustomize deployment
+	// (ServiceAccount, Secret-based certificates), which the harness does
+	// not use.
+	kueueUser = "system:odh:kueue"
+)
+
+// kueueModule is Kueue's module path in its tool module.
+const kueueModule = "sigs.k8s.io/kueue"
+
+// kueueCRDs returns the CRD manifests Kueue needs.
+func kueueCRDs(ctx context.Context, l Layout) ([]string, error) {
+	dir, err := moduleCacheDir(ctx, l, "kueue", kueueModule)
+	if err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "config", "components", "crd", "bases", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("kueue %s: no CRD manifests under config/components/crd/bases (%v)", KueueVersion, err)
+	}
+	return files, nil
+}
+
+// kueueConfig renders Kueue's configuration file.
+func kueueConfig(healthPort, webhookPort int, certDir string) string {
+	return fmt.Sprintf(`apiVersion: config.kueue.x-k8s.io/v1beta2
+kind: Configuration
+namespace: %s
+health:
+  healthProbeBindAddress: 127.0.0.1:%d
+metrics:
+  bindAddress: "0"
+webhook:
+  host: 127.0.0.1
+  port: %d
+  certDir: %s
+leaderElection:
+  leaderElect: false
+internalCertManagement:
+  enable: false
+clientConnection:
+  qps: 50
+  burst: 100
+integrations:
+  frameworks:
+  - kubeflow.org/mpijob
+`, KueueNamespace, healthPort, webhookPort, certDir)
+}
+
+// kueueCommand returns how to run Kueue.
+func (c *Cluster) kueueCommand() (binary string, args, env []string, err error) {
+	dir := filepath.Join(c.Layout.StateDir(), "kueue")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, nil, err
+	}
+	certDir := c.PKI.Path(pkiKueueDir)
+	config := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(config, []byte(kueueConfig(c.State.Ports.KueueHealth, c.State.Ports.KueueWebhook, certDir)), 0o644); err != nil {
+		return "", nil, nil, err
+	}
+	// In a restart loop like the operator: while it is down, its
+	// webhooks (failure policy Fail) refuse every MPIJob write.
+	return "/bin/sh", []string{
+			"-c", `while :; do "$0" "$@"; echo "odh-cluster: kueue exited with status $?; restarting in 1s"; sleep 1; done`,
+			c.Layout.Bin(CompKueue),
+			"--config=" + config,
+			"--feature-gates=VisibilityOnDemand=false",
+			"--zap-log-level=info",
+		}, []string{
+			"KUBECONFIG=" + c.Layout.Kubeconfig(CompKueue),
+			kueueMetricsCertDirEnv + "=" + certDir,
+		}, nil
+}
+
+func (c *Cluster) checkKueue(ctx context.Context) error {
+	return httpCheck(ctx, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/readyz", c.State.Ports.KueueHealth), "", "ok")
+}
+
+// kueueWebhookKinds are the resources whose Kueue webhooks the harness
+// registers: MPIJobs and Kueue's own.
+func keepKueueWebhook(w map[string]any) bool {
+	rules, _, _ := unstructured.NestedSlice(w, "rules")
+	for _, r := range rules {
+		rm, _ := r.(map[string]any)
+		groups, _, _ := unstructured.NestedStringSlice(rm, "apiGroups")
+		resources, _, _ := unstructured.NestedStringSlice(rm, "resources")
+		if slices.Contains(groups, "kueue.x-k8s.io") || slices.Contains(resources, "mpijobs") {
+			return true
+		}
+	}
+	return false
+}
+
+// kueueWebhooks reads upstream's webhook configurations and points the ones
+// the harness uses at the Kueue process: by URL on loopback, trusting the
+// harness CA. The others (integrations that are off) are dropped, so they
+// cannot block objects Kueue does not serve.
+func (c *Cluster) kueueWebhooks(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	dir, err := moduleCacheDir(ctx, c.Layout, "kueue", kueueModule)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := readObjects(filepath.Join(dir, "config", "components", "webhook", "manifests.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	ca, err := c.PKI.CAData()
+	if err != nil {
+		return nil, err
+	}
+	caBundle := base64.StdEncoding.EncodeToString(ca)
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
+		var keep []any
+		for _, h := range hooks {
+			hm, _ := h.(map[string]any)
+			if !keepKueueWebhook(hm) {
+				continue
+			}
+			path, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "path")
+			if path == "" {
+				return nil, fmt.Errorf("kueue webhook %v: no clientConfig.service.path", hm["name"])
+			}
+			hm["clientConfig"] = map[string]any{
+				"url":      fmt.Sprintf("https://127.0.0.1:%d%s", c.State.Ports.KueueWebhook, path),
+				"caBundle": caBundle,
+			}
+			keep = append(keep, hm)
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		if err := unstructured.SetNestedSlice(o.Object, keep, "webhooks"); err != nil {
+			return nil, err
+		}
+		o.SetName("kueue-" + strings.TrimPrefix(o.GetName(), "kueue-"))
+		o.SetLabels(harnessLabels())
+		out = append(out, o)
+	}
+	if len(out) != 2 {
+		return nil, fmt.Errorf("kueue %s webhook manifests: found %d configurations with MPIJob or Kueue webhooks, want 2 (mutating and validating)", KueueVersion, len(out))
+	}
+	return out, nil
+}
+
+// registerKueueWebhooks applies the webhook configurations once Kueue serves
+// them.
+func (c *Cluster) registerKueueWebhooks(ctx context.Context) error {
+	hooks, err := c.kueueWebhooks(ctx)
+	if err != nil {
+		return err
+	}
+	cfg, err := c.RESTConfig(Admin)
+	if err != nil {
+		return err
+	}
+	a, err := newApplier(cfg)
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if err := a.apply(ctx, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
