@@ -100,10 +100,17 @@ func TestEventJobKey(t *testing.T) {
 		"PodGroup/train":               "ns/train",
 		"Service/train":                "",
 		"Pod/my-job-worker-3-worker-0": "ns/my-job-worker-3",
+		"Workload/mpijob-train-3f2a9":  "ns/train",
+		"Workload/mpijob-a-b-0c1d2":    "ns/a-b",
+		"Workload/pytorchjob-x-3f2a9":  "",
+		"Workload/mpijob-train":        "",
 	}
 	for obj, want := range cases {
 		kind, name, _ := strings.Cut(obj, "/")
 		ev := &corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: kind, Name: name, Namespace: "ns"}}
+		if kind == "Workload" {
+			ev.InvolvedObject.APIVersion = "kueue.x-k8s.io/v1beta2"
+		}
 		ks, _ := e.eventJobKey(ev)
 		got := ""
 		if len(ks) > 0 {
