@@ -42,6 +42,15 @@ func newApplier(cfg *rest.Config) (*applier, error) {
 	return &applier{dyn: dyn, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))}, nil
 }
 
+// adminApplier applies objects as the harness admin.
+func (c *Cluster) adminApplier() (*applier, error) {
+	cfg, err := c.RESTConfig(Admin)
+	if err != nil {
+		return nil, err
+	}
+	return newApplier(cfg)
+}
+
 // apply server-side applies obj (a typed object with TypeMeta set, or an
 // *unstructured.Unstructured), taking ownership of conflicting fields.
 func (a *applier) apply(ctx context.Context, obj any) error {

@@ -178,11 +178,7 @@ func (c *Cluster) registerKueueWebhooks(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := c.RESTConfig(Admin)
-	if err != nil {
-		return err
-	}
-	a, err := newApplier(cfg)
+	a, err := c.adminApplier()
 	if err != nil {
 		return err
 	}

@@ -105,17 +105,20 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Layout: l, PKI: pki, State: st}
+	afresh := func() error {
+		if err := stopAll(st, log); err != nil {
+			return err
+		}
+		st = nil
+		return wipeData(l)
+	}
 	if st != nil && st.Ports.KueueWebhook == 0 {
 		// Started by a harness version without Kueue: its apiserver lacks
 		// Kueue's token and its state the ports. Start afresh.
 		log.Info("control plane from an older harness version; restarting it")
-		if err := stopAll(st, log); err != nil {
+		if err := afresh(); err != nil {
 			return nil, err
 		}
-		if err := wipeData(l); err != nil {
-			return nil, err
-		}
-		st = nil
 	}
 	if st != nil {
 		err := c.healthy(ctx, opts.Nodes.Count)
@@ -132,13 +135,9 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		// Keep the data if etcd and the apiserver are fine: restart the rest.
 		if !(c.alive(CompEtcd) && c.alive(CompAPIServer) && c.checkAPIServer(ctx) == nil) {
 			log.Info("restarting the whole control plane")
-			if err := stopAll(st, log); err != nil {
+			if err := afresh(); err != nil {
 				return nil, err
 			}
-			if err := wipeData(l); err != nil {
-				return nil, err
-			}
-			st = nil
 		}
 	}
 	if st == nil {
@@ -371,11 +370,7 @@ func (c *Cluster) command(ctx context.Context, name string) (binary string, args
 // CRDs (MPIJob and kwok's Logs), the operator's RBAC and the test
 // identities' permissions. All server-side applied, so reruns are cheap.
 func (c *Cluster) bootstrap(ctx context.Context) error {
-	cfg, err := c.RESTConfig(Admin)
-	if err != nil {
-		return err
-	}
-	a, err := newApplier(cfg)
+	a, err := c.adminApplier()
 	if err != nil {
 		return err
 	}
@@ -433,11 +428,7 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 
 // refreshIdentities reapplies the test identities' RBAC.
 func (c *Cluster) refreshIdentities(ctx context.Context) error {
-	cfg, err := c.RESTConfig(Admin)
-	if err != nil {
-		return err
-	}
-	a, err := newApplier(cfg)
+	a, err := c.adminApplier()
 	if err != nil {
 		return err
 	}
@@ -466,11 +457,7 @@ func (c *Cluster) healthy(ctx context.Context, nodes int) error {
 	if err := nodesReady(ctx, cs, nodes); err != nil {
 		return err
 	}
-	cfg, err := c.RESTConfig(Admin)
-	if err != nil {
-		return err
-	}
-	a, err := newApplier(cfg)
+	a, err := c.adminApplier()
 	if err != nil {
 		return err
 	}
