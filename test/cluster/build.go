@@ -104,6 +104,21 @@ func patchKueueMetricsCertDir(orig string) (string, error) {
 	return strings.Replace(orig, from, `metricsCertPath := os.Getenv("`+kueueMetricsCertDirEnv+`") // patched by odh-training's test harness build`, 1), nil
 }
 
+// kueueVisibilityCertDirEnv names the environment variable our build of
+// Kueue reads for its visibility server's certificate directory.
+const kueueVisibilityCertDirEnv = "ODH_KUEUE_VISIBILITY_CERT_DIR"
+
+// patchKueueVisibilityCertDir does the same for the visibility server,
+// which reads a hard-coded /visibility/tls.{crt,key} then.
+func patchKueueVisibilityCertDir(orig string) (string, error) {
+	const from, imp = `certDir = "/visibility"`, "import (\n"
+	if strings.Count(orig, from) != 1 || !strings.Contains(orig, imp) {
+		return "", errors.New("kueue pkg/visibility/server.go: certificate directory line not found; the overlay patch needs updating")
+	}
+	patched := strings.Replace(orig, from, `certDir = os.Getenv("`+kueueVisibilityCertDirEnv+`") // patched by odh-training's test harness build`, 1)
+	return strings.Replace(patched, imp, imp+"\t\"os\"\n", 1), nil
+}
+
 func toolBuilds() []toolBuild {
 	return []toolBuild{
 		{
@@ -141,7 +156,8 @@ func toolBuilds() []toolBuild {
 			patchModule: "sigs.k8s.io/kueue",
 			patchDirs:   []string{"apis", "client-go"},
 			patches: map[string]func(string) (string, error){
-				"cmd/kueue/main.go": patchKueueMetricsCertDir,
+				"cmd/kueue/main.go":        patchKueueMetricsCertDir,
+				"pkg/visibility/server.go": patchKueueVisibilityCertDir,
 			},
 		},
 	}

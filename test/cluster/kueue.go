@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -17,9 +18,10 @@ import (
 // and admission webhooks (MPIJob defaulting and validation, and those of its
 // own resources) serve on loopback with a certificate from the harness CA.
 // The webhooks' configurations call it by URL, as no Service can reach a
-// loopback process. Only the kubeflow.org/mpijob integration is enabled, and
-// the visibility API (pending positions, an aggregated API server that needs
-// a reachable Service) is off.
+// loopback process. Only the kubeflow.org/mpijob integration is enabled. Its
+// visibility API (pending workloads and their positions) is an aggregated
+// API: its APIService points at an ExternalName Service "localhost", which
+// the aggregator dials directly.
 const (
 	// KueueNamespace is Kueue's own namespace.
 	KueueNamespace = "kueue-system"
@@ -30,6 +32,10 @@ const (
 	// (ServiceAccount, Secret-based certificates), which the harness does
 	// not use.
 	kueueUser = "system:odh:kueue"
+	// kueueVisibilityService names the visibility API's Service.
+	kueueVisibilityService = "kueue-visibility"
+	// frontProxyUser is the aggregator's client certificate name.
+	frontProxyUser = "front-proxy-client"
 )
 
 // kueueModule is Kueue's module path in its tool module.
@@ -49,7 +55,7 @@ func kueueCRDs(ctx context.Context, l Layout) ([]string, error) {
 }
 
 // kueueConfig renders Kueue's configuration file.
-func kueueConfig(healthPort, webhookPort int, certDir string) string {
+func kueueConfig(healthPort, webhookPort, visibilityPort int, certDir string) string {
 	return fmt.Sprintf(`apiVersion: config.kueue.x-k8s.io/v1beta2
 kind: Configuration
 namespace: %s
@@ -68,10 +74,13 @@ internalCertManagement:
 clientConnection:
   qps: 50
   burst: 100
+visibilityServer:
+  bindAddress: 127.0.0.1
+  bindPort: %d
 integrations:
   frameworks:
   - kubeflow.org/mpijob
-`, KueueNamespace, healthPort, webhookPort, certDir)
+`, KueueNamespace, healthPort, webhookPort, certDir, visibilityPort)
 }
 
 // kueueCommand returns how to run Kueue.
@@ -82,7 +91,7 @@ func (c *Cluster) kueueCommand() (binary string, args, env []string, err error) 
 	}
 	certDir := c.PKI.Path(pkiKueueDir)
 	config := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(config, []byte(kueueConfig(c.State.Ports.KueueHealth, c.State.Ports.KueueWebhook, certDir)), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte(kueueConfig(c.State.Ports.KueueHealth, c.State.Ports.KueueWebhook, c.State.Ports.KueueVisibility, certDir)), 0o644); err != nil {
 		return "", nil, nil, err
 	}
 	// In a restart loop like the operator: while it is down, its
@@ -91,11 +100,13 @@ func (c *Cluster) kueueCommand() (binary string, args, env []string, err error) 
 			"-c", `while :; do "$0" "$@"; echo "odh-cluster: kueue exited with status $?; restarting in 1s"; sleep 1; done`,
 			c.Layout.Bin(CompKueue),
 			"--config=" + config,
-			"--feature-gates=VisibilityOnDemand=false",
+			// As a flag: the visibility server takes its delegated
+			// authentication and authorization kubeconfig from it.
+			"--kubeconfig=" + c.Layout.Kubeconfig(CompKueue),
 			"--zap-log-level=info",
 		}, []string{
-			"KUBECONFIG=" + c.Layout.Kubeconfig(CompKueue),
 			kueueMetricsCertDirEnv + "=" + certDir,
+			kueueVisibilityCertDirEnv + "=" + certDir,
 		}, nil
 }
 
@@ -171,13 +182,63 @@ func (c *Cluster) kueueWebhooks(ctx context.Context) ([]*unstructured.Unstructur
 	return out, nil
 }
 
-// registerKueueWebhooks applies the webhook configurations once Kueue serves
-// them.
-func (c *Cluster) registerKueueWebhooks(ctx context.Context) error {
+// kueueVisibilityAPI returns the visibility API's Service and APIService.
+func (c *Cluster) kueueVisibilityAPI() ([]*unstructured.Unstructured, error) {
+	ca, err := c.PKI.CAData()
+	if err != nil {
+		return nil, err
+	}
+	svc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Service",
+		"metadata": map[string]any{"name": kueueVisibilityService, "namespace": KueueNamespace, "labels": map[string]any{"app.kubernetes.io/managed-by": "odh-cluster"}},
+		"spec": map[string]any{
+			"type": "ExternalName", "externalName": "localhost",
+			"ports": []any{map[string]any{"name": "https", "port": int64(c.State.Ports.KueueVisibility), "protocol": "TCP"}},
+		},
+	}}
+	var out []*unstructured.Unstructured
+	out = append(out, svc)
+	for _, v := range []string{"v1beta2", "v1beta1"} {
+		out = append(out, &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+			"metadata": map[string]any{"name": v + ".visibility.kueue.x-k8s.io", "labels": map[string]any{"app.kubernetes.io/managed-by": "odh-cluster"}},
+			"spec": map[string]any{
+				"group": "visibility.kueue.x-k8s.io", "version": v,
+				"groupPriorityMinimum": int64(100), "versionPriority": int64(map[string]int{"v1beta2": 100, "v1beta1": 90}[v]),
+				"caBundle": base64.StdEncoding.EncodeToString(ca),
+				"service":  map[string]any{"name": kueueVisibilityService, "namespace": KueueNamespace, "port": int64(c.State.Ports.KueueVisibility)},
+			},
+		}})
+	}
+	return out, nil
+}
+
+// checkKueueVisibility reports an error until the aggregator serves the
+// visibility API.
+func (c *Cluster) checkKueueVisibility(ctx context.Context) error {
+	cs, err := c.Clientset(Admin)
+	if err != nil {
+		return err
+	}
+	res := cs.Discovery().RESTClient().Get().AbsPath("/apis/visibility.kueue.x-k8s.io/v1beta2").Do(ctx)
+	if err := res.Error(); err != nil {
+		return fmt.Errorf("kueue visibility API: %w", err)
+	}
+	return nil
+}
+
+// registerKueue applies the webhook configurations and the visibility API
+// once Kueue serves them.
+func (c *Cluster) registerKueue(ctx context.Context) error {
 	hooks, err := c.kueueWebhooks(ctx)
 	if err != nil {
 		return err
 	}
+	vis, err := c.kueueVisibilityAPI()
+	if err != nil {
+		return err
+	}
+	hooks = append(hooks, vis...)
 	a, err := c.adminApplier()
 	if err != nil {
 		return err
@@ -187,5 +248,5 @@ func (c *Cluster) registerKueueWebhooks(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	return poll(ctx, time.Minute, c.checkKueueVisibility)
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -38,7 +39,9 @@ const (
 	pkiKubeletClientK = "apiserver-kubelet-client.key"
 	pkiKwokCert       = "kwok.crt"
 	pkiKwokKey        = "kwok.key"
-	pkiKueueDir       = "kueue" // tls.crt and tls.key, as Kueue's webhook server reads them
+	pkiKueueDir       = "kueue" // tls.crt and tls.key, as Kueue's webhook and visibility servers read them
+	pkiFrontProxy     = "front-proxy-client.crt"
+	pkiFrontProxyKey  = "front-proxy-client.key"
 	pkiSAKey          = "sa.key"
 	pkiSAPub          = "sa.pub"
 	pkiTokens         = "tokens.csv"
@@ -85,15 +88,23 @@ func EnsurePKI(dir string) (*PKI, error) {
 		{filepath.Join(pkiKueueDir, "tls.crt"), filepath.Join(pkiKueueDir, "tls.key"), &x509.Certificate{
 			Subject:     pkix.Name{CommonName: "kueue"},
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			DNSNames:    []string{"localhost"},
+			// The aggregator checks the visibility server's certificate
+			// against its Service's name.
+			DNSNames:    []string{"localhost", kueueVisibilityService + "." + KueueNamespace + ".svc"},
 			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		}},
+		// The aggregator's client certificate towards aggregated API servers
+		// (--proxy-client-cert-file), trusted through --requestheader-*.
+		{pkiFrontProxy, pkiFrontProxyKey, &x509.Certificate{
+			Subject:     pkix.Name{CommonName: frontProxyUser},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		}},
 	}
 	if err := os.MkdirAll(p.Path(pkiKueueDir), 0o700); err != nil {
 		return nil, err
 	}
 	for _, leaf := range leaves {
-		if fileExists(p.Path(leaf.cert)) && fileExists(p.Path(leaf.key)) {
+		if fileExists(p.Path(leaf.key)) && hasNames(p.Path(leaf.cert), leaf.tmpl.DNSNames) {
 			continue
 		}
 		if err := p.issue(caCert, caKey, leaf.tmpl, leaf.cert, leaf.key); err != nil {
@@ -250,6 +261,21 @@ func writeKey(path string, key *ecdsa.PrivateKey) error {
 
 func writePEM(path, typ string, der []byte, mode os.FileMode) error {
 	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
+}
+
+// hasNames reports whether the certificate at path exists and covers every
+// DNS name (a PKI from an older harness version is completed, not trusted).
+func hasNames(path string, names []string) bool {
+	c, err := readCert(path)
+	if err != nil {
+		return false
+	}
+	for _, n := range names {
+		if !slices.Contains(c.DNSNames, n) {
+			return false
+		}
+	}
+	return true
 }
 
 func readCert(path string) (*x509.Certificate, error) {

@@ -39,6 +39,7 @@ type Ports struct {
 	OperatorHealth    int `json:"operatorHealth"`
 	KueueHealth       int `json:"kueueHealth"`
 	KueueWebhook      int `json:"kueueWebhook"`
+	KueueVisibility   int `json:"kueueVisibility"`
 }
 
 // Process is one started component.

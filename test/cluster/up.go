@@ -112,9 +112,10 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		st = nil
 		return wipeData(l)
 	}
-	if st != nil && st.Ports.KueueWebhook == 0 {
-		// Started by a harness version without Kueue: its apiserver lacks
-		// Kueue's token and its state the ports. Start afresh.
+	if st != nil && st.Ports.KueueVisibility == 0 {
+		// Started by a harness version without Kueue (or its visibility
+		// API): its apiserver lacks Kueue's token or the aggregation flags,
+		// its state the ports. Start afresh.
 		log.Info("control plane from an older harness version; restarting it")
 		if err := afresh(); err != nil {
 			return nil, err
@@ -141,7 +142,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	if st == nil {
-		ports, err := freePorts(9)
+		ports, err := freePorts(10)
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +150,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 			Ports: Ports{
 				Etcd: ports[0], EtcdPeer: ports[1], APIServer: ports[2], ControllerManager: ports[3],
 				Scheduler: ports[4], Kwok: ports[5], OperatorHealth: ports[6],
-				KueueHealth: ports[7], KueueWebhook: ports[8],
+				KueueHealth: ports[7], KueueWebhook: ports[8], KueueVisibility: ports[9],
 			},
 			Processes: map[string]*Process{},
 			StartedAt: time.Now().UTC(),
@@ -212,8 +213,9 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	// Kueue serves its webhooks now: route MPIJob and Kueue admission to it.
-	if err := c.registerKueueWebhooks(ctx); err != nil {
+	// Kueue serves now: route MPIJob and Kueue admission, and its
+	// visibility API, to it.
+	if err := c.registerKueue(ctx); err != nil {
 		return nil, err
 	}
 	cs, err := c.Clientset(Admin)
@@ -290,6 +292,17 @@ func (c *Cluster) command(ctx context.Context, name string) (binary string, args
 			"--kubelet-certificate-authority=" + p.Path(pkiCACert),
 			"--kubelet-client-certificate=" + p.Path(pkiKubeletClient),
 			"--kubelet-client-key=" + p.Path(pkiKubeletClientK),
+			// The aggregation layer, for Kueue's visibility API: the
+			// aggregator presents this client certificate and passes the
+			// caller in X-Remote-* headers, which aggregated servers trust
+			// from that name only.
+			"--proxy-client-cert-file=" + p.Path(pkiFrontProxy),
+			"--proxy-client-key-file=" + p.Path(pkiFrontProxyKey),
+			"--requestheader-client-ca-file=" + p.Path(pkiCACert),
+			"--requestheader-allowed-names=" + frontProxyUser,
+			"--requestheader-username-headers=X-Remote-User",
+			"--requestheader-group-headers=X-Remote-Group",
+			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
 			"--cert-dir=" + filepath.Join(l.PKIDir(), "kube-apiserver"),
 			"--profiling=false",
 			"--event-ttl=1h",
@@ -466,7 +479,7 @@ func (c *Cluster) healthy(ctx context.Context, nodes int) error {
 			return err
 		}
 	}
-	return nil
+	return c.checkKueueVisibility(ctx)
 }
 
 // alive reports whether the component's process runs, and runs the current
