@@ -32,6 +32,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -125,6 +126,7 @@ type Engine struct {
 	mpiJobs   cache.SharedIndexInformer
 	mpiLister mpilisters.MPIJobLister
 	archive   *archiver
+	kueue     *kueueTracker // nil without Kueue
 
 	readyMu  sync.Mutex
 	synced   chan struct{} // closed once every cache has synced
@@ -231,6 +233,9 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	e.archive = newArchiver(e, opts.ArchiveDir, opts.ArchiveMaxBytes)
 	e.coreInf.Start(e.stop)
 	e.eventInf.Start(e.stop)
+	if dyn, err := dynamic.NewForConfig(cfg); err == nil {
+		e.kueue = e.startKueue(kc, dyn)
+	}
 
 	if err := e.checkCRD(); err != nil {
 		var je *job.Error
@@ -333,6 +338,9 @@ func (e *Engine) startMPIJobs(ctx context.Context) error {
 	if !cache.WaitForCacheSync(syncCtx.Done(), e.pods.HasSynced, e.events.HasSynced, e.mpiJobs.HasSynced) {
 		return fmt.Errorf("kubernetes engine: informer caches did not sync: %w", context.Cause(syncCtx))
 	}
+	if e.kueue != nil {
+		e.kueue.initial(syncCtx)
+	}
 	// Every job's status before anyone can watch or list.
 	objs, _ := e.mpiLister.List(everything)
 	for _, u := range objs {
@@ -366,6 +374,9 @@ func (e *Engine) Close(ctx context.Context) error {
 	close(e.stop)
 	e.queue.ShutDown()
 	e.persistQ.ShutDown()
+	if e.kueue != nil {
+		e.kueue.queues.ShutDown()
+	}
 	e.archive.shutdown()
 	done := make(chan struct{})
 	go func() {
@@ -374,6 +385,9 @@ func (e *Engine) Close(ctx context.Context) error {
 		e.eventInf.Shutdown()
 		if e.mpiInf != nil {
 			e.mpiInf.Shutdown()
+		}
+		if e.kueue != nil {
+			e.kueue.inf.Shutdown()
 		}
 		close(done)
 	}()
@@ -627,7 +641,7 @@ func (e *Engine) compute(u *kubeflow.MPIJob, rec statusRecord, seen map[int32]jo
 		}
 	}
 	status, newRec, newSeen := aggregate(observed{
-		mpiJob: u, spec: &j.Spec, pods: pods, warnings: warnings, record: rec, lastSeen: seen,
+		mpiJob: u, spec: &j.Spec, pods: pods, warnings: warnings, record: rec, lastSeen: seen, queuePos: e.kueue.position(key{u.Namespace, u.Name}),
 		now: time.Now().UTC(), operatorTimeout: e.opts.OperatorTimeout, operatorRunning: e.lease.peek(),
 	})
 	j.Status = status

@@ -111,6 +111,9 @@ type observed struct {
 	// operatorRunning is whether the operator's lease is fresh (nil:
 	// unknown).
 	operatorRunning *bool
+	// queuePos is the job's place in Kueue's queues while it is pending
+	// there (nil: not pending, or unknown).
+	queuePos *queuePos
 }
 
 // aggregate computes the normalized status of a job. It is pure: the
@@ -312,12 +315,17 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 		set(job.PhaseFailed, reason, msg, failed.LastTransitionTime.Time)
 	case u.Spec.RunPolicy.Suspend != nil && *u.Spec.RunPolicy.Suspend:
 		if q := u.Labels[LabelKueueQueue]; q != "" {
-			msg := fmt.Sprintf("queued in Kueue LocalQueue %q: Kueue starts the job when its ClusterQueue has quota for it", q)
+			where := fmt.Sprintf("queued in Kueue LocalQueue %q", q)
+			if p := in.queuePos; p != nil {
+				st.QueuePosition = p.local
+				where += fmt.Sprintf(" (position %d; %d in its ClusterQueue)", p.local, p.cluster)
+			}
+			msg := where + ": Kueue starts the job when its ClusterQueue has quota for it"
 			if w := kueuePending(in.warnings); w != nil {
 				// Kueue's own reason, e.g. "couldn't assign flavors to pod
 				// set worker: insufficient unused quota for cpu in flavor
 				// default, 200m more needed".
-				msg = fmt.Sprintf("queued in Kueue LocalQueue %q: %s", q, strings.TrimSpace(w.Message))
+				msg = where + ": " + strings.TrimSpace(w.Message)
 			}
 			set(job.PhaseQueued, job.ReasonQueued, msg, time.Time{})
 		} else {

@@ -105,14 +105,15 @@ spec:
 }
 
 // Real Kueue in front of the MPI operator: a job its ClusterQueue can admit
-// runs; the next one waits Queued with Kueue's own reason; one larger than
-// the queue's whole quota is refused before anything is created; when the
-// first finishes, Kueue admits the waiting one and it runs.
+// runs; the next ones wait Queued with Kueue's own reason and their
+// positions (from Kueue's visibility API); one larger than the queue's whole
+// quota is refused before anything is created; when the first finishes,
+// Kueue admits the next one and the last moves up.
 func TestKueueQueuesAndAdmits(t *testing.T) {
 	t.Parallel()
 	lq, cq := kueueQueue(t, "1", "2Gi")
 
-	first, second := uniqueName("kq1"), uniqueName("kq2")
+	first, second, third := uniqueName("kq1"), uniqueName("kq2"), uniqueName("kq3")
 	create(t, queuedJob(t, first, lq, 2, "400m")) // 900m of the queue's 1 cpu
 	awaitPhase(t, first, job.PhaseRunning)
 	// Kueue records the first job's usage in the ClusterQueue's status
@@ -130,6 +131,13 @@ func TestKueueQueuesAndAdmits(t *testing.T) {
 		return j.Status.Phase == job.PhaseQueued && strings.Contains(j.Status.Message, "insufficient unused quota")
 	})
 	mustContain(t, "queued message", q.Status.Message, "LocalQueue \""+lq+"\"", "cpu", "more needed")
+	// Kueue orders a queue by creation time, in whole seconds: let one pass
+	// so the third is behind the second.
+	time.Sleep(1100 * time.Millisecond)
+	create(t, queuedJob(t, third, lq, 1, "400m")) // 500m: waits behind the second
+	await(t, second, awaitTimeout, "first in the queue", func(j *job.MPIJob) bool { return j.Status.QueuePosition == 1 })
+	p3 := await(t, third, awaitTimeout, "second in the queue", func(j *job.MPIJob) bool { return j.Status.QueuePosition == 2 })
+	mustContain(t, "position in the message", p3.Status.Message, "position 2")
 	if n := len(podsOf(t, second, "")); n != 0 {
 		t.Errorf("%d pods for a queued job", n)
 	}
@@ -146,7 +154,7 @@ func TestKueueQueuesAndAdmits(t *testing.T) {
 	}
 
 	// More than the ClusterQueue's nominal quota: never admissible.
-	_, err = eng.Admit(t.Context(), queuedJob(t, uniqueName("kq3"), lq, 3, "400m"))
+	_, err = eng.Admit(t.Context(), queuedJob(t, uniqueName("kq4"), lq, 3, "400m"))
 	if job.KindOf(err) != job.KindQuotaExceeded {
 		t.Fatalf("admit a job larger than the queue: %v, want QuotaExceeded", err)
 	}
@@ -155,5 +163,10 @@ func TestKueueQueuesAndAdmits(t *testing.T) {
 	// The first job ends: Kueue releases its quota and admits the second.
 	exitPod(t, launcherPod(t, first), 0)
 	awaitPhase(t, first, job.PhaseSucceeded)
-	awaitPhase(t, second, job.PhaseRunning)
+	if r := awaitPhase(t, second, job.PhaseRunning); r.Status.QueuePosition != 0 {
+		t.Errorf("running job keeps queue position %d", r.Status.QueuePosition)
+	}
+	await(t, third, awaitTimeout, "first in the queue now", func(j *job.MPIJob) bool {
+		return j.Status.Phase == job.PhaseQueued && j.Status.QueuePosition == 1
+	})
 }
