@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -305,7 +307,9 @@ func preparePatchedModule(ctx context.Context, l Layout, opts BuildOptions, tool
 			return "", nil, fmt.Errorf("copy %s: %w", tb.patchModule, err)
 		}
 	}
-	for rel, patch := range tb.patches {
+	// In a fixed order: the patched texts go into the stamp.
+	for _, rel := range slices.Sorted(maps.Keys(tb.patches)) {
+		patch := tb.patches[rel]
 		f := filepath.Join(src, filepath.FromSlash(rel))
 		b, err := os.ReadFile(f)
 		if err != nil {

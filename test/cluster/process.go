@@ -178,7 +178,8 @@ func processAlive(p *Process) bool {
 }
 
 // stopProcess sends SIGTERM to the process group of p, waits up to grace for
-// it to end, then sends SIGKILL.
+// the whole group to end (a restart loop's child may outlive the shell and
+// hold its ports), then sends SIGKILL.
 func stopProcess(p *Process, grace time.Duration) error {
 	if !processAlive(p) {
 		return nil
@@ -187,21 +188,26 @@ func stopProcess(p *Process, grace time.Duration) error {
 	if err := syscall.Kill(-p.PID, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("stop pid %d: %w", p.PID, err)
 	}
+	gone := func() bool {
+		// The group is gone when no member is left to signal; a leader
+		// that is a zombie of someone else's counts as gone.
+		return !processAlive(p) && errors.Is(syscall.Kill(-p.PID, 0), syscall.ESRCH)
+	}
 	deadline := time.Now().Add(grace)
 	for time.Now().Before(deadline) {
-		if !processAlive(p) {
+		if gone() {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	_ = syscall.Kill(-p.PID, syscall.SIGKILL)
 	for range 50 {
-		if !processAlive(p) {
+		if gone() {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("pid %d (%s) did not exit after SIGKILL", p.PID, filepath.Base(p.Binary))
+	return fmt.Errorf("process group %d (%s) did not exit after SIGKILL", p.PID, filepath.Base(p.Binary))
 }
 
 // waitHealthy polls check until it succeeds, the process exits, or timeout.
