@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -121,10 +120,6 @@ func (e *Engine) sampleOnce(now time.Time) {
 		if !ok {
 			continue
 		}
-		rss, ok := residentPages(p.pid)
-		if !ok {
-			continue
-		}
 		index := int32(-1) // the launcher
 		if r := rankOf(env); r >= 0 && slots > 0 {
 			index = r / slots
@@ -144,7 +139,7 @@ func (e *Engine) sampleOnce(now time.Time) {
 			u.ticks += float64(p.cpuTicks - prev)
 		}
 		seen[p.pid] = p.cpuTicks
-		u.rss += float64(rss) * s.page
+		u.rss += float64(p.rssPages) * s.page
 	}
 	s.ticks = seen
 	for uid, reps := range cur {
@@ -196,20 +191,6 @@ func rankOf(env []byte) int32 {
 		}
 	}
 	return -1
-}
-
-// residentPages reads a process's resident set size, in pages.
-func residentPages(pid int) (uint64, bool) {
-	statm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
-	if err != nil {
-		return 0, false
-	}
-	m := strings.Fields(string(statm))
-	if len(m) < 2 {
-		return 0, false
-	}
-	rss, err := strconv.ParseUint(m[1], 10, 64)
-	return rss, err == nil
 }
 
 // JobMetrics returns the samples of a job's replicas: while it runs and for

@@ -27,6 +27,7 @@ type procInfo struct {
 	pid, ppid int
 	state     byte
 	cpuTicks  uint64 // utime + stime, in clock ticks
+	rssPages  uint64 // resident set, in pages
 }
 
 // listProcs reads every process's pid, parent and state from /proc.
@@ -72,11 +73,12 @@ func readStat(pid int, buf []byte) (procInfo, bool) {
 	}
 	ppid, _ := strconv.Atoi(fields[1])
 	p := procInfo{pid: pid, ppid: ppid, state: fields[0][0]}
-	// After the command: state(0) ppid(1) … utime(11) stime(12).
-	if len(fields) > 12 {
+	// After the command: state(0) ppid(1) … utime(11) stime(12) … rss(21).
+	if len(fields) > 21 {
 		ut, _ := strconv.ParseUint(fields[11], 10, 64)
 		st, _ := strconv.ParseUint(fields[12], 10, 64)
 		p.cpuTicks = ut + st
+		p.rssPages, _ = strconv.ParseUint(fields[21], 10, 64)
 	}
 	return p, true
 }
