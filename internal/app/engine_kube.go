@@ -8,14 +8,12 @@ import (
 	"path/filepath"
 	"time"
 
-	mpiclient "github.com/kubeflow/mpi-operator/pkg/client/clientset/versioned"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/kubeauth"
+	"github.com/odh-training/odh-training/internal/kubeconfig"
 )
 
 func init() { RegisterEngine("kubernetes", newKubeEngine) }
@@ -25,7 +23,7 @@ func init() { RegisterEngine("kubernetes", newKubeEngine) }
 // Logs of finished pods are archived in <state-dir>/kube-logs.
 // $ODH_KUBE_NAMESPACE, when set, restricts the engine to one namespace.
 func newKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (engine.Engine, func(context.Context) error, error) {
-	cfg, source, err := kubeRESTConfig(o.Kubeconfig)
+	cfg, source, err := kubeconfig.Load(o.Kubeconfig)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,38 +63,11 @@ func clusterSecurity(cfg *rest.Config) (*Security, func(context.Context) (*kube.
 	if own.QPS == 0 {
 		own.QPS, own.Burst = 50, 100
 	}
-	kc, err := kubernetes.NewForConfig(own)
+	c, err := kube.NewClients(own)
 	if err != nil {
 		return nil, nil, err
 	}
-	mc, err := mpiclient.NewForConfig(own)
-	if err != nil {
-		return nil, nil, err
-	}
-	review := kubeauth.NewAccessReview(kc, 10*time.Second)
-	imp := kubeauth.NewImpersonator(own, &kube.Clients{Kube: kc, MPI: mc})
-	return &Security{Auth: kubeauth.NewTokenReview(kc, 30*time.Second), Authz: review, Reviewer: review}, imp.ClientsFor, nil
-}
-
-func kubeRESTConfig(kubeconfig string) (*rest.Config, string, error) {
-	if kubeconfig != "" {
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-		if err != nil {
-			return nil, "", fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
-		}
-		return cfg, kubeconfig, nil
-	}
-	if cfg, err := rest.InClusterConfig(); err == nil {
-		return cfg, "in-cluster service account", nil
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		where := "$KUBECONFIG or ~/.kube/config"
-		if v := os.Getenv("KUBECONFIG"); v != "" {
-			where = "$KUBECONFIG (" + v + ")"
-		}
-		return nil, "", fmt.Errorf("no cluster configuration: not running in a cluster, no --kubeconfig, and %s: %w", where, err)
-	}
-	return cfg, "kubeconfig from $KUBECONFIG or ~/.kube/config", nil
+	review := kubeauth.NewAccessReview(c.Kube, 10*time.Second)
+	imp := kubeauth.NewImpersonator(own, c)
+	return &Security{Auth: kubeauth.NewTokenReview(c.Kube, 30*time.Second), Authz: review, Reviewer: review}, imp.ClientsFor, nil
 }

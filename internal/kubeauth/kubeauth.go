@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	mpiclient "github.com/kubeflow/mpi-operator/pkg/client/clientset/versioned"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -172,15 +171,10 @@ func (i *Impersonator) ClientsFor(ctx context.Context) (*kube.Clients, error) {
 	}
 	cfg := rest.CopyConfig(i.base)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: u.Name, UID: u.UID, Groups: u.Groups, Extra: u.Extra}
-	kc, err := kubernetes.NewForConfig(cfg)
+	c, err := kube.NewClients(cfg)
 	if err != nil {
 		return nil, err
 	}
-	mc, err := mpiclient.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	c := &kube.Clients{Kube: kc, MPI: mc}
 	i.c.put(k, c)
 	return c, nil
 }

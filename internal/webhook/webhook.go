@@ -31,9 +31,8 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/odh-training/odh-training/internal/kubeconfig"
 	"github.com/odh-training/odh-training/internal/version"
 )
 
@@ -115,17 +114,6 @@ func newLogger(o *Options, w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: use text or json", o.LogFormat)
 }
 
-func restConfig(kubeconfig string) (*rest.Config, error) {
-	if kubeconfig != "" {
-		return clientcmd.BuildConfigFromFlags("", kubeconfig)
-	}
-	if cfg, err := rest.InClusterConfig(); err == nil {
-		return cfg, nil
-	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-}
-
 // Run serves until ctx ends.
 func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 	log, err := newLogger(o, stderr)
@@ -136,9 +124,9 @@ func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := restConfig(o.Kubeconfig)
+	cfg, _, err := kubeconfig.Load(o.Kubeconfig)
 	if err != nil {
-		return fmt.Errorf("cluster configuration: %w", err)
+		return err
 	}
 	cfg.UserAgent = "odh-webhook/" + version.Get().Version
 	client, err := kubernetes.NewForConfig(cfg)

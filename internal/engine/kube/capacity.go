@@ -276,16 +276,12 @@ var (
 // more than it has free now waits in the queue (a warning). Without Kueue
 // installed there is nothing to check.
 func (e *Engine) kueueCheck(ctx context.Context, ns, queue string, want map[string]resource.Quantity) ([]job.QuotaViolation, []string, error) {
-	dyn, err := dynamic.NewForConfig(e.cfg)
-	if err != nil {
-		return nil, nil, err
-	}
 	get := func(gvrs []schema.GroupVersionResource, ns, name string) (*unstructured.Unstructured, error) {
 		var last error
 		for _, gvr := range gvrs {
-			var ri dynamic.ResourceInterface = dyn.Resource(gvr)
+			var ri dynamic.ResourceInterface = e.dyn.Resource(gvr)
 			if ns != "" {
-				ri = dyn.Resource(gvr).Namespace(ns)
+				ri = e.dyn.Resource(gvr).Namespace(ns)
 			}
 			u, err := ri.Get(ctx, name, metav1.GetOptions{})
 			if err == nil {

@@ -111,6 +111,7 @@ type Engine struct {
 	log  *slog.Logger
 	opts Options
 	own  *Clients
+	dyn  dynamic.Interface // own identity, for Kueue's objects
 	cfg  *rest.Config
 
 	version   string
@@ -174,18 +175,20 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
 	}
-	kc, err := kubernetes.NewForConfig(cfg)
+	own, err := NewClients(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes engine: %w", err)
 	}
-	mc, err := mpiclient.NewForConfig(cfg)
+	kc := own.Kube
+	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes engine: %w", err)
 	}
 	e := &Engine{
 		log:      opts.Logger.With("engine", "kubernetes"),
 		opts:     opts,
-		own:      &Clients{Kube: kc, MPI: mc},
+		own:      own,
+		dyn:      dyn,
 		cfg:      cfg,
 		stop:     make(chan struct{}),
 		queue:    workqueue.NewTypedDelayingQueue[string](),
@@ -233,9 +236,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	e.archive = newArchiver(e, opts.ArchiveDir, opts.ArchiveMaxBytes)
 	e.coreInf.Start(e.stop)
 	e.eventInf.Start(e.stop)
-	if dyn, err := dynamic.NewForConfig(cfg); err == nil {
-		e.kueue = e.startKueue(kc, dyn)
-	}
+	e.kueue = e.startKueue(kc)
 
 	if err := e.checkCRD(); err != nil {
 		var je *job.Error

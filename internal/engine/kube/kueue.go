@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -47,14 +46,14 @@ type kueueTracker struct {
 
 // startKueue starts tracking positions when the cluster serves Kueue's
 // Workloads. It returns nil when it does not.
-func (e *Engine) startKueue(kc kubernetes.Interface, dyn dynamic.Interface) *kueueTracker {
+func (e *Engine) startKueue(kc kubernetes.Interface) *kueueTracker {
 	if _, err := kc.Discovery().ServerResourcesForGroupVersion(workloadGVR.GroupVersion().String()); err != nil {
 		e.log.Debug("Kueue not installed: no queue positions", "error", err)
 		return nil
 	}
 	t := &kueueTracker{
 		e: e, kc: kc,
-		inf:     dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, e.opts.Namespace, nil),
+		inf:     dynamicinformer.NewFilteredDynamicSharedInformerFactory(e.dyn, 0, e.opts.Namespace, nil),
 		queues:  workqueue.NewTypedDelayingQueue[string](),
 		pos:     map[key]queuePos{},
 		byQueue: map[string][]key{},

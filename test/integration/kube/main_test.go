@@ -125,15 +125,7 @@ func asAdmin(context.Context) (*kube.Clients, error) { return adminClients, nil 
 func impersonating(base *rest.Config, user string, groups ...string) (*kube.Clients, error) {
 	cfg := rest.CopyConfig(base)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append(groups, "system:authenticated")}
-	kc, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	mc, err := mpiclient.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &kube.Clients{Kube: kc, MPI: mc}, nil
+	return kube.NewClients(cfg)
 }
 
 func cleanupNamespace(name string) {
