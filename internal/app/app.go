@@ -24,6 +24,7 @@ import (
 	"github.com/odh-training/odh-training/internal/discovery"
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/local"
+	"github.com/odh-training/odh-training/internal/logging"
 	"github.com/odh-training/odh-training/internal/server"
 	"github.com/odh-training/odh-training/internal/templates"
 	"github.com/odh-training/odh-training/internal/version"
@@ -149,24 +150,9 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	return cmd
 }
 
-func newLogger(o *Options, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", o.LogLevel)
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	switch o.LogFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, hopts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, hopts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", o.LogFormat)
-}
-
 // Run starts the server and blocks until ctx ends.
 func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
-	log, err := newLogger(o, stderr)
+	log, err := logging.New(o.LogLevel, o.LogFormat, stderr)
 	if err != nil {
 		return err
 	}

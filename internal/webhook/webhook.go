@@ -33,6 +33,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/odh-training/odh-training/internal/kubeconfig"
+	"github.com/odh-training/odh-training/internal/logging"
 	"github.com/odh-training/odh-training/internal/version"
 )
 
@@ -99,24 +100,9 @@ of its webhook configurations up to date. See docs/admin/security.md.`,
 	return 0
 }
 
-func newLogger(o *Options, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.LogLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", o.LogLevel)
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	switch o.LogFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, hopts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, hopts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", o.LogFormat)
-}
-
 // Run serves until ctx ends.
 func Run(ctx context.Context, o *Options, stderr io.Writer) error {
-	log, err := newLogger(o, stderr)
+	log, err := logging.New(o.LogLevel, o.LogFormat, stderr)
 	if err != nil {
 		return err
 	}
