@@ -123,3 +123,17 @@ func mustTime(t *testing.T) time.Time {
 	}
 	return tm
 }
+
+func TestRestartLoop(t *testing.T) {
+	bin, args := restartLoop("/x/bin/cluster/kueue", "--config=c.yaml")
+	p := &Process{Binary: bin, Args: args}
+	if got, ok := loopedBinary(p); !ok || got != "/x/bin/cluster/kueue" {
+		t.Errorf("loopedBinary = %q, %v", got, ok)
+	}
+	if !strings.Contains(args[1], "odh-cluster: kueue exited") || args[len(args)-1] != "--config=c.yaml" {
+		t.Errorf("args %q", args)
+	}
+	if _, ok := loopedBinary(&Process{Binary: "/x/bin/cluster/kwok", Args: []string{"--config=k"}}); ok {
+		t.Error("a plain process is not a restart loop")
+	}
+}

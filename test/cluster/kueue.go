@@ -96,18 +96,17 @@ func (c *Cluster) kueueCommand() (binary string, args, env []string, err error) 
 	}
 	// In a restart loop like the operator: while it is down, its
 	// webhooks (failure policy Fail) refuse every MPIJob write.
-	return "/bin/sh", []string{
-			"-c", `while :; do "$0" "$@"; echo "odh-cluster: kueue exited with status $?; restarting in 1s"; sleep 1; done`,
-			c.Layout.Bin(CompKueue),
-			"--config=" + config,
-			// As a flag: the visibility server takes its delegated
-			// authentication and authorization kubeconfig from it.
-			"--kubeconfig=" + c.Layout.Kubeconfig(CompKueue),
-			"--zap-log-level=info",
-		}, []string{
-			kueueMetricsCertDirEnv + "=" + certDir,
-			kueueVisibilityCertDirEnv + "=" + certDir,
-		}, nil
+	binary, args = restartLoop(c.Layout.Bin(CompKueue),
+		"--config="+config,
+		// As a flag: the visibility server takes its delegated
+		// authentication and authorization kubeconfig from it.
+		"--kubeconfig="+c.Layout.Kubeconfig(CompKueue),
+		"--zap-log-level=info",
+	)
+	return binary, args, []string{
+		kueueMetricsCertDirEnv + "=" + certDir,
+		kueueVisibilityCertDirEnv + "=" + certDir,
+	}, nil
 }
 
 func (c *Cluster) checkKueue(ctx context.Context) error {

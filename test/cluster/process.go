@@ -177,6 +177,24 @@ func processAlive(p *Process) bool {
 	return string(argv0) == p.Binary
 }
 
+// restartLoop runs binary with args in a /bin/sh loop that starts it again
+// a second after it exits, saying so in the log.
+func restartLoop(binary string, args ...string) (string, []string) {
+	script := `while :; do "$0" "$@"; echo "odh-cluster: ` + filepath.Base(binary) + ` exited with status $?; restarting in 1s"; sleep 1; done`
+	return loopShell, append([]string{"-c", script, binary}, args...)
+}
+
+// loopShell runs restart loops.
+const loopShell = "/bin/sh"
+
+// loopedBinary returns the binary a restart loop runs.
+func loopedBinary(p *Process) (string, bool) {
+	if p.Binary != loopShell || len(p.Args) < 3 || p.Args[0] != "-c" {
+		return "", false
+	}
+	return p.Args[2], true
+}
+
 // stopProcess sends SIGTERM to the process group of p, waits up to grace for
 // the whole group to end (a restart loop's child may outlive the shell and
 // hold its ports), then sends SIGKILL.

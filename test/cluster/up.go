@@ -361,18 +361,17 @@ func (c *Cluster) command(ctx context.Context, name string) (binary string, args
 		// The operator exits (klog.Fatal) when it cannot renew its leader
 		// lease within 5s, which a loaded 2-core CI machine can cause: run it
 		// in a restart loop so one slow moment does not break later tests.
-		return "/bin/sh", []string{
-			"-c", `while :; do "$0" "$@"; echo "odh-cluster: mpi-operator exited with status $?; restarting in 1s"; sleep 1; done`,
-			l.Bin(name),
-			"--kubeConfig=" + l.Kubeconfig(name),
-			"--lock-namespace=" + operatorNamespace,
+		binary, args := restartLoop(l.Bin(name),
+			"--kubeConfig="+l.Kubeconfig(name),
+			"--lock-namespace="+operatorNamespace,
 			"--kube-api-qps=50",
 			"--kube-api-burst=100",
 			// As deploy/operator runs it: upstream's 10 queue events/s
 			// make jobs wait minutes behind other tests' pod events.
 			"--controller-queue-rate-limit=100",
 			"--controller-queue-burst=1000",
-		}, []string{operatorHealthAddrEnv + "=" + loop(st.Ports.OperatorHealth)}, nil
+		)
+		return binary, args, []string{operatorHealthAddrEnv + "=" + loop(st.Ports.OperatorHealth)}, nil
 	case CompKueue:
 		return c.kueueCommand()
 	}
@@ -493,8 +492,8 @@ func (c *Cluster) alive(name string) bool {
 		return false
 	}
 	bin := p.Binary
-	if name == CompOperator || name == CompKueue { // run by a /bin/sh restart loop
-		bin = c.Layout.Bin(name)
+	if wrapped, ok := loopedBinary(p); ok {
+		bin = wrapped
 	}
 	if st, err := os.Stat(bin); err == nil && st.ModTime().After(p.Started) {
 		return false
