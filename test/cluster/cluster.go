@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -140,6 +141,27 @@ func Ensure(ctx context.Context) (*Cluster, error) {
 	}
 	ensured = c
 	return c, nil
+}
+
+// DeleteNamespace deletes a namespace and waits up to two minutes until it
+// is gone (its pods, MPIJobs and finalizers cleaned up).
+func (c *Cluster) DeleteNamespace(ctx context.Context, name string) error {
+	cs, err := c.Clientset(Admin)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := cs.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
+	for ctx.Err() == nil {
+		if _, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("namespace %s still terminating after 2 minutes", name)
 }
 
 // SetPodExitCode makes every container of a running kwok pod exit with code:

@@ -129,16 +129,9 @@ func impersonating(base *rest.Config, user string, groups ...string) (*kube.Clie
 }
 
 func cleanupNamespace(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	_ = admin.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
-	for ctx.Err() == nil {
-		if _, err := admin.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
+	if err := harness.DeleteNamespace(context.Background(), name); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
-	fmt.Fprintf(os.Stderr, "namespace %s still terminating after 2 minutes\n", name)
 }
 
 func randHex(n int) string {

@@ -318,15 +318,7 @@ func unregisterWebhook() {
 }
 
 func deleteNamespace(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	_ = admin.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
-	for ctx.Err() == nil {
-		if _, err := admin.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	_ = harness.DeleteNamespace(context.Background(), name)
 }
 
 // saKubeconfig writes a kubeconfig with a token of ServiceAccount
