@@ -314,3 +314,57 @@ class AsyncTransportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StreamCloseRaceTest(unittest.TestCase):
+    def test_close_from_another_thread_before_the_timeout_is_set_ends_the_stream(self):
+        """Monitor.stop() closes the stream from another thread; when that
+        lands between reading the socket and setting its timeout, the
+        iteration ends quietly instead of raising EBADF."""
+        from openshift_ai.training.api import Stream
+
+        holder = {}
+
+        class Sock:
+            def settimeout(self, _):
+                holder["stream"].closed = True  # stop() got here first
+                raise OSError(9, "Bad file descriptor")
+
+            def shutdown(self, _):
+                pass
+
+        class Conn:
+            sock = Sock()
+
+            def close(self):
+                pass
+
+        class Transport:
+            def url(self, _):
+                return "http://127.0.0.1:1/api/v1/watch/mpijobs"
+
+        holder["stream"] = Stream(Transport(), None, Conn(), None, None)
+        self.assertEqual([], list(holder["stream"]))
+
+    def test_a_socket_error_on_an_open_stream_is_raised(self):
+        from openshift_ai.training.api import Stream
+
+        class Sock:
+            def settimeout(self, _):
+                raise OSError(9, "Bad file descriptor")
+
+            def shutdown(self, _):
+                pass
+
+        class Conn:
+            sock = Sock()
+
+            def close(self):
+                pass
+
+        class Transport:
+            def url(self, _):
+                return "http://127.0.0.1:1/api/v1/watch/mpijobs"
+
+        with self.assertRaises(OSError):
+            list(Stream(Transport(), None, Conn(), None, None))

@@ -339,13 +339,18 @@ class Stream:
             while True:
                 sock = self._conn.sock
                 if sock is not None:
-                    if self.deadline is None:
-                        sock.settimeout(None)
-                    else:
-                        remaining = self.deadline - time.monotonic()
-                        if remaining <= 0:
+                    timeout = None
+                    if self.deadline is not None:
+                        timeout = self.deadline - time.monotonic()
+                        if timeout <= 0:
                             raise TimeoutError("timed out waiting on %s %s" % (self._req.op.method, self._req.op.path))
-                        sock.settimeout(remaining)
+                    try:
+                        sock.settimeout(timeout)
+                    except OSError:
+                        if self.closed:
+                            # close() from another thread got here first.
+                            return
+                        raise
                 try:
                     line = self._resp.readline()
                 except Exception as e:
