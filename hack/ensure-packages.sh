@@ -22,10 +22,12 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/odh-apt.log 2>&1; then
+# Wait for another apt/dpkg run (a second make target, unattended upgrades) instead of failing.
+APT=(apt-get -o DPkg::Lock::Timeout=600)
+if ! $SUDO "${APT[@]}" install -y --no-install-recommends "${missing[@]}" >/tmp/odh-apt.log 2>&1; then
   # A new machine has no package lists yet.
-  $SUDO apt-get update >>/tmp/odh-apt.log 2>&1
-  if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/odh-apt.log 2>&1; then
+  $SUDO "${APT[@]}" update >>/tmp/odh-apt.log 2>&1
+  if ! $SUDO "${APT[@]}" install -y --no-install-recommends "${missing[@]}" >>/tmp/odh-apt.log 2>&1; then
     echo "error: apt-get install ${missing[*]} failed; see /tmp/odh-apt.log" >&2
     tail -n 20 /tmp/odh-apt.log >&2
     exit 1
