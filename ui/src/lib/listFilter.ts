@@ -72,7 +72,7 @@ export function filterJobs(jobs: Iterable<MPIJob>, f: ListFilter): MPIJob[] {
   return out;
 }
 
-const PHASE_ORDER = ['Failed', 'Running', 'Starting', 'Queued', 'Pending', 'Suspended', 'Deleting', 'Succeeded'];
+export const PHASE_ORDER = ['Failed', 'Running', 'Starting', 'Queued', 'Pending', 'Suspended', 'Deleting', 'Succeeded'];
 
 export function sortJobs(jobs: MPIJob[], s: Sort, now: number): MPIJob[] {
   const val = (j: MPIJob): string | number => {

@@ -1,7 +1,7 @@
 // Phase presentation shared by the list, the detail page and the topology.
-import type { JobStatus, MPIJob } from '../api/types';
+import { PHASES, type JobStatus, type MPIJob } from '../api/types';
 
-export const PHASES = ['Pending', 'Queued', 'Starting', 'Running', 'Succeeded', 'Failed', 'Suspended', 'Deleting'];
+export { PHASES };
 
 export type PhaseColor = 'grey' | 'blue' | 'teal' | 'green' | 'red' | 'orange' | 'purple' | 'yellow';
 
