@@ -24,5 +24,8 @@ export default defineConfig({
     setupFiles: ['src/test/setup.ts'],
     include: ['src/**/*.test.{ts,tsx}'],
     css: false,
+    // Testing Library waits up to 5 s (src/test/setup.ts); a test needs room
+    // for a few such waits on a loaded 2-core CI machine.
+    testTimeout: 20_000,
   },
 });
