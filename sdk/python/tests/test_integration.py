@@ -106,13 +106,14 @@ class ApiTest(IntegrationTest):
             self.client().get_mpijob("does-not-exist")
         self.assertEqual(404, cm.exception.status_code)
         self.assertIn("does-not-exist", str(cm.exception))
-        # Client-side validation off: the server reports the same errors.
+        # validate() is the server's dry run: the same errors as a create.
         bad = MPIJobSpec(name="Bad-Name", command=["x"], worker_spec=WorkerSpec(replicas=0))
-        local = bad.validate(raise_on_error=False)
+        checked = bad.validate(raise_on_error=False, client=self.client())
         with self.assertRaises(ValidationError) as cm:
-            self.client(validate=False).create_mpijob(bad)
+            self.client().create_mpijob(bad)
         self.assertEqual(422, cm.exception.status_code)
-        self.assertEqual([e.to_dict() for e in local], [e.to_dict() for e in cm.exception.field_errors])
+        self.assertEqual(["metadata.name", "spec.workers.replicas"], [e.field for e in checked])
+        self.assertEqual([e.to_dict() for e in checked], [e.to_dict() for e in cm.exception.field_errors])
 
     def test_dry_run_creates_nothing(self):
         c = self.client()
@@ -145,6 +146,65 @@ class ApiTest(IntegrationTest):
         c.delete_template(name)
         with self.assertRaises(NotFoundError):
             c.get_template(name)
+
+
+class ServerValidationTest(IntegrationTest):
+    """Every rule is the server's: the SDK sends what it is given and
+    reports the server's field errors (all at once), creating nothing."""
+
+    def test_python_type_mistakes_get_the_servers_messages(self):
+        spec = MPIJobSpec(name="x", command="python3 train.py", worker_spec=WorkerSpec(replicas="4", resources={"gpus": "two"}))
+        errs = {e.field: e.message for e in spec.validate(raise_on_error=False, client=self.client())}
+        self.assertEqual('must be a list, got the string "python3 train.py"', errs["spec.command"])
+        self.assertEqual('must be a whole number, got the string "4"', errs["spec.workers.replicas"])
+        self.assertEqual('must be a whole number, got the string "two"', errs["spec.workers.resources.gpus"])
+
+    def test_valid_specs_and_integral_floats(self):
+        c = self.client()
+        self.assertEqual([], MPIJobSpec(name="x", command=["a"], worker_spec=WorkerSpec(replicas=2.0)).validate(client=c))
+        errs = MPIJobSpec(name="x", command=["a"], worker_spec=WorkerSpec(replicas=2.5)).validate(raise_on_error=False, client=c)
+        self.assertEqual(["spec.workers.replicas"], [e.field for e in errs])
+
+    def test_validate_raises_every_error_and_creates_nothing(self):
+        c = self.client()
+        with self.assertRaises(ValidationError) as cm:
+            MPIJobSpec(name="my-job", command=[], worker_spec=WorkerSpec(replicas=0, resources={"memory": "16GG"})).validate(client=c)
+        self.assertEqual(["spec.command", "spec.workers.replicas", "spec.workers.resources.memory"], [e.field for e in cm.exception.field_errors])
+        self.assertIn("nothing was created", str(cm.exception))
+        with self.assertRaises(NotFoundError):
+            c.get_mpijob("my-job")
+
+    def test_validate_document_reports_unknown_fields_and_types(self):
+        from openshift_ai.training import validate_document
+
+        errs = validate_document({"metadata": {"name": "x"}, "spec": {"command": ["a"], "worker": {"replicas": 2}, "runPolicy": {"backoffLimit": "x"}}}, client=self.client())
+        got = {e.field: e.message for e in errs}
+        self.assertEqual('unknown field "worker"; did you mean "workers"?', got["spec.worker"])
+        self.assertIn("spec.runPolicy.backoffLimit", got)
+
+    def test_default_client_from_the_environment(self):
+        old = dict(os.environ)
+        try:
+            os.environ.update(ODH_SERVER=SERVER.url, ODH_TOKEN=SERVER.token, ODH_NAMESPACE="sdk-it")
+            self.assertEqual([], MPIJobSpec(name="env-ok", command=["a"]).validate())
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+
+    def test_template_specs_are_checked_before_saving(self):
+        c = self.client()
+        name = unique("badtpl")
+        with self.assertRaises(ValidationError) as cm:
+            c.create_template(name, MPIJobSpec(name="t", command="not a list"))
+        self.assertEqual(["spec.command"], [e.field for e in cm.exception.field_errors])
+        self.assertNotIn(name, [t.name for t in c.list_templates()])
+
+    def test_async_validate(self):
+        async def scenario():
+            async with self.aclient() as c:
+                return await c.validate_mpijob(MPIJobSpec(name="Bad", command=["a"]), raise_on_error=False)
+
+        self.assertEqual(["metadata.name"], [e.field for e in asyncio.run(scenario())])
 
 
 class JobLifecycleTest(IntegrationTest):
@@ -183,7 +243,9 @@ class JobLifecycleTest(IntegrationTest):
             c.get_mpijob(name)
 
     def test_metrics_of_a_busy_job(self):
-        """Two workers spin for a few seconds: both show CPU and memory."""
+        """Two workers spin for a few seconds: both show CPU and memory.
+        (A busy loop gets a whole core on an idle machine, but only a
+        small share on a loaded CI runner: 2% of a core is the bar.)"""
         c = self.client()
         job = c.create_mpijob(MPIJobSpec(name=unique("busy"), command=["bash", "-c", "while [ $SECONDS -lt 6 ]; do :; done"], worker_spec=WorkerSpec(replicas=2)))
         try:
@@ -193,7 +255,7 @@ class JobLifecycleTest(IntegrationTest):
                 time.sleep(1)
                 m = job.metrics()
                 self.assertTrue(m.available, m.message)
-                busy = {r.name for r in m.replicas if r.name.startswith("worker-") and r.peak_cpu() > 0.2 and r.peak_memory() > 0}
+                busy = {r.name for r in m.replicas if r.name.startswith("worker-") and r.peak_cpu() > 0.02 and r.peak_memory() > 0}
             self.assertEqual({"worker-0", "worker-1"}, busy)
             job.wait_for_completion(timeout=60)
             self.assertTrue(job.metrics().replica("worker-0").samples, "samples are kept after the job ends")

@@ -153,12 +153,14 @@ class SyncTransportTest(unittest.TestCase):
             body = fake.calls("POST", NS + "/mpijobs")[0]["body"]
             self.assertEqual(upstream, __import__("json").loads(body["manifest"]))
 
-    def test_invalid_spec_is_not_sent(self):
+    def test_documents_are_sent_as_given_for_the_server_to_check(self):
+        doc = {"metadata": {"name": "pi"}, "spec": {"command": "python3 pi.py", "worker": {}}}
         with FakeServer() as fake:
-            with self.assertRaises(ValidationError) as cm:
-                client(fake).create_mpijob(MPIJobSpec(name="Bad", command=[]))
-            self.assertEqual(["metadata.name", "spec.command"], [f.field for f in cm.exception.field_errors])
-            self.assertEqual([], fake.requests)
+            fake.on("POST", NS + "/mpijobs", Reply(200, {"job": job_json()}))
+            client(fake).create_mpijob(doc)
+            body = fake.calls("POST", NS + "/mpijobs")[0]["body"]
+        self.assertEqual({"job": {"metadata": {"name": "pi", "namespace": "team-a"}, "spec": {"command": "python3 pi.py", "worker": {}}}}, body)
+        self.assertEqual({"name": "pi"}, doc["metadata"], "the caller's dict is not changed")
 
     def test_server_validation_error_body(self):
         body = {
@@ -215,8 +217,11 @@ class SyncTransportTest(unittest.TestCase):
             c = client(fake)
             self.assertEqual("[worker-0] hello 0\n[worker-1] hello 1\n", c.get_logs("pi", worker="all", tail=10, since=30))
             self.assertEqual("all=true&tailLines=10&sinceSeconds=30", fake.requests[-1]["query"])
+            fake.on("GET", NS + "/mpijobs/pi", Reply(200, job_json("pi", "Succeeded")))
             self.assertEqual(["hello 0", "hello 1"], list(c.get_logs("pi", worker=1, follow=True)))
-            self.assertEqual("worker=1&follow=true", fake.requests[-1]["query"])
+            self.assertEqual("worker=1&follow=true", fake.calls("GET", NS + "/mpijobs/pi/logs")[-1]["query"])
+            # The follow ended: the job is asked whether it really ended.
+            self.assertEqual(1, len(fake.calls("GET", NS + "/mpijobs/pi")))
 
     def test_monitor_reconnects_after_stream_closes(self):
         with FakeServer() as fake:
@@ -285,7 +290,7 @@ class AsyncTransportTest(unittest.TestCase):
         lines = [{"result": {"source": "worker-0", "text": "a"}}, {"result": {"source": "worker-1", "text": "b"}}]
         with FakeServer() as fake:
             fake.on("GET", NS + "/mpijobs/pi/logs", Reply(stream=lines))
-            fake.on("GET", NS + "/mpijobs/pi", Reply(200, job_json()))
+            fake.on("GET", NS + "/mpijobs/pi", Reply(200, job_json()), Reply(200, job_json("pi", "Failed")))
             fake.on(
                 "GET",
                 "/api/v1/watch/namespaces/team-a/mpijobs",

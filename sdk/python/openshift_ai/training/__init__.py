@@ -18,7 +18,7 @@ The SDK has no dependencies outside the standard library.
 from ._version import __version__
 from .aio import AsyncMPIJob, AsyncMPIJobClient
 from .api import OPERATIONS, Operation, RetryPolicy
-from .client import Monitor, MPIJob, MPIJobClient, WatchEvent
+from .client import Monitor, MPIJob, MPIJobClient, WatchEvent, validate_document
 from .config import ClientConfig, resolve_config
 from .errors import (
     AlreadyExistsError,
@@ -68,7 +68,6 @@ from .models import (
     WorkerSpec,
     WorkerStatus,
 )
-from .validation import validate_document
 
 __all__ = [
     "__version__",

@@ -3,15 +3,15 @@ asyncio clients, so that both send exactly the same requests."""
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import math
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ._gotext import format_rfc3339, parse_rfc3339
+from ._time import format_rfc3339, parse_rfc3339
 from .api import Request
-from .models import MPIJobSpec
-from .validation import API_VERSION
+from .models import API_VERSION, MPIJobSpec
 
 WorkerSelector = Union[None, int, str]
 Since = Union[None, int, float, _dt.timedelta, _dt.datetime, str]
@@ -21,9 +21,10 @@ def create_request(
     spec: Union[MPIJobSpec, Mapping[str, Any], str],
     namespace: str,
     dry_run: bool,
-    validate: bool,
 ) -> Request:
-    """POST .../mpijobs for a spec, a job document or a manifest text."""
+    """POST .../mpijobs for a spec, a job document or a manifest text. The
+    server checks every rule (types, unknown fields, values) and answers
+    with all the field errors at once; nothing here second-guesses it."""
     body: Dict[str, Any]
     if isinstance(spec, Mapping) and spec.get("apiVersion") not in (None, "", API_VERSION):
         # An upstream kubeflow.org/v2beta1 MPIJob (or anything else): the
@@ -32,14 +33,25 @@ def create_request(
     if isinstance(spec, str):
         body = {"manifest": spec}
         ns = namespace
-    else:
-        if not isinstance(spec, MPIJobSpec):
-            spec = MPIJobSpec.from_dict(spec, strict=validate)
+    elif isinstance(spec, MPIJobSpec):
         ns = spec.namespace or namespace
-        spec = spec.with_namespace(ns)
-        if validate:
-            spec.validate()
-        body = {"job": spec.to_dict()}
+        body = {"job": spec.with_namespace(ns).to_dict()}
+    elif isinstance(spec, Mapping):
+        doc = copy.deepcopy(dict(spec))
+        meta = doc.get("metadata")
+        if meta is None:
+            meta = doc["metadata"] = {}
+        ns = namespace
+        if isinstance(meta, dict):
+            given = meta.get("namespace")
+            if isinstance(given, str) and given:
+                ns = given
+            elif not given:
+                meta["namespace"] = ns
+            # any other value is the server's to report
+        body = {"job": doc}
+    else:
+        raise TypeError("a job is an MPIJobSpec, a job document (dict) or manifest text (str), not %s" % type(spec).__name__)
     if dry_run:
         body["dryRun"] = True
     return Request.of("CreateJob", {"namespace": ns}, body=body)
@@ -121,6 +133,33 @@ def logs_request(
     return Request.of("GetLogs", {"namespace": namespace, "name": name}, query=query)
 
 
+def since_floor(since: Since) -> Optional[_dt.datetime]:
+    """The oldest time a log request asks for, fixed now (None: all)."""
+    now = _dt.datetime.now(_dt.timezone.utc)
+    if isinstance(since, _dt.datetime):
+        return since if since.tzinfo else since.replace(tzinfo=_dt.timezone.utc)
+    if isinstance(since, _dt.timedelta):
+        return now - since
+    if isinstance(since, (int, float)) and not isinstance(since, bool):
+        return now - _dt.timedelta(seconds=since)
+    if isinstance(since, str):
+        return parse_rfc3339(since)
+    return None
+
+
+def resume_logs_request(first: Request, since: Optional[_dt.datetime], floor: Optional[_dt.datetime]) -> Request:
+    """The request that resumes a log stream after lines up to ``since``
+    were delivered: no tail, and sinceTime (never before the caller's)."""
+    query = dict(first.query)
+    if since is not None:
+        if floor is not None and floor > since:
+            since = floor
+        for k in ("tailLines", "sinceSeconds"):
+            query.pop(k, None)
+        query["sinceTime"] = format_rfc3339(since)
+    return Request(first.op, dict(first.params), query, None)
+
+
 def delete_request(namespace: str, name: str, wait: bool, dry_run: bool) -> Request:
     """DELETE .../mpijobs/{name}."""
     return Request.of("DeleteJob", {"namespace": namespace, "name": name}, query={"wait": wait or None, "dryRun": dry_run or None})
@@ -139,9 +178,8 @@ def join_lines(lines: List[str]) -> str:
 
 def template_body(name: str, job: Union[MPIJobSpec, Mapping[str, Any]], description: str, namespace: str) -> Dict[str, Any]:
     """The body of CreateTemplate."""
-    if not isinstance(job, MPIJobSpec):
-        job = MPIJobSpec.from_dict(job)
-    return {"template": {"name": name, "namespace": namespace, "description": description, "job": job.to_dict()}}
+    doc = job.to_dict() if isinstance(job, MPIJobSpec) else copy.deepcopy(dict(job))
+    return {"template": {"name": name, "namespace": namespace, "description": description, "job": doc}}
 
 
 def new_history(prev: int, history: Sequence[Any]) -> Tuple[List[Any], int]:

@@ -1,249 +1,29 @@
 """The asyncio client: :class:`AsyncMPIJobClient` and :class:`AsyncMPIJob`.
 
-It speaks HTTP/1.1 itself over ``asyncio.open_connection`` (stdlib only), so
-every call — unary requests, watch streams and followed logs — is truly
-asynchronous: no threads, and thousands of jobs can be monitored from one
-event loop. The requests are built by the same code as the blocking
-client's (``_requests``), so both send exactly the same API calls.
+Every call — unary requests, watch streams and followed logs — is truly
+asynchronous (the transport speaks HTTP/1.1 over asyncio streams: no
+threads), so thousands of jobs can be monitored from one event loop. The
+requests are built by the same code as the blocking client's
+(``_requests``), and streams resume the same way (``_resume``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import json
-import logging
-import ssl
 import time
-from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, AsyncIterator, Dict, List, Mapping, Optional, Sequence, Union
 
 from . import _requests as rq
-from .api import Request, RetryPolicy, _Base, _decode_json, enable_keepalive, parse_stream_line
-from .client import StatusCallback, TransitionCallback, WatchEvent, _JobBase
-from .config import ClientConfig, resolve_config
-from .errors import (
-    ConnectionError,
-    JobFailedError,
-    NotFoundError,
-    ServiceUnavailableError,
-    TimeoutError,
-    TrainingError,
-    error_from_body,
-)
+from ._aiotransport import AsyncHTTPTransport
+from ._job import MonitorState, StatusCallback, TransitionCallback, WatchEvent, _JobBase, connect, deleted_error, failure_message, log
+from ._resume import LogTracker, Reconnect, WatchTracker
+from .api import Request, RetryPolicy
+from .config import ClientConfig
+from .errors import FieldError, JobFailedError, NotFoundError, TimeoutError, TrainingError, ValidationError
 from .models import AccessReview, Capacity, Event, JobMetrics, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["AsyncMPIJobClient", "AsyncMPIJob", "AsyncHTTPTransport"]
-
-log = logging.getLogger("openshift_ai.training")
-
-_MAX_LINE = 16 << 20
-
-
-class _Response:
-    """An HTTP/1.1 response being read from an asyncio stream."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, status: int, headers: Dict[str, str]) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.status = status
-        self.headers = headers
-        self.closed = False
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            try:
-                self.writer.close()
-            except Exception:  # pragma: no cover - best effort
-                pass
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The body, decoded from chunked or Content-Length framing."""
-        te = self.headers.get("transfer-encoding", "").lower()
-        if "chunked" in te:
-            while True:
-                line = await self.reader.readline()
-                if not line:
-                    raise asyncio.IncompleteReadError(b"", None)
-                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while True:  # trailers
-                        t = await self.reader.readline()
-                        if t in (b"\r\n", b"\n", b""):
-                            return
-                data = await self.reader.readexactly(size)
-                await self.reader.readexactly(2)
-                yield data
-        elif "content-length" in self.headers:
-            n = int(self.headers["content-length"])
-            if n:
-                yield await self.reader.readexactly(n)
-        else:
-            while True:
-                data = await self.reader.read(65536)
-                if not data:
-                    return
-                yield data
-
-    async def read(self) -> bytes:
-        """The whole body."""
-        parts = []
-        async for c in self.chunks():
-            parts.append(c)
-        return b"".join(parts)
-
-    async def lines(self) -> AsyncIterator[bytes]:
-        """The body split into lines."""
-        buf = b""
-        async for c in self.chunks():
-            buf += c
-            while True:
-                i = buf.find(b"\n")
-                if i < 0:
-                    break
-                line, buf = buf[: i + 1], buf[i + 1 :]
-                yield line
-            if len(buf) > _MAX_LINE:
-                raise TrainingError("stream line longer than %d bytes" % _MAX_LINE)
-        if buf:
-            yield buf
-
-
-async def _read_head(reader: asyncio.StreamReader) -> Tuple[int, Dict[str, str]]:
-    while True:
-        line = await reader.readline()
-        if not line:
-            raise ConnectionResetError("connection closed before the response")
-        parts = line.decode("latin-1").split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/"):
-            raise ConnectionResetError("malformed status line %r" % line[:100])
-        status = int(parts[1])
-        headers: Dict[str, str] = {}
-        while True:
-            h = await reader.readline()
-            if h in (b"\r\n", b"\n", b""):
-                break
-            k, _, v = h.decode("latin-1").partition(":")
-            headers[k.strip().lower()] = v.strip()
-        if 100 <= status < 200:
-            continue
-        return status, headers
-
-
-class AsyncHTTPTransport(_Base):
-    """Non-blocking HTTP/1.1 transport on asyncio streams (one connection
-    per request, ``Connection: close``)."""
-
-    def _host_header(self) -> str:
-        host = "[%s]" % self.host if ":" in self.host else self.host
-        default = 443 if self.scheme == "https" else 80
-        return host if self.port == default else "%s:%d" % (host, self.port)
-
-    async def _open(self, req: Request, timeout: float) -> _Response:
-        body = json.dumps(req.body).encode("utf-8") if req.body is not None else None
-        target = self.prefix + req.path()
-        headers = self.headers(body)
-        headers["Host"] = self._host_header()
-        headers["Connection"] = "close"
-        if body is not None:
-            headers["Content-Length"] = str(len(body))
-        head = "%s %s HTTP/1.1\r\n" % (req.op.method, target) + "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
-        attempt = 0
-        while True:
-            writer: Optional[asyncio.StreamWriter] = None
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(
-                        self.host,
-                        self.port,
-                        ssl=self._ssl,
-                        server_hostname=self.host if self._ssl is not None else None,
-                        limit=_MAX_LINE,
-                    ),
-                    timeout,
-                )
-                writer.write(head.encode("latin-1") + (body or b""))
-                await asyncio.wait_for(writer.drain(), timeout)
-                status, resp_headers = await asyncio.wait_for(_read_head(reader), timeout)
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError, ValueError) as e:
-                if writer is not None:
-                    writer.close()
-                if req.op.idempotent and attempt < self.retry.retries:
-                    await asyncio.sleep(self.retry.delay(attempt))
-                    attempt += 1
-                    continue
-                if isinstance(e, asyncio.TimeoutError) and writer is not None:
-                    raise TimeoutError("no response from %s within %ss (%s %s)" % (self.server, timeout, req.op.method, req.op.path)) from e
-                raise self._connection_error(req, e) from e
-            resp = _Response(reader, writer, status, resp_headers)
-            if status in self.retry.statuses and req.op.idempotent and attempt < self.retry.retries:
-                try:
-                    await asyncio.wait_for(resp.read(), timeout)
-                except Exception:
-                    pass
-                resp.close()
-                await asyncio.sleep(self.retry.delay(attempt, resp_headers.get("retry-after")))
-                attempt += 1
-                continue
-            if status >= 400:
-                try:
-                    data = await asyncio.wait_for(resp.read(), timeout)
-                except Exception:
-                    data = b""
-                finally:
-                    resp.close()
-                raise error_from_body(data, status, self.url(req))
-            return resp
-
-    async def call(self, req: Request, timeout: Optional[float] = None) -> Dict[str, Any]:
-        """Send a unary request; return the decoded JSON response."""
-        t = timeout if timeout is not None else self.timeout
-        resp = await self._open(req, t)
-        try:
-            data = await asyncio.wait_for(resp.read(), t)
-        except asyncio.TimeoutError as e:
-            raise TimeoutError("timed out reading the response of %s %s" % (req.op.method, req.op.path)) from e
-        except (OSError, asyncio.IncompleteReadError, ValueError) as e:
-            raise self._connection_error(req, e) from e
-        finally:
-            resp.close()
-        return _decode_json(data, self.url(req))
-
-    async def stream(self, req: Request, deadline: Optional[float] = None) -> AsyncIterator[Dict[str, Any]]:
-        """Yield the ``result`` objects of a streaming request until the
-        server ends it; ``deadline`` (``time.monotonic()``) bounds it all."""
-
-        def remaining() -> Optional[float]:
-            if deadline is None:
-                return None
-            r = deadline - time.monotonic()
-            if r <= 0:
-                raise TimeoutError("timed out waiting on %s %s" % (req.op.method, req.op.path))
-            return r
-
-        r = remaining()
-        resp = await self._open(req, min(self.timeout, r) if r is not None else self.timeout)
-        sock = resp.writer.get_extra_info("socket")
-        if sock is not None:
-            enable_keepalive(sock)
-        url = self.url(req)
-        lines = resp.lines()
-        try:
-            while True:
-                try:
-                    line = await asyncio.wait_for(lines.__anext__(), remaining())
-                except StopAsyncIteration:
-                    return
-                except asyncio.TimeoutError as e:
-                    raise TimeoutError("timed out waiting on %s %s" % (req.op.method, req.op.path)) from e
-                except (OSError, asyncio.IncompleteReadError, ValueError) as e:
-                    raise self._connection_error(req, e) from e
-                obj = parse_stream_line(line, url)
-                if obj is not None:
-                    yield obj
-        finally:
-            await lines.aclose()
-            resp.close()
 
 
 async def _maybe_await(v: Any) -> None:
@@ -284,56 +64,26 @@ class AsyncMPIJob(_JobBase):
         ``on_transition(transition)`` once per phase transition; see
         :meth:`MPIJob.monitor`. Run it as a task to monitor in the
         background: ``asyncio.create_task(job.monitor(cb))``."""
-        client = self.client
+        state = MonitorState(self, stop_on_terminal)
         deadline = time.monotonic() + timeout if timeout is not None else None
-        last: Optional[Dict[str, Any]] = None
-        seen = 0
-        failures = 0
-        while True:
-            found = False
-            req = rq.watch_request(self.namespace, name=self.name, send_initial_events=True)
-            try:
-                async for obj in client._transport.stream(req, deadline):
-                    ev = WatchEvent.from_dict(obj, client, AsyncMPIJob)
-                    if ev.type == "SYNCED":
-                        if not found:
-                            raise NotFoundError('MPIJob "%s" not found in namespace "%s"' % (self.name, self.namespace))
-                        continue
-                    if ev.job is None or ev.job.name != self.name:
-                        continue
-                    found = True
-                    failures = 0
-                    self._update(ev.job)
-                    new, seen = rq.new_history(seen, self.status.history)
-                    if on_transition is not None:
-                        for t in new:
-                            await _maybe_await(on_transition(t))
-                    current = self.status.to_dict()
-                    if callback is not None and current != last:
-                        await _maybe_await(callback(self.status))
-                    last = current
-                    if ev.type == "DELETED":
-                        self.deleted = True
-                        return self.status
-                    if stop_on_terminal and self.status.is_terminal:
-                        return self.status
-            except TimeoutError:
-                raise TimeoutError(
-                    "MPIJob %s/%s did not finish within %ss (phase %s)" % (self.namespace, self.name, timeout, self.status.phase or "unknown")
-                ) from None
-            except (ConnectionError, ServiceUnavailableError) as e:
-                failures += 1
-                if failures > client._retry.retries:
-                    raise
-                log.debug("watch of %s/%s broke (%s); reconnecting", self.namespace, self.name, e)
-                await asyncio.sleep(client._retry.delay(failures - 1))
-                continue
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError("MPIJob %s/%s did not finish within %ss" % (self.namespace, self.name, timeout))
-            failures += 1
-            if failures > client._retry.retries + 3:
-                raise ConnectionError("the watch stream of %s keeps closing" % client.server, address=client.server)
-            await asyncio.sleep(min(0.2 * failures, 2.0))
+        events = self.client._watch(self.namespace, self.name, None, True, deadline)
+        try:
+            async for ev in events:
+                new, changed, done = state.step(ev)
+                if on_transition is not None:
+                    for t in new:
+                        await _maybe_await(on_transition(t))
+                if callback is not None and changed:
+                    await _maybe_await(callback(self.status))
+                if done:
+                    return self.status
+        except TimeoutError:
+            raise TimeoutError(
+                "MPIJob %s/%s did not finish within %ss (phase %s)" % (self.namespace, self.name, timeout, self.status.phase or "unknown")
+            ) from None
+        finally:
+            await events.aclose()
+        return self.status
 
     async def wait_for_completion(
         self,
@@ -344,14 +94,10 @@ class AsyncMPIJob(_JobBase):
         """Wait until the job Succeeds or Fails (watch-based); see
         :meth:`MPIJob.wait_for_completion`."""
         status = await self.monitor(callback, True, timeout)
-        if self.deleted and not status.is_terminal:
-            raise NotFoundError('MPIJob "%s" was deleted before it finished' % self.name)
+        if not status.is_terminal:
+            raise deleted_error(self)
         if status.failed and raise_on_failure:
-            raise JobFailedError(
-                "MPIJob %s/%s failed: %s%s" % (self.namespace, self.name, status.reason or "Failed", ": " + status.message if status.message else ""),
-                status=status,
-                job=self,
-            )
+            raise JobFailedError(failure_message(self, status), status=status, job=self)
         return status
 
     def log_lines(
@@ -399,6 +145,11 @@ class AsyncMPIJob(_JobBase):
         """CPU and memory use per replica over the last minutes."""
         return await self.client.get_metrics(self.name, self.namespace)
 
+    async def validate(self, raise_on_error: bool = True) -> List[FieldError]:
+        """Ask the server to check this job's spec (a dry run); see
+        :meth:`MPIJobSpec.validate`."""
+        return await self.client.validate_mpijob(self.spec, raise_on_error=raise_on_error)
+
     async def suspend(self) -> "AsyncMPIJob":
         """Suspend the job."""
         self._update(await self.client.suspend_mpijob(self.name, self.namespace))
@@ -441,16 +192,18 @@ class AsyncMPIJobClient:
         backoff: float = 0.5,
         verify: Union[bool, str, None] = None,
         validate: bool = True,
+        reconnect_timeout: Optional[float] = None,
+        direct: Optional[bool] = None,
+        kubeconfig: Optional[str] = None,
     ) -> None:
-        self.config: ClientConfig = resolve_config(server, token, namespace, context)
+        self.config, transport_kw, self._direct = connect(server, token, namespace, context, verify, direct, kubeconfig)
         self.server = self.config.server
         self.namespace = self.config.namespace
         self.timeout = timeout
         self.validate = validate
+        self.reconnect_timeout = reconnect_timeout
         self._retry = RetryPolicy(retries=retries, backoff=backoff)
-        if verify is None:
-            verify = not self.config.insecure
-        self._transport = AsyncHTTPTransport(self.server, self.config.token, timeout, self._retry, verify)
+        self._transport = AsyncHTTPTransport(self.server, timeout=timeout, retry=self._retry, **transport_kw)
 
     async def __aenter__(self) -> "AsyncMPIJobClient":
         return self
@@ -459,7 +212,11 @@ class AsyncMPIJobClient:
         await self.close()
 
     async def close(self) -> None:
-        """Release resources (connections are per request; nothing to do)."""
+        """Close kept-alive connections and stop the direct-mode server, if any."""
+        self._transport.close()
+        if self._direct is not None:
+            self._direct.stop()
+            self._direct = None
 
     def __repr__(self) -> str:
         return "AsyncMPIJobClient(server=%r, namespace=%r)" % (self.server, self.namespace)
@@ -477,7 +234,7 @@ class AsyncMPIJobClient:
         namespace: Optional[str] = None,
     ) -> AsyncMPIJob:
         """Create a job; see :meth:`MPIJobClient.create_mpijob`."""
-        req = rq.create_request(spec, self._ns(namespace), dry_run, self.validate)
+        req = rq.create_request(spec, self._ns(namespace), dry_run)
         resp = await self._transport.call(req)
         job = self._job(resp.get("job") or {})
         job.warnings = list(resp.get("warnings") or [])
@@ -488,6 +245,22 @@ class AsyncMPIJobClient:
     async def create_mpijob_from_manifest(self, manifest: str, namespace: Optional[str] = None, dry_run: bool = False) -> AsyncMPIJob:
         """Create a job from YAML or JSON text."""
         return await self.create_mpijob(manifest, dry_run=dry_run, namespace=namespace)
+
+    async def validate_mpijob(
+        self,
+        spec: Union[MPIJobSpec, Mapping[str, Any], str],
+        namespace: Optional[str] = None,
+        raise_on_error: bool = True,
+    ) -> List[FieldError]:
+        """Ask the server whether a job is valid (a dry run); see
+        :meth:`MPIJobClient.validate_mpijob`."""
+        try:
+            await self.create_mpijob(spec, dry_run=True, namespace=namespace)
+        except ValidationError as e:
+            if raise_on_error or not e.field_errors:
+                raise
+            return list(e.field_errors)
+        return []
 
     async def get_mpijob(self, name: str, namespace: Optional[str] = None) -> AsyncMPIJob:
         """Get one job."""
@@ -534,7 +307,7 @@ class AsyncMPIJobClient:
         """Resume a suspended job."""
         return self._job(await self._transport.call(Request.of("ResumeJob", {"namespace": self._ns(namespace), "name": name}, body={})))
 
-    async def watch_mpijobs(
+    def watch_mpijobs(
         self,
         namespace: Optional[str] = None,
         label_selector: Optional[str] = None,
@@ -543,13 +316,42 @@ class AsyncMPIJobClient:
         send_initial_events: bool = True,
         timeout: Optional[float] = None,
     ) -> AsyncIterator[WatchEvent]:
-        """Stream changes to jobs (``async for``); see
-        :meth:`MPIJobClient.watch_mpijobs`."""
+        """Stream changes to jobs (``async for``), resuming dropped streams;
+        see :meth:`MPIJobClient.watch_mpijobs`."""
         ns = None if all_namespaces else self._ns(namespace)
-        req = rq.watch_request(ns, name=name, label_selector=label_selector, send_initial_events=send_initial_events)
         deadline = time.monotonic() + timeout if timeout is not None else None
-        async for obj in self._transport.stream(req, deadline):
-            yield WatchEvent.from_dict(obj, self, AsyncMPIJob)
+        return self._watch(ns, name, label_selector, send_initial_events, deadline)
+
+    async def _watch(
+        self,
+        namespace: Optional[str],
+        name: Optional[str],
+        label_selector: Optional[str],
+        send_initial_events: bool,
+        deadline: Optional[float],
+    ) -> AsyncIterator[WatchEvent]:
+        tracker = WatchTracker(send_initial_events)
+        rc = Reconnect(deadline, self.reconnect_timeout)
+        req = rq.watch_request(namespace, name=name, label_selector=label_selector, send_initial_events=True)
+        while True:
+            err: Optional[BaseException] = None
+            stream = None
+            try:
+                stream = await self._transport.open_stream(req, deadline)
+                rc.connected()
+                tracker.reopened()
+                async for obj in stream:
+                    for out in tracker.feed(obj):
+                        yield WatchEvent.from_dict(out, self, AsyncMPIJob)
+            except TrainingError as e:
+                if not rc.transient(e):
+                    raise
+                err = e
+            finally:
+                if stream is not None:
+                    await stream.aclose()
+            log.debug("watch stream of %s ended (%s); resuming", self.server, err or "closed by the server")
+            await asyncio.sleep(rc.wait(err))
 
     async def log_lines(
         self,
@@ -562,11 +364,46 @@ class AsyncMPIJobClient:
         previous: bool = False,
         timeout: Optional[float] = None,
     ) -> AsyncIterator[LogLine]:
-        """Structured log lines of a job (``async for``)."""
-        req = rq.logs_request(self._ns(namespace), name, worker, follow, tail, since, previous)
+        """Structured log lines of a job (``async for``), resuming dropped
+        streams after the last line delivered."""
+        ns = self._ns(namespace)
+        first = rq.logs_request(ns, name, worker, follow, tail, since, previous)
+        floor = rq.since_floor(since)
         deadline = time.monotonic() + timeout if timeout is not None else (None if follow else time.monotonic() + max(self.timeout, 60.0))
-        async for obj in self._transport.stream(req, deadline):
-            yield LogLine.from_dict(obj)
+        tracker = LogTracker()
+        rc = Reconnect(deadline, self.reconnect_timeout)
+        req = first
+        while True:
+            err: Optional[BaseException] = None
+            tracker.reopened()
+            stream = None
+            try:
+                stream = await self._transport.open_stream(req, deadline)
+                rc.connected()
+                async for obj in stream:
+                    if tracker.feed(obj):
+                        yield LogLine.from_dict(obj)
+                if not follow or await self._finished(ns, name):
+                    return
+            except TrainingError as e:
+                if not rc.transient(e) or tracker.untimed:
+                    raise
+                err = e
+            finally:
+                if stream is not None:
+                    await stream.aclose()
+            log.debug("log stream of %s/%s ended (%s); resuming", ns, name, err or "job still running")
+            await asyncio.sleep(rc.wait(err))
+            req = rq.resume_logs_request(first, tracker.since(), floor)
+
+    async def _finished(self, namespace: str, name: str) -> bool:
+        """After a follow ended cleanly: has the job really ended?"""
+        try:
+            return (await self.get_mpijob(name, namespace)).status.is_terminal
+        except NotFoundError:
+            return True
+        except TrainingError:
+            return False
 
     async def stream_logs(
         self,
@@ -624,8 +461,11 @@ class AsyncMPIJobClient:
         return AccessReview.from_dict(await self._transport.call(Request.of("CanI", {"namespace": self._ns(namespace)}, q)))
 
     async def create_template(self, name: str, job: Union[MPIJobSpec, Mapping[str, Any]], description: str = "", namespace: Optional[str] = None) -> JobTemplate:
-        """Save a job spec as a reusable template."""
+        """Save a job spec as a reusable template (checked by the server
+        first unless ``validate=False``)."""
         ns = self._ns(namespace)
+        if self.validate:
+            await self.validate_mpijob(job, ns)
         body = rq.template_body(name, job, description, ns)
         return JobTemplate.from_dict(await self._transport.call(Request.of("CreateTemplate", {"namespace": ns}, body=body)))
 

@@ -15,17 +15,20 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import select
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import quote, urlencode, urlsplit
 
+from ._net import TokenSource, build_ssl_context, proxy_for
 from ._version import __version__
 from .errors import ConnectionError, TimeoutError, TrainingError, error_from_body
 
-__all__ = ["Operation", "OPERATIONS", "Request", "RetryPolicy", "HTTPTransport", "build_ssl_context", "USER_AGENT"]
+__all__ = ["Operation", "OPERATIONS", "Request", "RetryPolicy", "HTTPTransport", "TokenSource", "build_ssl_context", "USER_AGENT"]
 
 USER_AGENT = "odh-training-python/%s" % __version__
 
@@ -139,27 +142,18 @@ class RetryPolicy:
         return d * (0.5 + random.random() / 2)
 
 
-def build_ssl_context(verify: Union[bool, str] = True) -> ssl.SSLContext:
-    """TLS settings: ``verify=True`` uses the system CAs, a path uses that CA
-    bundle, ``False`` disables verification (never in production)."""
-    if verify is False:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        return ctx
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    return ssl.create_default_context()
-
-
 class _Base:
+    """What both transports share: the server, auth, trust, proxy, retries."""
+
     def __init__(
         self,
         server: str,
-        token: Optional[str] = None,
+        token: Union[None, str, TokenSource] = None,
         timeout: float = 30.0,
         retry: Optional[RetryPolicy] = None,
         verify: Union[bool, str] = True,
+        extra_ca_files: Sequence[str] = (),
+        env: Optional[Mapping[str, str]] = None,
     ) -> None:
         parts = urlsplit(server)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -169,29 +163,56 @@ class _Base:
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.prefix = parts.path.rstrip("/")
-        self.token = token
+        self.tokens = token if isinstance(token, TokenSource) else TokenSource(token)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.verify = verify
-        self._ssl = build_ssl_context(verify) if parts.scheme == "https" else None
+        self.proxy = proxy_for(self.server, env)
+        self._ssl = build_ssl_context(verify, extra_ca_files) if parts.scheme == "https" else None
+
+    @property
+    def token(self) -> Optional[str]:
+        """The bearer token sent now."""
+        return self.tokens.get()
 
     def headers(self, body: Optional[bytes]) -> Dict[str, str]:
         h = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if body is not None:
             h["Content-Type"] = "application/json"
-        if self.token:
-            h["Authorization"] = "Bearer " + self.token
+        tok = self.tokens.get()
+        if tok:
+            h["Authorization"] = "Bearer " + tok
+        if self.proxy is not None and self.scheme == "http":
+            h.update(self.proxy.headers())
         return h
+
+    def target(self, req: Request) -> str:
+        """The request target: the path, or the absolute URL through an
+        http proxy."""
+        path = self.prefix + req.path()
+        if self.proxy is not None and self.scheme == "http":
+            return "http://%s%s" % (self.netloc(), path)
+        return path
+
+    def netloc(self) -> str:
+        """host[:port] as in a Host header."""
+        host = "[%s]" % self.host if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return host if self.port == default else "%s:%d" % (host, self.port)
 
     def url(self, req: Request) -> str:
         return self.server + req.path()
 
     def _connection_error(self, req: Request, err: BaseException) -> ConnectionError:
         reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        via = " through the proxy %s:%d" % (self.proxy.host, self.proxy.port) if self.proxy else ""
+        hint = "Is odh-server running there? Set the address with MPIJobClient(server=...) or ODH_SERVER."
+        if self.proxy is not None:
+            hint += " The proxy comes from %s_PROXY; list the server in NO_PROXY to reach it directly." % self.scheme.upper()
         return ConnectionError(
-            "cannot reach the Training Service at %s (%s %s): %s" % (self.server, req.op.method, req.op.path, reason),
+            "cannot reach the Training Service at %s%s (%s %s): %s" % (self.server, via, req.op.method, req.op.path, reason),
             address=self.server,
-            hint="Is odh-server running there? Set the address with MPIJobClient(server=...) or ODH_SERVER.",
+            hint=hint,
         )
 
 
@@ -234,24 +255,128 @@ def parse_stream_line(line: bytes, url: str) -> Optional[Dict[str, Any]]:
     return obj if isinstance(obj, dict) else None
 
 
+def _alive(conn: http.client.HTTPConnection) -> bool:
+    """Whether an idle keep-alive connection may be reused: nothing is
+    waiting on its socket (a server or proxy that closed it sent EOF)."""
+    sock = conn.sock
+    if sock is None:
+        return False
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return False
+    if not readable:
+        return True
+    if isinstance(sock, ssl.SSLSocket):
+        # TLS may have records that carry no data (session tickets).
+        timeout = sock.gettimeout()
+        try:
+            sock.setblocking(False)
+            sock.recv(1)
+        except ssl.SSLWantReadError:
+            return True
+        except (OSError, ssl.SSLError):
+            return False
+        finally:
+            try:
+                sock.settimeout(timeout)
+            except OSError:
+                pass
+    return False
+
+
+class _Pool:
+    """Idle keep-alive connections to one server, most recent first."""
+
+    def __init__(self, max_idle: int = 8) -> None:
+        self._idle: List[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self.max_idle = max_idle
+        self.opened = 0  # connections made, for tests and debugging
+
+    def take(self) -> Optional[http.client.HTTPConnection]:
+        while True:
+            with self._lock:
+                if not self._idle:
+                    return None
+                conn = self._idle.pop()
+            if _alive(conn):
+                return conn
+            conn.close()
+
+    def give(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < self.max_idle:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for c in idle:
+            c.close()
+
+
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
 class HTTPTransport(_Base):
-    """Blocking HTTP/1.1 transport on ``http.client`` (one connection per
-    request; streams hold theirs until closed)."""
+    """Blocking HTTP/1.1 transport on ``http.client``: one pool of
+    keep-alive connections per client (unary calls reuse them; a stream
+    holds its own until it ends), HTTPS_PROXY/HTTP_PROXY/NO_PROXY, and a
+    ServiceAccount token re-read when it rotates."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.pool = _Pool()
+
+    def close(self) -> None:
+        """Close the idle connections."""
+        self.pool.close()
 
     def _connect(self, timeout: Optional[float]) -> http.client.HTTPConnection:
+        self.pool.opened += 1
+        host, port = (self.proxy.host, self.proxy.port) if self.proxy else (self.host, self.port)
         if self.scheme == "https":
-            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self._ssl)
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._ssl)
+            if self.proxy is not None:
+                conn.set_tunnel(self.host, self.port, headers=self.proxy.headers())
+            return conn
+        return http.client.HTTPConnection(host, port, timeout=timeout)
 
     def _send(self, req: Request, timeout: Optional[float]) -> Tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         body = json.dumps(req.body).encode("utf-8") if req.body is not None else None
-        target = self.prefix + req.path()
+        target = self.target(req)
+        t = timeout if timeout is not None else self.timeout
         attempt = 0
+        refreshed = False
         while True:
-            conn = self._connect(timeout if timeout is not None else self.timeout)
+            conn = self.pool.take()
+            reused = conn is not None
+            if conn is None:
+                conn = self._connect(t)
+            else:
+                conn.timeout = t
+                if conn.sock is not None:
+                    conn.sock.settimeout(t)
             try:
-                conn.request(req.op.method, target, body=body, headers=self.headers(body))
-                resp = conn.getresponse()
+                try:
+                    conn.request(req.op.method, target, body=body, headers=self.headers(body))
+                except _STALE:
+                    if reused:  # the request never reached the server
+                        conn.close()
+                        continue
+                    raise
+                try:
+                    resp = conn.getresponse()
+                except _STALE:
+                    # A reused connection the server closed meanwhile; an
+                    # idempotent request is simply sent again (as Go does).
+                    if reused and req.op.idempotent:
+                        conn.close()
+                        continue
+                    raise
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 if req.op.idempotent and attempt < self.retry.retries:
@@ -259,36 +384,53 @@ class HTTPTransport(_Base):
                     attempt += 1
                     continue
                 if isinstance(e, socket.timeout):
-                    raise TimeoutError(
-                        "no response from %s within %ss (%s %s)" % (self.server, timeout or self.timeout, req.op.method, req.op.path)
-                    ) from e
+                    raise TimeoutError("no response from %s within %ss (%s %s)" % (self.server, t, req.op.method, req.op.path)) from e
                 raise self._connection_error(req, e) from e
+            if resp.status == 401 and not refreshed and self.tokens.refresh():
+                # The ServiceAccount token rotated: nothing was done, resend.
+                refreshed = True
+                self._finish(conn, resp)
+                continue
             if resp.status in self.retry.statuses and req.op.idempotent and attempt < self.retry.retries:
                 retry_after = resp.getheader("Retry-After")
-                resp.read()
-                conn.close()
+                self._finish(conn, resp)
                 time.sleep(self.retry.delay(attempt, retry_after))
                 attempt += 1
                 continue
             if resp.status >= 400:
-                try:
-                    data = resp.read()
-                finally:
-                    conn.close()
+                data = self._finish(conn, resp)
                 raise error_from_body(data, resp.status, self.url(req))
             return conn, resp
 
-    def call(self, req: Request) -> Dict[str, Any]:
-        """Send a unary request; return the decoded JSON response."""
-        conn, resp = self._send(req, None)
+    def _finish(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse) -> bytes:
+        """Read the rest of a response; keep the connection if it may be reused."""
+        try:
+            data = resp.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            return b""
+        if resp.will_close:
+            conn.close()
+        else:
+            self.pool.give(conn)
+        return data
+
+    def call(self, req: Request, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Send a unary request; return the decoded JSON response.
+        ``timeout`` overrides the client's for this call."""
+        conn, resp = self._send(req, timeout)
         try:
             data = resp.read()
         except socket.timeout as e:
+            conn.close()
             raise TimeoutError("timed out reading the response of %s %s" % (req.op.method, req.op.path)) from e
         except (OSError, http.client.HTTPException) as e:
-            raise self._connection_error(req, e) from e
-        finally:
             conn.close()
+            raise self._connection_error(req, e) from e
+        if resp.will_close:
+            conn.close()
+        else:
+            self.pool.give(conn)
         return _decode_json(data, self.url(req))
 
     def stream(self, req: Request, deadline: Optional[float] = None) -> "Stream":

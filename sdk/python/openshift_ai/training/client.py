@@ -3,142 +3,19 @@ handle it returns."""
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 from . import _requests as rq
-from .api import HTTPTransport, Request, RetryPolicy, Stream
-from .config import ClientConfig, resolve_config
-from .errors import (
-    ConnectionError,
-    JobFailedError,
-    NotFoundError,
-    ServiceUnavailableError,
-    TimeoutError,
-    TrainingError,
-    ValidationError,
-)
-from .models import (
-    AccessReview,
-    Capacity,
-    Event,
-    JobMetrics,
-    JobStatus,
-    JobTemplate,
-    LogLine,
-    MPIJobSpec,
-    ObjectMeta,
-    Transition,
-    Version,
-)
+from ._job import Monitor, MonitorState, StatusCallback, TransitionCallback, WatchEvent, _JobBase, connect, deleted_error, failure_message, log
+from ._resume import LogTracker, Reconnect, WatchTracker
+from .api import HTTPTransport, Request, RetryPolicy
+from .config import ClientConfig
+from .errors import FieldError, JobFailedError, NotFoundError, TimeoutError, TrainingError, ValidationError
+from .models import AccessReview, Capacity, Event, JobMetrics, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
-__all__ = ["MPIJobClient", "MPIJob", "WatchEvent", "Monitor"]
-
-log = logging.getLogger("openshift_ai.training")
-
-StatusCallback = Callable[[JobStatus], Any]
-TransitionCallback = Callable[[Transition], Any]
-
-
-class _JobBase:
-    """A job's data: metadata, spec and latest status.
-
-    ``status`` is refreshed by :meth:`refresh`, :meth:`monitor` and
-    :meth:`wait_for_completion`; ``warnings`` holds what the server said
-    when the job was created (e.g. "image is ignored by the local engine")."""
-
-    def __init__(
-        self,
-        metadata: Optional[ObjectMeta] = None,
-        spec: Optional[MPIJobSpec] = None,
-        status: Optional[JobStatus] = None,
-        client: Any = None,
-        api_version: str = "",
-        kind: str = "",
-        warnings: Optional[List[str]] = None,
-    ) -> None:
-        self.metadata = metadata or ObjectMeta()
-        self.spec = spec or MPIJobSpec()
-        self.status = status or JobStatus()
-        self.api_version = api_version
-        self.kind = kind
-        self.warnings: List[str] = list(warnings or [])
-        self.deleted = False
-        self._client = client
-
-    # -- data ---------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        """The job's name."""
-        return self.metadata.name
-
-    @property
-    def namespace(self) -> str:
-        """The job's namespace."""
-        return self.metadata.namespace
-
-    @property
-    def uid(self) -> str:
-        """The server-assigned unique id."""
-        return self.metadata.uid
-
-    @property
-    def creator(self) -> str:
-        """The user who created the job."""
-        return self.metadata.creator
-
-    @property
-    def phase(self) -> str:
-        """Shortcut for ``status.phase``."""
-        return self.status.phase
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], strict: bool = True, client: Any = None):  # type: ignore[no-untyped-def]
-        """Build from the API's JSON form of an MPIJob (``apiVersion``,
-        ``kind``, ``metadata``, ``spec``, ``status``).
-
-        With ``strict`` (the default) the document is checked as the server
-        checks a submitted job: unknown fields and ill-typed values raise
-        :class:`ValidationError` with every problem. Server responses are
-        read with ``strict=False``."""
-        if strict:
-            from .validation import parse_document
-
-            data = parse_document(data)
-        meta = ObjectMeta.from_dict(data.get("metadata") or {})
-        spec = MPIJobSpec.from_dict({"metadata": data.get("metadata") or {}, "spec": data.get("spec") or {}}, strict=False)
-        if "namespace" not in (data.get("metadata") or {}):
-            spec.namespace = None
-        status = JobStatus.from_dict(data.get("status") or {})
-        return cls(meta, spec, status, client, data.get("apiVersion") or "", data.get("kind") or "")
-
-    def to_dict(self) -> Dict[str, Any]:
-        """The API's JSON form (metadata, spec and status)."""
-        doc = self.spec.to_dict()
-        meta = self.metadata.to_dict()
-        doc["metadata"] = {**doc["metadata"], **meta}
-        st = self.status.to_dict()
-        if st:
-            doc["status"] = st
-        return doc
-
-    def validate(self, raise_on_error: bool = True) -> List[Any]:
-        """Validate the job's spec with the server's rules (see
-        :meth:`MPIJobSpec.validate`)."""
-        return self.spec.validate(raise_on_error=raise_on_error)
-
-    def _update(self, other: "_JobBase") -> None:
-        self.metadata = other.metadata
-        self.spec = other.spec
-        self.status = other.status
-        self.api_version = other.api_version or self.api_version
-        self.kind = other.kind or self.kind
-
-    def __repr__(self) -> str:
-        return "%s(%s/%s, phase=%s)" % (type(self).__name__, self.namespace, self.name, self.status.phase or "?")
+__all__ = ["MPIJobClient", "MPIJob", "WatchEvent", "Monitor", "validate_document"]
 
 class MPIJob(_JobBase):
     """A job: its metadata, spec and latest status, and — when it came from
@@ -182,8 +59,10 @@ class MPIJob(_JobBase):
         transition in the job's history, in order — also for transitions
         that happened between two stream events. With ``stop_on_terminal``
         monitoring ends when the job Succeeds or Fails (or is deleted);
-        otherwise it runs until ``timeout`` or until stopped. Broken streams
-        are reopened (the server resends the current state).
+        otherwise it runs until ``timeout`` or until stopped. A dropped
+        stream (server restart, proxy idle timeout) is reopened and resumed
+        from the last resource version seen: no status is reported twice
+        and none is skipped.
 
         Returns the last status; with ``background=True`` it returns at once
         a :class:`Monitor` running in a daemon thread. Raises
@@ -204,69 +83,23 @@ class MPIJob(_JobBase):
         on_transition: Optional[TransitionCallback],
         stopper: Optional["Monitor"],
     ) -> JobStatus:
-        client = self.client
+        state = MonitorState(self, stop_on_terminal)
         deadline = time.monotonic() + timeout if timeout is not None else None
-        last: Optional[Dict[str, Any]] = None
-        seen = 0
-        failures = 0
-        while True:
-            if stopper is not None and stopper.stopping:
-                return self.status
-            found = False
-            req = rq.watch_request(self.namespace, name=self.name, send_initial_events=True)
-            try:
-                stream = client._transport.stream(req, deadline)
-                if stopper is not None:
-                    stopper._stream = stream
-                with stream:
-                    for obj in stream:
-                        ev = WatchEvent.from_dict(obj, client)
-                        if ev.type == "SYNCED":
-                            if not found:
-                                raise NotFoundError('MPIJob "%s" not found in namespace "%s"' % (self.name, self.namespace))
-                            continue
-                        if ev.job is None or ev.job.name != self.name:
-                            continue
-                        found = True
-                        failures = 0
-                        self._update(ev.job)
-                        new, seen = rq.new_history(seen, self.status.history)
-                        if on_transition is not None:
-                            for t in new:
-                                on_transition(t)
-                        current = self.status.to_dict()
-                        if callback is not None and current != last:
-                            callback(self.status)
-                        last = current
-                        if ev.type == "DELETED":
-                            self.deleted = True
-                            return self.status
-                        if stop_on_terminal and self.status.is_terminal:
-                            return self.status
-            except TimeoutError:
-                raise TimeoutError(
-                    "MPIJob %s/%s did not finish within %ss (phase %s)" % (self.namespace, self.name, timeout, self.status.phase or "unknown")
-                ) from None
-            except (ConnectionError, ServiceUnavailableError) as e:
-                if stopper is not None and stopper.stopping:
+        try:
+            for ev in self.client._watch(self.namespace, self.name, None, True, deadline, stopper):
+                new, changed, done = state.step(ev)
+                if on_transition is not None:
+                    for t in new:
+                        on_transition(t)
+                if callback is not None and changed:
+                    callback(self.status)
+                if done:
                     return self.status
-                failures += 1
-                if failures > client._retry.retries:
-                    raise
-                log.debug("watch of %s/%s broke (%s); reconnecting", self.namespace, self.name, e)
-                time.sleep(client._retry.delay(failures - 1))
-                continue
-            if stopper is not None and stopper.stopping:
-                return self.status
-            # The server ended the stream (e.g. restart): resume watching.
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError("MPIJob %s/%s did not finish within %ss" % (self.namespace, self.name, timeout))
-            time.sleep(min(0.2 * (failures + 1), 2.0))
-            failures += 1
-            if failures > client._retry.retries + 3:
-                raise ConnectionError(
-                    "the watch stream of %s keeps closing" % client.server, address=client.server
-                )
+        except TimeoutError:
+            raise TimeoutError(
+                "MPIJob %s/%s did not finish within %ss (phase %s)" % (self.namespace, self.name, timeout, self.status.phase or "unknown")
+            ) from None
+        return self.status
 
     def wait_for_completion(
         self,
@@ -277,18 +110,17 @@ class MPIJob(_JobBase):
         """Block until the job Succeeds or Fails (watch-based, no polling)
         and return its final status.
 
-        Raises :class:`JobFailedError` if it failed (unless
-        ``raise_on_failure=False``), :class:`TimeoutError` after ``timeout``
-        seconds, :class:`NotFoundError` if it is deleted meanwhile."""
+        Only a phase read from the server's watch is returned: dropped
+        streams are resumed, and a job deleted before it was seen to finish
+        raises :class:`NotFoundError`. Raises :class:`JobFailedError` if it
+        failed (unless ``raise_on_failure=False``), :class:`TimeoutError`
+        after ``timeout`` seconds."""
         status = self._monitor(callback, True, timeout, None, None)
-        if self.deleted and not status.is_terminal:
-            raise NotFoundError('MPIJob "%s" was deleted before it finished' % self.name)
+        if not status.is_terminal:
+            # Only a phase seen on the watch is an outcome.
+            raise deleted_error(self)
         if status.failed and raise_on_failure:
-            raise JobFailedError(
-                "MPIJob %s/%s failed: %s%s" % (self.namespace, self.name, status.reason or "Failed", ": " + status.message if status.message else ""),
-                status=status,
-                job=self,
-            )
+            raise JobFailedError(failure_message(self, status), status=status, job=self)
         return status
 
     def log_lines(
@@ -333,6 +165,11 @@ class MPIJob(_JobBase):
         engine measures it."""
         return self.client.get_metrics(self.name, self.namespace)
 
+    def validate(self, raise_on_error: bool = True) -> List[FieldError]:
+        """Ask the server to check this job's spec (a dry run); see
+        :meth:`MPIJobSpec.validate`."""
+        return check_with_server(self._client, self.spec, raise_on_error)
+
     def suspend(self) -> "MPIJob":
         """Suspend the job (its processes or pods stop; the record is kept)."""
         self._update(self.client.suspend_mpijob(self.name, self.namespace))
@@ -352,80 +189,33 @@ class MPIJob(_JobBase):
         self.deleted = True
 
 
-class Monitor:
-    """A :meth:`MPIJob.monitor` running in a background thread."""
-
-    def __init__(self, job: MPIJob, callback: Optional[StatusCallback], stop_on_terminal: bool, timeout: Optional[float], on_transition: Optional[TransitionCallback]) -> None:
-        self.job = job
-        self.status: Optional[JobStatus] = None
-        self.error: Optional[BaseException] = None
-        self.stopping = False
-        self._stream: Optional[Stream] = None
-        self._args = (callback, stop_on_terminal, timeout, on_transition)
-        self._thread = threading.Thread(target=self._run, name="odh-monitor-%s" % job.name, daemon=True)
-
-    def start(self) -> None:
-        """Start the thread (done by monitor(background=True))."""
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.status = self.job._monitor(*self._args, stopper=self)
-        except BaseException as e:  # reported through join()
-            self.error = e
-
-    def stop(self) -> None:
-        """Stop monitoring (closes the watch stream)."""
-        self.stopping = True
-        s = self._stream
-        if s is not None:
-            s.close()
-
-    def join(self, timeout: Optional[float] = None) -> Optional[JobStatus]:
-        """Wait for monitoring to end; return the last status or re-raise
-        the error that ended it."""
-        self._thread.join(timeout)
-        if self.error is not None:
-            raise self.error
-        return self.status
-
-    @property
-    def running(self) -> bool:
-        """Whether the thread is still monitoring."""
-        return self._thread.is_alive()
-
-
-@dataclass
-class WatchEvent:
-    """A change to a job: ``type`` is ADDED, MODIFIED, DELETED or SYNCED
-    (the end of the initial events; ``job`` is None then)."""
-
-    type: str
-    job: Optional[Any] = None
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], client: Any = None, job_cls: Any = None) -> "WatchEvent":
-        """Build from the API's JSON form."""
-        job = data.get("job")
-        jc = job_cls or MPIJob
-        return cls(str(data.get("type", "")), jc.from_dict(job, strict=False, client=client) if job else None)
-
-
 class MPIJobClient:
     """Client of the Training Service (blocking).
 
-    Configuration, from first to last: the arguments; ``ODH_SERVER``,
-    ``ODH_TOKEN``, ``ODH_NAMESPACE``; the current context of
-    ``$ODH_CONFIG`` or ``~/.config/odh/config.json``; the default server
-    ``http://127.0.0.1:8080``. For a local server without a token, the token
-    is read from the server's discovery file.
+    Where it connects, from first to last: the arguments; ``ODH_SERVER``,
+    ``ODH_TOKEN``, ``ODH_NAMESPACE``; the context of the ``odh`` CLI's config
+    file (``context=``, ``ODH_CONTEXT`` or the current one); inside a cluster
+    pod (an OpenShift AI workbench) the in-cluster Training Service with the
+    pod's ServiceAccount token; else the local server
+    ``http://127.0.0.1:8080`` with the token of its discovery file. See
+    :mod:`openshift_ai.training.config`.
+
+    ``direct=True`` (or ``kubeconfig=...``, or ``ODH_DIRECT=1``) needs no
+    deployed server: like ``odh --direct`` it runs the Training Service
+    (``odh-server --engine=kubernetes``) as a private loopback process
+    against the kubeconfig's cluster, with your kubeconfig's credentials;
+    :meth:`close` stops it.
 
     ``timeout`` bounds each request (seconds); ``retries`` is how often
     idempotent calls (GET, DELETE) are retried on 502/503/504 and connection
     errors, with exponential backoff from ``backoff`` seconds. ``verify``
     controls TLS verification (True, False or a CA bundle path; by default
-    on unless the config context sets ``insecureSkipTLSVerify``).
-    ``validate`` checks specs client-side before sending them.
+    the context's ``certificateAuthority`` or ``insecureSkipTLSVerify``).
+    ``reconnect_timeout`` is how long a dropped watch or log stream is
+    reopened before giving up (default 300 s). Connections are kept alive
+    and reused; ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` are honoured.
+    ``validate=False`` skips the server's dry run before saving a template
+    (jobs are always validated by the server when created).
 
     Usable as a context manager."""
 
@@ -441,16 +231,18 @@ class MPIJobClient:
         backoff: float = 0.5,
         verify: Union[bool, str, None] = None,
         validate: bool = True,
+        reconnect_timeout: Optional[float] = None,
+        direct: Optional[bool] = None,
+        kubeconfig: Optional[str] = None,
     ) -> None:
-        self.config: ClientConfig = resolve_config(server, token, namespace, context)
+        self.config, transport_kw, self._direct = connect(server, token, namespace, context, verify, direct, kubeconfig)
         self.server = self.config.server
         self.namespace = self.config.namespace
         self.timeout = timeout
         self.validate = validate
+        self.reconnect_timeout = reconnect_timeout
         self._retry = RetryPolicy(retries=retries, backoff=backoff)
-        if verify is None:
-            verify = not self.config.insecure
-        self._transport = HTTPTransport(self.server, self.config.token, timeout, self._retry, verify)
+        self._transport = HTTPTransport(self.server, timeout=timeout, retry=self._retry, **transport_kw)
 
     def __enter__(self) -> "MPIJobClient":
         return self
@@ -459,7 +251,11 @@ class MPIJobClient:
         self.close()
 
     def close(self) -> None:
-        """Release resources (connections are per request; nothing to do)."""
+        """Close kept-alive connections and stop the direct-mode server, if any."""
+        self._transport.close()
+        if self._direct is not None:
+            self._direct.stop()
+            self._direct = None
 
     def __repr__(self) -> str:
         return "MPIJobClient(server=%r, namespace=%r)" % (self.server, self.namespace)
@@ -481,12 +277,12 @@ class MPIJobClient:
 
         ``spec`` is an :class:`MPIJobSpec`, a job document (dict) or a
         manifest text (YAML or JSON; ours or an upstream kubeflow.org/v2beta1
-        MPIJob). Specs and documents are validated client-side first
-        (raising :class:`ValidationError` with every problem); the server
-        validates again. ``dry_run`` validates and defaults on the server and
+        MPIJob). The server checks it and raises :class:`ValidationError`
+        with every problem at once (field paths as in the API), creating
+        nothing. ``dry_run`` validates and defaults on the server and
         creates nothing. The namespace is the spec's, else ``namespace``,
         else the client's."""
-        req = rq.create_request(spec, self._ns(namespace), dry_run, self.validate)
+        req = rq.create_request(spec, self._ns(namespace), dry_run)
         resp = self._transport.call(req)
         job = self._job(resp.get("job") or {})
         job.warnings = list(resp.get("warnings") or [])
@@ -498,6 +294,25 @@ class MPIJobClient:
         """Create a job from YAML or JSON text (our format or an upstream
         kubeflow.org/v2beta1 MPIJob); the server parses and validates it."""
         return self.create_mpijob(manifest, dry_run=dry_run, namespace=namespace)
+
+    def validate_mpijob(
+        self,
+        spec: Union[MPIJobSpec, Mapping[str, Any], str],
+        namespace: Optional[str] = None,
+        raise_on_error: bool = True,
+    ) -> List[FieldError]:
+        """Ask the server whether a job is valid, creating nothing (a dry
+        run). Returns ``[]`` when it is; otherwise raises
+        :class:`ValidationError` listing every field error (or returns them
+        with ``raise_on_error=False``). Quota, permission and connection
+        problems are raised as their own errors."""
+        try:
+            self.create_mpijob(spec, dry_run=True, namespace=namespace)
+        except ValidationError as e:
+            if raise_on_error or not e.field_errors:
+                raise
+            return list(e.field_errors)
+        return []
 
     def get_mpijob(self, name: str, namespace: Optional[str] = None) -> MPIJob:
         """Get one job with its current status; :class:`NotFoundError` if
@@ -538,11 +353,8 @@ class MPIJobClient:
         when every process or pod is gone (the request timeout is then at
         least ``timeout`` or 120 s). Returns the job as it was deleted."""
         req = rq.delete_request(self._ns(namespace), name, wait, dry_run)
-        if wait or timeout:
-            t = HTTPTransport(self.server, self.config.token, max(self.timeout, timeout or 120.0), self._retry, self._transport.verify)
-            resp = t.call(req)
-        else:
-            resp = self._transport.call(req)
+        t = max(self.timeout, timeout or 120.0) if (wait or timeout) else None
+        resp = self._transport.call(req, t)
         return self._job(resp["job"]) if resp.get("job") else None
 
     def suspend_mpijob(self, name: str, namespace: Optional[str] = None) -> MPIJob:
@@ -564,15 +376,49 @@ class MPIJobClient:
     ) -> Iterator[WatchEvent]:
         """Stream changes to jobs: first the current jobs as ADDED and one
         SYNCED event (unless ``send_initial_events=False``), then every
-        change as it happens. Ends after ``timeout`` seconds (raising
-        :class:`TimeoutError`), when the server closes the stream, or when
-        you stop iterating (close the generator)."""
+        change as it happens. A dropped stream is reopened and resumed:
+        changes made while it was down arrive as ADDED, MODIFIED or DELETED
+        events, and nothing is delivered twice. Ends after ``timeout``
+        seconds (raising :class:`TimeoutError`) or when you stop iterating
+        (close the generator)."""
         ns = None if all_namespaces else self._ns(namespace)
-        req = rq.watch_request(ns, name=name, label_selector=label_selector, send_initial_events=send_initial_events)
         deadline = time.monotonic() + timeout if timeout is not None else None
-        with self._transport.stream(req, deadline) as stream:
-            for obj in stream:
-                yield WatchEvent.from_dict(obj, self)
+        return self._watch(ns, name, label_selector, send_initial_events, deadline, None)
+
+    def _watch(
+        self,
+        namespace: Optional[str],
+        name: Optional[str],
+        label_selector: Optional[str],
+        send_initial_events: bool,
+        deadline: Optional[float],
+        stopper: Optional[Monitor],
+    ) -> Iterator[WatchEvent]:
+        tracker = WatchTracker(send_initial_events)
+        rc = Reconnect(deadline, self.reconnect_timeout)
+        req = rq.watch_request(namespace, name=name, label_selector=label_selector, send_initial_events=True)
+        while stopper is None or not stopper.stopping:
+            err: Optional[BaseException] = None
+            try:
+                stream = self._transport.stream(req, deadline)
+                rc.connected()
+                tracker.reopened()
+                if stopper is not None:
+                    stopper._stream = stream
+                with stream:
+                    for obj in stream:
+                        for out in tracker.feed(obj):
+                            yield WatchEvent.from_dict(out, self)
+            except TrainingError as e:
+                if stopper is not None and stopper.stopping:
+                    return
+                if not rc.transient(e):
+                    raise
+                err = e
+            if stopper is not None and stopper.stopping:
+                return
+            log.debug("watch stream of %s ended (%s); resuming", self.server, err or "closed by the server")
+            time.sleep(rc.wait(err))
 
     def log_lines(
         self,
@@ -585,12 +431,42 @@ class MPIJobClient:
         previous: bool = False,
         timeout: Optional[float] = None,
     ) -> Iterator[LogLine]:
-        """Structured log lines of a job; see :meth:`MPIJob.get_logs`."""
-        req = rq.logs_request(self._ns(namespace), name, worker, follow, tail, since, previous)
+        """Structured log lines of a job; see :meth:`MPIJob.get_logs`. A
+        dropped stream is resumed after the last line delivered."""
+        ns = self._ns(namespace)
+        first = rq.logs_request(ns, name, worker, follow, tail, since, previous)
+        floor = rq.since_floor(since)
         deadline = time.monotonic() + timeout if timeout is not None else (None if follow else time.monotonic() + max(self.timeout, 60.0))
-        with self._transport.stream(req, deadline) as stream:
-            for obj in stream:
-                yield LogLine.from_dict(obj)
+        tracker = LogTracker()
+        rc = Reconnect(deadline, self.reconnect_timeout)
+        req = first
+        while True:
+            err: Optional[BaseException] = None
+            tracker.reopened()
+            try:
+                with self._transport.stream(req, deadline) as stream:
+                    rc.connected()
+                    for obj in stream:
+                        if tracker.feed(obj):
+                            yield LogLine.from_dict(obj)
+                if not follow or self._finished(ns, name):
+                    return
+            except TrainingError as e:
+                if not rc.transient(e) or tracker.untimed:
+                    raise
+                err = e
+            log.debug("log stream of %s/%s ended (%s); resuming", ns, name, err or "job still running")
+            time.sleep(rc.wait(err))
+            req = rq.resume_logs_request(first, tracker.since(), floor)
+
+    def _finished(self, namespace: str, name: str) -> bool:
+        """After a follow ended cleanly: has the job really ended?"""
+        try:
+            return self.get_mpijob(name, namespace).status.is_terminal
+        except NotFoundError:
+            return True
+        except TrainingError:
+            return False
 
     def get_logs(
         self,
@@ -646,8 +522,12 @@ class MPIJobClient:
         description: str = "",
         namespace: Optional[str] = None,
     ) -> JobTemplate:
-        """Save a job spec as a reusable template."""
+        """Save a job spec as a reusable template. The spec is checked by
+        the server first (a dry run; skipped with ``validate=False``), so a
+        bad one raises :class:`ValidationError` with every field error."""
         ns = self._ns(namespace)
+        if self.validate:
+            self.validate_mpijob(job, ns)
         body = rq.template_body(name, job, description, ns)
         return JobTemplate.from_dict(self._transport.call(Request.of("CreateTemplate", {"namespace": ns}, body=body)))
 
@@ -663,3 +543,22 @@ class MPIJobClient:
     def delete_template(self, name: str, namespace: Optional[str] = None) -> None:
         """Delete a template."""
         self._transport.call(Request.of("DeleteTemplate", {"namespace": self._ns(namespace), "name": name}))
+
+
+def check_with_server(client: Any, job: Union[MPIJobSpec, Mapping[str, Any]], raise_on_error: bool) -> List[FieldError]:
+    """The server's dry-run verdict on a job (see MPIJobSpec.validate)."""
+    if client is None:
+        with MPIJobClient() as c:
+            return c.validate_mpijob(job, raise_on_error=raise_on_error)
+    if not isinstance(client, MPIJobClient):
+        raise TypeError("validate() needs a blocking MPIJobClient; with AsyncMPIJobClient use: await client.validate_mpijob(spec)")
+    return client.validate_mpijob(job, raise_on_error=raise_on_error)
+
+
+def validate_document(doc: Mapping[str, Any], client: Optional[MPIJobClient] = None) -> List[FieldError]:
+    """Ask the server (a dry run through ``client``, by default one made
+    from the environment) to check a job document — the API's JSON form,
+    as a dict — and return every field error (empty when valid): unknown
+    fields (``unknown field "worker"; did you mean "workers"?``), values of
+    the wrong type and broken rules, with the API's field paths."""
+    return check_with_server(client, doc, False)

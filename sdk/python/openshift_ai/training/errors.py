@@ -19,8 +19,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from ._gotext import quote
-
 __all__ = [
     "FieldError",
     "QuotaViolation",
@@ -158,19 +156,10 @@ def _rebuild(cls, state):
 
 class ValidationError(TrainingError, ValueError):
     """The job (or the request) is invalid. ``field_errors`` lists every
-    problem at once, each with its field path. Raised by client-side
-    validation before anything is sent, and for the server's 422/400."""
+    problem at once, each with its field path, as the server checked them
+    (HTTP 422/400; also a dry run through ``validate()``)."""
 
     default_reason = "Invalid"
-
-    @classmethod
-    def invalid(cls, name: str, field_errors: List[FieldError]) -> "ValidationError":
-        """The error for a job that failed validation, worded as the server words it."""
-        n = len(field_errors)
-        return cls(
-            'MPIJob %s is invalid (%d %s); nothing was created:' % (quote(name or "<unnamed>"), n, "error" if n == 1 else "errors"),
-            field_errors=field_errors,
-        )
 
 
 class NotFoundError(TrainingError, LookupError):

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import difflib
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
-from ._gotext import format_rfc3339, parse_rfc3339
-from ._wire import number_text
+from ._time import format_rfc3339, parse_rfc3339, quantity_text
 from .errors import FieldError, ValidationError
 
 __all__ = [
+    "API_VERSION",
+    "KIND",
     "Quantity",
     "EnvVar",
     "Resources",
@@ -49,6 +51,11 @@ __all__ = [
     "Phase",
     "TERMINAL_PHASES",
 ]
+
+#: The apiVersion and kind of the high-level job document.
+API_VERSION = "training.opendatahub.io/v1alpha1"
+KIND = "MPIJob"
+UPSTREAM_API_VERSION = "kubeflow.org/v2beta1"
 
 #: A Kubernetes quantity: "500m", "2", "1.5", "16Gi" (numbers are accepted too).
 Quantity = Union[str, int, float]
@@ -197,7 +204,7 @@ def _encode_elem(x: Any) -> Any:
 def _quantity(v: Any) -> Any:
     """Numbers given for quantities are sent as text ("4"), as the API wants."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return number_text(v)
+        return quantity_text(v)
     return v
 
 
@@ -552,8 +559,6 @@ class MPIJobSpec(_Model):
              "metadata": {"name": ..., "namespace": ..., "labels": ...},
              "spec": {"command": [...], "workers": {...}, ...}}
         """
-        from .validation import API_VERSION, KIND
-
         meta: Dict[str, Any] = {}
         spec: Dict[str, Any] = {}
         for f in dataclasses.fields(self):
@@ -572,17 +577,15 @@ class MPIJobSpec(_Model):
         """Build from a job document (``{"metadata": ..., "spec": ...}``, as
         :meth:`to_dict` returns and the API, CLI and UI use).
 
-        With ``strict`` (the default) the document is checked as the server
-        checks it: unknown fields and values of the wrong type raise
-        :class:`ValidationError` listing every problem (with the other
-        validation errors, as the server reports them). ``strict=False``
+        With ``strict`` (the default) fields this SDK does not know raise
+        :class:`ValidationError` (every one, with its field path) instead
+        of being dropped; the values themselves are checked by the server
+        (:meth:`validate`, or when the job is created). ``strict=False``
         ignores unknown fields, for documents that come from a server."""
         if data is None:
             return cls()
         if strict:
-            from .validation import parse_document
-
-            data = parse_document(data)
+            check_document_fields(data)
         meta = data.get("metadata") or {}
         spec = data.get("spec") or {}
         kwargs: Dict[str, Any] = {}
@@ -591,30 +594,82 @@ class MPIJobSpec(_Model):
                 src, key = meta, _camel(f.name)
             else:
                 src, key = spec, cls._SPEC_NAMES.get(f.name) or _camel(f.name)
-            if key in src and src[key] is not None:
+            if isinstance(src, Mapping) and key in src and src[key] is not None:
                 kwargs[f.name] = src[key]
         return cls(**kwargs)
 
-    def validate(self, raise_on_error: bool = True) -> List[FieldError]:
-        """Check the job with the server's rules (after applying the same
-        defaults). Return the list of field errors, sorted by field path
-        (empty when valid); with ``raise_on_error`` (the default) raise
-        :class:`ValidationError` listing all of them instead."""
-        from .validation import validate_document
+    def validate(self, raise_on_error: bool = True, client: Any = None) -> List[FieldError]:
+        """Ask the server to check the job (a dry run: nothing is created)
+        and return its field errors — every problem at once, with field
+        paths — or an empty list when the job is valid. With
+        ``raise_on_error`` (the default) raise :class:`ValidationError`
+        instead of returning errors.
 
-        doc = self.to_dict()
-        if self.namespace is None:
-            doc["metadata"].pop("namespace", None)
-        errors = validate_document(doc)
-        if errors and raise_on_error:
-            raise ValidationError.invalid(self.name or self.generate_name, errors)
-        return errors
+        ``client`` is the :class:`MPIJobClient` to ask; by default one is
+        made from the environment and config file (on a laptop, the local
+        odh-server). Errors other than invalid fields (quota, permissions,
+        an unreachable server) are raised as usual."""
+        from .client import check_with_server
+
+        return check_with_server(client, self, raise_on_error)
 
     def with_namespace(self, namespace: str) -> "MPIJobSpec":
         """A copy with ``namespace`` set when it was not."""
         if self.namespace:
             return self
         return dataclasses.replace(self, namespace=namespace)
+
+
+def _known_fields(cls: Any) -> Dict[str, Any]:
+    """JSON name → nested model class (a 1-tuple for lists; None for leaves)."""
+    out: Dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in cls._skip:
+            out[cls._json_name(f.name)] = cls._nested.get(f.name)
+    return out
+
+
+def _unknown(data: Any, known: Dict[str, Any], path: str, errs: List[FieldError]) -> None:
+    if not isinstance(data, Mapping):
+        return  # a value of the wrong type: the server names it
+    for k, v in data.items():
+        p = "%s.%s" % (path, k) if path else str(k)
+        if k not in known:
+            close = difflib.get_close_matches(str(k), list(known), n=1)
+            hint = '; did you mean "%s"?' % close[0] if close else ""
+            errs.append(FieldError(p, "Unknown", str(k), 'unknown field "%s"%s' % (k, hint)))
+            continue
+        nested = known[k]
+        if isinstance(nested, tuple) and isinstance(v, (list, tuple)):
+            for i, x in enumerate(v):
+                _unknown(x, _known_fields(nested[0]), "%s[%d]" % (p, i), errs)
+        elif nested is not None and not isinstance(nested, tuple):
+            _unknown(v, _known_fields(nested), p, errs)
+
+
+def check_document_fields(data: Mapping[str, Any]) -> None:
+    """Raise :class:`ValidationError` listing every field of a job document
+    that the SDK's models do not have (so nothing is silently dropped), and
+    for documents of another API (an upstream MPIJob goes to
+    ``create_mpijob_from_manifest``). Values are the server's to check."""
+    if not isinstance(data, Mapping):
+        raise TypeError("a job document must be a dict, got %s" % type(data).__name__)
+    api = data.get("apiVersion")
+    if api not in (None, "", API_VERSION):
+        raise ValidationError(
+            "apiVersion %r is not %s: send upstream %s documents with create_mpijob_from_manifest()" % (api, API_VERSION, UPSTREAM_API_VERSION),
+            field_errors=[FieldError("apiVersion", "NotSupported", str(api), "must be %s" % API_VERSION)],
+        )
+    spec_known = {MPIJobSpec._SPEC_NAMES.get(n) or _camel(n): MPIJobSpec._nested.get(n) for n in (f.name for f in dataclasses.fields(MPIJobSpec)) if n not in MPIJobSpec._META}
+    spec_known["env"] = (EnvVar,)
+    top = dict.fromkeys(("apiVersion", "kind", "metadata", "spec", "status"))
+    errs: List[FieldError] = []
+    _unknown(data, top, "", errs)
+    _unknown(data.get("metadata"), _known_fields(ObjectMeta), "metadata", errs)
+    _unknown(data.get("spec"), spec_known, "spec", errs)
+    if errs:
+        n = len(errs)
+        raise ValidationError("the job document has %d unknown %s; nothing was sent:" % (n, "field" if n == 1 else "fields"), field_errors=errs)
 
 
 # --------------------------------------------------------------------------
