@@ -4,6 +4,7 @@ transport: retries, error parsing, streaming. The real server is used by
 test_integration.py."""
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -26,9 +27,11 @@ class FakeServer:
     ``script[(method, path_without_query)]`` is a list of Replies used in
     order (the last one repeats)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: Optional[Tuple[str, str]] = None, close_after_reply: bool = False) -> None:
         self.script: Dict[Tuple[str, str], List[Reply]] = {}
         self.requests: List[Dict[str, Any]] = []
+        self.connections = 0  # TCP connections accepted
+        self.close_after_reply = close_after_reply
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,7 +43,10 @@ class FakeServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                path, _, query = self.path.partition("?")
+                target = self.path
+                if "://" in target:  # absolute-form, as sent through a proxy
+                    target = "/" + target.split("://", 1)[1].partition("/")[2]
+                path, _, query = target.partition("?")
                 fake.requests.append(
                     {"method": self.command, "path": path, "query": query, "headers": dict(self.headers), "body": json.loads(body) if body else None}
                 )
@@ -74,12 +80,28 @@ class FakeServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                if fake.close_after_reply:
+                    # Gone without "Connection: close", as an idle timeout does.
+                    self.wfile.flush()
+                    self.close_connection = True
 
             do_GET = do_POST = do_DELETE = _handle
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def get_request(self):  # type: ignore[no-untyped-def]
+                sock, addr = super().get_request()
+                fake.connections += 1
+                if tls is not None:
+                    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                    ctx.load_cert_chain(*tls)
+                    sock = ctx.wrap_socket(sock, server_side=True)
+                return sock, addr
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def on(self, method: str, path: str, *replies: Reply) -> "FakeServer":

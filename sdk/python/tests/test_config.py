@@ -1,5 +1,8 @@
-"""Configuration discovery, as the CLI does it: arguments > ODH_* env >
-config file context > defaults, then the local server's discovery file."""
+"""Configuration discovery, as the CLI does it (internal/cli/config):
+arguments > ODH_* env > config file context (context=, ODH_CONTEXT, the
+current one) > in a pod, the in-cluster Service > defaults; tokens from the
+context (for its server only), the pod's ServiceAccount (for in-cluster
+servers only), then the local server's discovery file."""
 
 import json
 import os
@@ -104,6 +107,95 @@ class ConfigTest(unittest.TestCase):
         self.assertEqual("/s/odh-training/servers/127.0.0.1_8080.json", discovery_path("http://127.0.0.1:8080", env))
         self.assertEqual("/s/odh-training/servers/__1_80.json", discovery_path("http://[::1]", env))
         self.assertIsNone(discovery_path("https://odh.example.com", env))
+
+    def test_config_file_location_is_gos_user_config_dir(self):
+        # os.UserConfigDir: XDG_CONFIG_HOME (absolute) or ~/.config on Linux,
+        # ~/Library/Application Support on macOS, %AppData% on Windows.
+        from openshift_ai.training.config import config_path
+
+        self.assertEqual("/h/.config/odh/config.json", config_path({"HOME": "/h"}, "linux"))
+        self.assertEqual("/x/odh/config.json", config_path({"HOME": "/h", "XDG_CONFIG_HOME": "/x"}, "linux"))
+        self.assertEqual(".odh-config.json", config_path({"HOME": "/h", "XDG_CONFIG_HOME": "rel"}, "linux"))
+        self.assertEqual(".odh-config.json", config_path({}, "linux"))
+        self.assertEqual("/Users/a/Library/Application Support/odh/config.json", config_path({"HOME": "/Users/a", "XDG_CONFIG_HOME": "/x"}, "darwin"))
+        win = config_path({"APPDATA": r"C:\Users\a\AppData\Roaming", "HOME": "/h"}, "win32")
+        self.assertTrue(win.startswith(r"C:\Users\a\AppData\Roaming"), win)
+        self.assertTrue(win.endswith("config.json"))
+        # $ODH_CONFIG is taken as written (the CLI does not expand "~").
+        self.assertEqual("~/odh.json", config_path({"ODH_CONFIG": "~/odh.json", "HOME": "/h"}, "linux"))
+
+    def test_odh_context_and_context_argument(self):
+        self.write_config(
+            {
+                "currentContext": "a",
+                "contexts": [{"name": "a", "server": "http://a:1", "token": "ta"}, {"name": "b", "server": "https://b:2", "token": "tb", "certificateAuthority": "/ca/b.pem"}],
+            }
+        )
+        c = resolve_config(env=dict(self.env, ODH_CONTEXT="b"))
+        self.assertEqual(("https://b:2", "tb", "b", "/ca/b.pem"), (c.server, c.token, c.context, c.ca_file))
+        self.assertEqual("a", resolve_config(context="a", env=dict(self.env, ODH_CONTEXT="b")).context)
+        with self.assertRaisesRegex(ValueError, "odh login --name gone"):
+            resolve_config(env=dict(self.env, ODH_CONTEXT="gone"))
+
+    def test_client_trusts_the_contexts_certificate_authority(self):
+        self.write_config({"currentContext": "b", "contexts": [{"name": "b", "server": "https://b.example:2", "certificateAuthority": "/nonexistent/ca.pem"}]})
+        old = dict(os.environ)
+        try:
+            os.environ.clear()
+            os.environ.update(self.env)
+            with self.assertRaisesRegex(ValueError, "/nonexistent/ca.pem"):
+                MPIJobClient()
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+
+    def pod(self, token="sa-token", service_ca=True):
+        sa = os.path.join(self.home, "sa")
+        os.makedirs(sa, exist_ok=True)
+        for name, text in (("token", token), ("ca.crt", "cluster ca"), ("namespace", "alice-ws")):
+            with open(os.path.join(sa, name), "w") as f:
+                f.write(text)
+        if service_ca:
+            with open(os.path.join(sa, "service-ca.crt"), "w") as f:
+                f.write("service ca")
+        elif os.path.exists(os.path.join(sa, "service-ca.crt")):
+            os.remove(os.path.join(sa, "service-ca.crt"))
+        return sa
+
+    def test_in_cluster_discovery(self):
+        sa = self.pod()
+        env = dict(self.env, KUBERNETES_SERVICE_HOST="10.0.0.1")
+        c = resolve_config(env=env, serviceaccount_dir=sa)
+        self.assertEqual(("https://odh-server.odh-training.svc:8080", "sa-token", True), (c.server, c.token, c.in_cluster))
+        self.assertEqual(os.path.join(sa, "token"), c.token_file)
+        self.assertEqual([os.path.join(sa, "ca.crt"), os.path.join(sa, "service-ca.crt")], c.extra_ca_files)
+        # Kubernetes' service variables (the Service in the pod's namespace) come first.
+        c = resolve_config(env=dict(env, ODH_SERVER_SERVICE_HOST="172.30.1.2", ODH_SERVER_SERVICE_PORT="8080"), serviceaccount_dir=sa)
+        self.assertEqual("https://172.30.1.2:8080", c.server)
+        # Not in a pod: no token file, or no KUBERNETES_SERVICE_HOST.
+        self.assertEqual("http://127.0.0.1:8080", resolve_config(env=self.env, serviceaccount_dir=sa).server)
+        self.assertEqual("http://127.0.0.1:8080", resolve_config(env=env, serviceaccount_dir=os.path.join(self.home, "none")).server)
+
+    def test_in_cluster_order_is_after_env_and_context(self):
+        sa = self.pod()
+        env = dict(self.env, KUBERNETES_SERVICE_HOST="10.0.0.1")
+        self.write_config({"currentContext": "c", "contexts": [{"name": "c", "server": "https://route.example.com", "token": "user-token"}]})
+        c = resolve_config(env=env, serviceaccount_dir=sa)
+        self.assertEqual(("https://route.example.com", "user-token", []), (c.server, c.token, c.extra_ca_files))
+        c = resolve_config(env=dict(env, ODH_SERVER="https://odh-server.team.svc:8080", ODH_TOKEN="mine"), serviceaccount_dir=sa)
+        self.assertEqual(("mine", None), (c.token, c.token_file))
+
+    def test_serviceaccount_token_goes_only_to_cluster_services(self):
+        # A hostile or mistaken ODH_SERVER outside the cluster must not get
+        # the pod's credentials.
+        sa = self.pod()
+        env = dict(self.env, KUBERNETES_SERVICE_HOST="10.0.0.1")
+        c = resolve_config(env=dict(env, ODH_SERVER="https://evil.example.com"), serviceaccount_dir=sa)
+        self.assertEqual((None, None, []), (c.token, c.token_file, c.extra_ca_files))
+        c = resolve_config(env=dict(env, ODH_SERVER="https://odh.example.svc.cluster.local:8443"), serviceaccount_dir=sa)
+        self.assertEqual("sa-token", c.token)
+        c = resolve_config(env=dict(env, ODH_SERVER="https://odh-server.odh-training.svc"), serviceaccount_dir=self.pod(service_ca=False))
+        self.assertEqual([os.path.join(sa, "ca.crt")], c.extra_ca_files)
 
     def test_client_uses_the_environment(self):
         old = dict(os.environ)

@@ -140,11 +140,13 @@ def _no_proxy_matches(host: str, port: int, no_proxy: str) -> bool:
         if want_port and want_port != port:
             continue
         try:
-            if ip is not None and ip == ipaddress.ip_address(h):
+            entry_ip: Optional[ipaddress._BaseAddress] = ipaddress.ip_address(h)
+        except ValueError:
+            entry_ip = None
+        if entry_ip is not None or ip is not None:
+            if ip == entry_ip:
                 return True
             continue
-        except ValueError:
-            pass
         if h.startswith("."):
             if host.endswith(h):
                 return True
