@@ -5,7 +5,6 @@ import sys
 
 SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_ROOT = os.path.dirname(os.path.dirname(SDK_DIR))
-VALIDATION_CASES = os.path.join(REPO_ROOT, "internal", "job", "testdata", "validation_cases.json")
 OPENAPI = os.path.join(REPO_ROOT, "gen", "openapi", "training.openapi.json")
 
 if SDK_DIR not in sys.path:

@@ -8,6 +8,7 @@ import select
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from typing import Dict, List, Optional, Tuple
@@ -172,6 +173,53 @@ class HTTPProxy:
     def close(self) -> None:
         self._stop.set()
         self._sock.close()
+
+
+class HAProxy:
+    """Debian's HAProxy in front of ``target`` on 127.0.0.1, in HTTP mode
+    with short client and server timeouts: a response stream that is idle
+    longer than ``timeout`` is cut, as an OpenShift route (HAProxy, 30 s by
+    default) cuts it."""
+
+    def __init__(self, target: Tuple[str, int], timeout: str = "1s") -> None:
+        self.dir = tempfile.mkdtemp(prefix="odh-haproxy-")
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        self.port = s.getsockname()[1]
+        s.close()
+        self.url = "http://127.0.0.1:%d" % self.port
+        cfg = os.path.join(self.dir, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write(
+                "global\n  maxconn 256\n"
+                "defaults\n  mode http\n  timeout connect 2s\n  timeout client %s\n  timeout server %s\n  timeout http-keep-alive %s\n"
+                "frontend fe\n  bind 127.0.0.1:%d\n  default_backend be\n"
+                "backend be\n  server s1 %s:%d\n" % (timeout, timeout, timeout, self.port, target[0], target[1])
+            )
+        self.proc = subprocess.Popen([haproxy() or "haproxy", "-db", "-f", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                    self.close()
+                    raise RuntimeError("haproxy did not start: " + err)
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def haproxy() -> Optional[str]:
+    return shutil.which("haproxy") or (os.path.exists("/usr/sbin/haproxy") and "/usr/sbin/haproxy") or None
 
 
 def openssl() -> Optional[str]:

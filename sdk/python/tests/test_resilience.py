@@ -15,7 +15,7 @@ import unittest
 import uuid
 
 from tests import _paths  # noqa: F401
-from tests.netutil import TCPProxy, make_certs, openssl
+from tests.netutil import HAProxy, TCPProxy, haproxy, make_certs, openssl
 from tests.server_harness import SKIP_REASON, LocalServer, server_binary
 from openshift_ai.training import AsyncMPIJobClient, AuthenticationError, ConnectionError, JobFailedError, MPIJobClient, MPIJobSpec
 from openshift_ai.training import config as sdk_config
@@ -265,6 +265,47 @@ class IdleCutTest(unittest.TestCase):
 
         asyncio.run(scenario())
         self.assertEqual(2, proxy.connections, "20 more calls, one more connection")
+
+
+@unittest.skipIf(BINARY is None, SKIP_REASON)
+@unittest.skipUnless(haproxy(), "needs Debian's haproxy (run-tests.sh installs it: hack/ensure-packages.sh haproxy)")
+class HAProxyRouteTest(unittest.TestCase):
+    """Through a real HAProxy with 1 s client/server timeouts (an OpenShift
+    route has 30 s): idle watch and log streams are cut, the SDK resumes.
+    A counting relay between the SDK and HAProxy shows the reconnects."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = LocalServer(BINARY, slots=4)
+        try:
+            cls.haproxy = HAProxy(("127.0.0.1", cls.server.port), timeout="1s")
+        except BaseException:
+            cls.server.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.haproxy.close()
+        cls.server.stop()
+
+    def test_follow_and_wait_through_a_route(self):
+        relay = TCPProxy(("127.0.0.1", self.haproxy.port))
+        self.addCleanup(relay.close)
+        c = MPIJobClient(server=relay.url, token=self.server.token, namespace="route")
+        job = c.create_mpijob(MPIJobSpec(name=unique("route"), command=printer(4, 1.6)))
+        before = relay.connections
+        self.assertEqual(["line %d" % i for i in range(1, 5)], numbered(job.get_logs(worker=0, follow=True, timeout=120)))
+        self.assertGreaterEqual(relay.connections - before, 3, "HAProxy cut the follow at each 1.6 s pause")
+        self.assertEqual("Succeeded", job.wait_for_completion(timeout=60).phase)
+        sleeper = c.create_mpijob(MPIJobSpec(name=unique("routewait"), command=["sleep", "3"]))
+
+        async def scenario():
+            async with AsyncMPIJobClient(server=relay.url, token=self.server.token, namespace="route") as ac:
+                return await (await ac.get_mpijob(sleeper.name)).wait_for_completion(timeout=60)
+
+        before = relay.connections
+        self.assertEqual("Succeeded", asyncio.run(scenario()).phase)
+        self.assertGreaterEqual(relay.connections - before, 3, "the 3 s wait was cut and resumed")
 
 
 @unittest.skipIf(BINARY is None, SKIP_REASON)

@@ -101,8 +101,8 @@ class LogTrackerTest(unittest.TestCase):
 class ReconnectTest(unittest.TestCase):
     def test_quick_retries_then_give_up(self):
         rc = Reconnect(None, 0.3)
-        delays = [rc.wait(None) for _ in range(5)]
-        self.assertEqual([0.1, 0.2, 0.4, 0.8, 1.0], [round(d, 3) for d in delays])
+        delays = [rc.wait(None) for _ in range(6)]
+        self.assertEqual([0.0, 0.1, 0.2, 0.4, 0.8, 1.0], [round(d, 3) for d in delays])
         time.sleep(0.35)
         with self.assertRaises(ConnectionError):
             rc.wait(None)
@@ -113,6 +113,7 @@ class ReconnectTest(unittest.TestCase):
         time.sleep(0.25)
         rc.connected()
         rc.opened_at -= 1.0  # it lived a second
+        self.assertEqual(0.0, rc.wait(None))
         self.assertAlmostEqual(0.1, rc.wait(None), places=3)
 
     def test_deadline(self):

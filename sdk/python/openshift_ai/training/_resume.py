@@ -158,10 +158,11 @@ class LogTracker:
 
 
 class Reconnect:
-    """When to reopen a dropped stream and when to give up: quick retries
-    (0.1 s doubling to 1 s, so a returning server is followed again within
-    a second), for at most ``max_outage`` seconds of failures in a row, or
-    until the caller's deadline."""
+    """When to reopen a dropped stream and when to give up: at once after a
+    stream that worked for a second or more (an idle timeout cut it), then
+    0.1 s doubling to 1 s (so a restarting server is followed again within a
+    second of its return), for at most ``max_outage`` seconds of failures in
+    a row, or until the caller's deadline."""
 
     def __init__(self, deadline: Optional[float], max_outage: Optional[float]) -> None:
         self.deadline = deadline
@@ -196,7 +197,7 @@ class Reconnect:
             if err is not None:
                 raise err
             raise ConnectionError("the stream keeps closing (for %.0fs)" % self.max_outage)
-        d = min(0.1 * (2**self.attempt), 1.0)
+        d = 0.0 if self.attempt == 0 else min(0.1 * (2 ** (self.attempt - 1)), 1.0)
         self.attempt += 1
         self.reconnects += 1
         if self.deadline is not None:

@@ -220,4 +220,4 @@ def start_direct(kubeconfig: Optional[str] = None, namespace: Optional[str] = No
             address="direct mode",
             hint="Install odh-server (make build puts it in bin/), set ODH_SERVER_BIN, or use a deployed Training Service with server=.",
         )
-    return DirectServer(binary, kubeconfig, namespace, timeout)
+    return DirectServer(binary, os.path.expanduser(kubeconfig) if kubeconfig else None, namespace, timeout)
