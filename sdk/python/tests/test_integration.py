@@ -198,6 +198,13 @@ class ServerValidationTest(IntegrationTest):
             c.create_template(name, MPIJobSpec(name="t", command="not a list"))
         self.assertEqual(["spec.command"], [e.field for e in cm.exception.field_errors])
         self.assertNotIn(name, [t.name for t in c.list_templates()])
+        # A template is not a job: no name, or the name of an existing job, is fine.
+        existing = c.create_mpijob(MPIJobSpec(name=unique("exists"), command=["true"]))
+        for spec in (MPIJobSpec(command=["true"]), MPIJobSpec(name=existing.name, command=["true"])):
+            tname = unique("oktpl")
+            self.assertEqual(tname, c.create_template(tname, spec).name)
+            c.delete_template(tname)
+        existing.delete()
 
     def test_async_validate(self):
         async def scenario():

@@ -4,6 +4,7 @@ asyncio clients, so that both send exactly the same requests."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import json
 import math
@@ -180,6 +181,20 @@ def template_body(name: str, job: Union[MPIJobSpec, Mapping[str, Any]], descript
     """The body of CreateTemplate."""
     doc = job.to_dict() if isinstance(job, MPIJobSpec) else copy.deepcopy(dict(job))
     return {"template": {"name": name, "namespace": namespace, "description": description, "job": doc}}
+
+
+def template_check(job: Union[MPIJobSpec, Mapping[str, Any]]) -> Union[MPIJobSpec, Dict[str, Any]]:
+    """The job a template's spec is dry-run as: the same, with a placeholder
+    name when it has none (a template's name may be left to its users)."""
+    if isinstance(job, MPIJobSpec):
+        return job if (job.name or job.generate_name) else dataclasses.replace(job, generate_name="template-")
+    doc = copy.deepcopy(dict(job))
+    meta = doc.get("metadata")
+    if meta is None:
+        meta = doc["metadata"] = {}
+    if isinstance(meta, dict) and not meta.get("name") and not meta.get("generateName"):
+        meta["generateName"] = "template-"
+    return doc
 
 
 def new_history(prev: int, history: Sequence[Any]) -> Tuple[List[Any], int]:

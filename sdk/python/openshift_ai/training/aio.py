@@ -20,7 +20,7 @@ from ._job import MonitorState, StatusCallback, TransitionCallback, WatchEvent, 
 from ._resume import LogTracker, Reconnect, WatchTracker
 from .api import Request, RetryPolicy
 from .config import ClientConfig
-from .errors import FieldError, JobFailedError, NotFoundError, TimeoutError, TrainingError, ValidationError
+from .errors import ConflictError, FieldError, JobFailedError, NotFoundError, QuotaExceededError, TimeoutError, TrainingError, ValidationError
 from .models import AccessReview, Capacity, Event, JobMetrics, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["AsyncMPIJobClient", "AsyncMPIJob", "AsyncHTTPTransport"]
@@ -465,7 +465,10 @@ class AsyncMPIJobClient:
         first unless ``validate=False``)."""
         ns = self._ns(namespace)
         if self.validate:
-            await self.validate_mpijob(job, ns)
+            try:
+                await self.validate_mpijob(rq.template_check(job), ns)
+            except (ConflictError, QuotaExceededError):
+                pass  # a template is not a job yet: only its spec is checked
         body = rq.template_body(name, job, description, ns)
         return JobTemplate.from_dict(await self._transport.call(Request.of("CreateTemplate", {"namespace": ns}, body=body)))
 

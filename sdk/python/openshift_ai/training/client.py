@@ -12,7 +12,7 @@ from ._job import Monitor, MonitorState, StatusCallback, TransitionCallback, Wat
 from ._resume import LogTracker, Reconnect, WatchTracker
 from .api import HTTPTransport, Request, RetryPolicy
 from .config import ClientConfig
-from .errors import FieldError, JobFailedError, NotFoundError, TimeoutError, TrainingError, ValidationError
+from .errors import ConflictError, FieldError, JobFailedError, NotFoundError, QuotaExceededError, TimeoutError, TrainingError, ValidationError
 from .models import AccessReview, Capacity, Event, JobMetrics, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["MPIJobClient", "MPIJob", "WatchEvent", "Monitor", "validate_document"]
@@ -527,7 +527,10 @@ class MPIJobClient:
         bad one raises :class:`ValidationError` with every field error."""
         ns = self._ns(namespace)
         if self.validate:
-            self.validate_mpijob(job, ns)
+            try:
+                self.validate_mpijob(rq.template_check(job), ns)
+            except (ConflictError, QuotaExceededError):
+                pass  # a template is not a job yet: only its spec is checked
         body = rq.template_body(name, job, description, ns)
         return JobTemplate.from_dict(self._transport.call(Request.of("CreateTemplate", {"namespace": ns}, body=body)))
 
