@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	kubeflow "github.com/kubeflow/mpi-operator/pkg/apis/kubeflow/v2beta1"
+
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -100,4 +102,110 @@ func (l *leaseCheck) fetch(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// checkCRD reports whether the cluster serves kubeflow.org/v2beta1 mpijobs.
+func (e *Engine) checkCRD() error {
+	rl, err := e.own.Kube.Discovery().ServerResourcesForGroupVersion(kubeflow.SchemeGroupVersion.String())
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return crdMissing(err)
+		}
+		return err
+	}
+	for _, r := range rl.APIResources {
+		if r.Name == "mpijobs" {
+			return nil
+		}
+	}
+	return crdMissing(nil)
+}
+
+func (e *Engine) setCRDErr(err error) {
+	e.readyMu.Lock()
+	e.crdErr = err
+	e.readyMu.Unlock()
+}
+
+// waitForCRD checks for the CRD every few seconds until it appears.
+func (e *Engine) waitForCRD() {
+	defer e.wg.Done()
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		if err := e.checkCRD(); err != nil {
+			continue
+		}
+		e.log.Info("MPIJob CRD installed; starting")
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-e.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		err := e.startMPIJobs(ctx)
+		cancel()
+		if err != nil {
+			e.log.Error("start after the CRD appeared", "error", err)
+			return
+		}
+		e.setCRDErr(nil)
+		return
+	}
+}
+
+// usable returns nil once the engine serves, or the reason it cannot: the
+// CRD is missing, or the caches are still syncing after a short wait.
+func (e *Engine) usable(ctx context.Context) error {
+	e.readyMu.Lock()
+	crdErr := e.crdErr
+	e.readyMu.Unlock()
+	if crdErr != nil {
+		return crdErr
+	}
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-e.synced:
+		return nil
+	case <-ctx.Done():
+		return job.Errorf(job.KindUnavailable, "the kubernetes engine is still loading the cluster's jobs: %v", ctx.Err())
+	case <-t.C:
+		return job.Errorf(job.KindUnavailable, "the kubernetes engine is still loading the cluster's jobs; try again in a moment")
+	}
+}
+
+// Ready reports whether the engine can serve (for /readyz): the API server
+// answers, the MPIJob CRD is installed, the caches have synced and the MPI
+// operator is running (its leader Lease is fresh). See docs/admin/cluster.md.
+func (e *Engine) Ready(ctx context.Context) error {
+	if err := e.usableNow(); err != nil {
+		return err
+	}
+	if _, err := e.own.Kube.Discovery().ServerVersion(); err != nil {
+		return apiError(err, "reach the API server")
+	}
+	return e.lease.check(ctx)
+}
+
+func (e *Engine) usableNow() error {
+	e.readyMu.Lock()
+	crdErr := e.crdErr
+	e.readyMu.Unlock()
+	if crdErr != nil {
+		return crdErr
+	}
+	select {
+	case <-e.synced:
+		return nil
+	default:
+		return job.Errorf(job.KindUnavailable, "the kubernetes engine is still loading the cluster's jobs")
+	}
 }
