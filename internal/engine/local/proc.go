@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Environment markers every process of a job carries. They let the engine
@@ -141,5 +142,72 @@ func MarkedProcesses(key, value string) []int { return markedProcs(listProcs(), 
 func signalPIDs(pids []int, sig syscall.Signal) {
 	for _, p := range pids {
 		_ = syscall.Kill(p, sig)
+	}
+}
+
+// killTree stops every process of the run: the launcher's process group
+// and descendants while it lives, and every process carrying the job's
+// marker. SIGTERM first, SIGKILL after the grace period; it returns when
+// the launcher has exited and no marked process is left.
+func (e *Engine) killTree(r *run) {
+	deadline := time.Now().Add(e.grace)
+	e.mu.Lock()
+	pid := r.pid
+	e.mu.Unlock()
+	for {
+		exited := false
+		select {
+		case <-r.exited:
+			exited = true
+		default:
+		}
+		procs := listProcs()
+		pids := markedProcs(procs, EnvJobUID, r.uid)
+		sig := syscall.SIGTERM
+		if time.Now().After(deadline) {
+			sig = syscall.SIGKILL
+		}
+		if !exited && pid > 0 {
+			// Only while the launcher is unreaped are its pid and group
+			// surely still ours.
+			pids = append(pids, descendants(procs, pid)...)
+			_ = syscall.Kill(-pid, sig)
+			_ = syscall.Kill(pid, sig)
+		}
+		if exited && len(pids) == 0 {
+			return
+		}
+		signalPIDs(pids, sig)
+		select {
+		case <-r.exited:
+			if !exited {
+				continue
+			}
+			time.Sleep(20 * time.Millisecond)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// killMarked kills every process whose environment has key=value: SIGTERM,
+// then SIGKILL after the grace period, until none is left. It returns how
+// many processes it found.
+func (e *Engine) killMarked(k, value string) int {
+	deadline := time.Now().Add(e.grace)
+	seen := map[int]bool{}
+	for {
+		pids := markedProcs(listProcs(), k, value)
+		if len(pids) == 0 {
+			return len(seen)
+		}
+		for _, p := range pids {
+			seen[p] = true
+		}
+		sig := syscall.SIGTERM
+		if time.Now().After(deadline) {
+			sig = syscall.SIGKILL
+		}
+		signalPIDs(pids, sig)
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"slices"
 	"time"
 
 	"fmt"
@@ -40,5 +41,28 @@ func (t *txn) schedule() {
 			j.Status.QueuePosition = pos
 			j.Status.SetPhase(job.PhaseQueued, job.ReasonQueued, msg, time.Now())
 		})
+	}
+}
+
+// enqueue inserts a job into the FIFO queue by its sequence number.
+func (e *Engine) enqueue(rec *record) {
+	if slices.Contains(e.queue, rec) {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(e.queue, rec.seq, func(r *record, s uint64) int {
+		switch {
+		case r.seq < s:
+			return -1
+		case r.seq > s:
+			return 1
+		}
+		return 0
+	})
+	e.queue = slices.Insert(e.queue, i, rec)
+}
+
+func (e *Engine) dequeue(rec *record) {
+	if i := slices.Index(e.queue, rec); i >= 0 {
+		e.queue = slices.Delete(e.queue, i, i+1)
 	}
 }
