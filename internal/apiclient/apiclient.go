@@ -24,7 +24,6 @@ import (
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiconv"
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -262,12 +261,12 @@ func (c *Client) Resume(ctx context.Context, namespace, name string) (*job.MPIJo
 }
 
 // Events returns a job's events.
-func (c *Client) Events(ctx context.Context, namespace, name string) ([]engine.JobEvent, error) {
+func (c *Client) Events(ctx context.Context, namespace, name string) ([]job.Event, error) {
 	resp, err := c.rpc.ListEvents(ctx, &trainingv1.ListEventsRequest{Namespace: namespace, Name: name})
 	if err != nil {
 		return nil, c.classify(err)
 	}
-	out := make([]engine.JobEvent, 0, len(resp.GetItems()))
+	out := make([]job.Event, 0, len(resp.GetItems()))
 	for _, e := range resp.GetItems() {
 		out = append(out, apiconv.EventFromProto(e))
 	}
@@ -284,7 +283,7 @@ func (c *Client) Metrics(ctx context.Context, namespace, name string) (*training
 }
 
 // Capacity returns what a namespace may still use.
-func (c *Client) Capacity(ctx context.Context, namespace string) (*engine.Capacity, error) {
+func (c *Client) Capacity(ctx context.Context, namespace string) (*job.Capacity, error) {
 	p, err := c.rpc.GetCapacity(ctx, &trainingv1.GetCapacityRequest{Namespace: namespace})
 	if err != nil {
 		return nil, c.classify(err)
@@ -315,7 +314,7 @@ type WatchOptions struct {
 
 // Watch calls fn for each event until ctx ends, fn returns an error (use
 // ErrStop to end without error) or the server ends the stream.
-func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(engine.EventType, *job.MPIJob) error) error {
+func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(job.WatchEventType, *job.MPIJob) error) error {
 	req := &trainingv1.WatchJobsRequest{Namespace: opts.Namespace, LabelSelector: opts.LabelSelector, Name: opts.Name}
 	if opts.NoInitial {
 		f := false
@@ -328,7 +327,7 @@ func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(engine.Ev
 		return c.classify(err)
 	}
 	return recvAll(ctx, c, stream.Recv, func(ev *trainingv1.WatchEvent) error {
-		return fn(engine.EventType(ev.GetType()), apiconv.FromProto(ev.GetJob()))
+		return fn(job.WatchEventType(ev.GetType()), apiconv.FromProto(ev.GetJob()))
 	})
 }
 
@@ -370,7 +369,7 @@ type LogRequest struct {
 }
 
 // Logs calls fn for each log line.
-func (c *Client) Logs(ctx context.Context, r LogRequest, fn func(engine.LogLine) error) error {
+func (c *Client) Logs(ctx context.Context, r LogRequest, fn func(job.LogLine) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.rpc.GetLogs(ctx, &trainingv1.GetLogsRequest{

@@ -288,27 +288,27 @@ func statusFromProto(p *trainingv1.JobStatus) job.Status {
 }
 
 // LogLineToProto converts a log line.
-func LogLineToProto(l *engine.LogLine) *trainingv1.LogLine {
+func LogLineToProto(l *job.LogLine) *trainingv1.LogLine {
 	return &trainingv1.LogLine{Source: l.Source, Worker: l.Worker, Rank: l.Rank, Stream: l.Stream, Time: ts(l.Time), Text: l.Text}
 }
 
 // LogLineFromProto converts a log line.
-func LogLineFromProto(p *trainingv1.LogLine) engine.LogLine {
-	return engine.LogLine{Source: p.GetSource(), Worker: p.GetWorker(), Rank: p.GetRank(), Stream: p.GetStream(), Time: fromTS(p.GetTime()), Text: p.GetText()}
+func LogLineFromProto(p *trainingv1.LogLine) job.LogLine {
+	return job.LogLine{Source: p.GetSource(), Worker: p.GetWorker(), Rank: p.GetRank(), Stream: p.GetStream(), Time: fromTS(p.GetTime()), Text: p.GetText()}
 }
 
 // EventToProto converts a job event.
-func EventToProto(e *engine.JobEvent) *trainingv1.Event {
+func EventToProto(e *job.Event) *trainingv1.Event {
 	return &trainingv1.Event{Type: e.Type, Reason: e.Reason, Message: e.Message, Object: e.Object, FirstTime: ts(e.FirstTime), LastTime: ts(e.LastTime), Count: e.Count, Source: e.Source}
 }
 
 // EventFromProto converts a job event.
-func EventFromProto(p *trainingv1.Event) engine.JobEvent {
-	return engine.JobEvent{Type: p.GetType(), Reason: p.GetReason(), Message: p.GetMessage(), Object: p.GetObject(), FirstTime: fromTS(p.GetFirstTime()), LastTime: fromTS(p.GetLastTime()), Count: p.GetCount(), Source: p.GetSource()}
+func EventFromProto(p *trainingv1.Event) job.Event {
+	return job.Event{Type: p.GetType(), Reason: p.GetReason(), Message: p.GetMessage(), Object: p.GetObject(), FirstTime: fromTS(p.GetFirstTime()), LastTime: fromTS(p.GetLastTime()), Count: p.GetCount(), Source: p.GetSource()}
 }
 
 // CapacityToProto converts a capacity report.
-func CapacityToProto(c *engine.Capacity) *trainingv1.Capacity {
+func CapacityToProto(c *job.Capacity) *trainingv1.Capacity {
 	p := &trainingv1.Capacity{Source: c.Source}
 	for _, r := range c.Resources {
 		p.Resources = append(p.Resources, &trainingv1.ResourceCapacity{Name: r.Name, Hard: r.Hard, Used: r.Used, Available: r.Available})
@@ -317,10 +317,10 @@ func CapacityToProto(c *engine.Capacity) *trainingv1.Capacity {
 }
 
 // CapacityFromProto converts a capacity report.
-func CapacityFromProto(p *trainingv1.Capacity) *engine.Capacity {
-	c := &engine.Capacity{Source: p.GetSource()}
+func CapacityFromProto(p *trainingv1.Capacity) *job.Capacity {
+	c := &job.Capacity{Source: p.GetSource()}
 	for _, r := range p.GetResources() {
-		c.Resources = append(c.Resources, engine.ResourceCapacity{Name: r.GetName(), Hard: r.GetHard(), Used: r.GetUsed(), Available: r.GetAvailable()})
+		c.Resources = append(c.Resources, job.ResourceCapacity{Name: r.GetName(), Hard: r.GetHard(), Used: r.GetUsed(), Available: r.GetAvailable()})
 	}
 	return c
 }

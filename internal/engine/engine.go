@@ -39,13 +39,13 @@ type Engine interface {
 	// emit returns an error. With SendInitial it first emits every matching
 	// job as Added. It always emits one Synced event (with a nil Job) once
 	// the watch is established, so clients know no later change is missed.
-	Watch(ctx context.Context, opts WatchOptions, emit func(Event) error) error
+	Watch(ctx context.Context, opts WatchOptions, emit func(job.WatchEvent) error) error
 	// Logs calls emit for each log line. With Follow it returns when the job
 	// has finished and its output is drained, or when ctx ends.
-	Logs(ctx context.Context, namespace, name string, opts LogOptions, emit func(LogLine) error) error
-	Events(ctx context.Context, namespace, name string) ([]JobEvent, error)
+	Logs(ctx context.Context, namespace, name string, opts LogOptions, emit func(job.LogLine) error) error
+	Events(ctx context.Context, namespace, name string) ([]job.Event, error)
 	// Capacity reports what new jobs in the namespace may still use.
-	Capacity(ctx context.Context, namespace string) (*Capacity, error)
+	Capacity(ctx context.Context, namespace string) (*job.Capacity, error)
 }
 
 // Info describes an engine.
@@ -100,24 +100,6 @@ func (o WatchOptions) Matches(j *job.MPIJob) bool {
 	return o.ListOptions.Matches(j)
 }
 
-// EventType says what happened to a job.
-type EventType string
-
-// Watch event types.
-const (
-	Added    EventType = "ADDED"
-	Modified EventType = "MODIFIED"
-	Deleted  EventType = "DELETED"
-	// Synced marks the end of the initial events of a watch.
-	Synced EventType = "SYNCED"
-)
-
-// Event is one change seen by Watch.
-type Event struct {
-	Type EventType
-	Job  *job.MPIJob
-}
-
 // LogOptions selects log lines.
 type LogOptions struct {
 	// Worker selects one worker; nil means the launcher unless All is set.
@@ -128,42 +110,6 @@ type LogOptions struct {
 	TailLines *int32
 	Since     time.Time
 	Previous  bool
-}
-
-// LogLine is one line of output.
-type LogLine struct {
-	Source string // "launcher" or "worker-N"
-	Worker int32  // -1 for the launcher
-	Rank   int32  // -1 when not from an MPI rank
-	Stream string // "stdout" or "stderr"
-	Time   time.Time
-	Text   string
-}
-
-// JobEvent is something that happened to a job, as in Kubernetes events.
-type JobEvent struct {
-	Type      string // Normal or Warning
-	Reason    string
-	Message   string
-	Object    string
-	FirstTime time.Time
-	LastTime  time.Time
-	Count     int32
-	Source    string
-}
-
-// Capacity is what a namespace may still use.
-type Capacity struct {
-	Source    string
-	Resources []ResourceCapacity
-}
-
-// ResourceCapacity is one resource's hard limit, usage and availability.
-type ResourceCapacity struct {
-	Name      string
-	Hard      string
-	Used      string
-	Available string
 }
 
 // MetricsSource is implemented by engines that can measure the resources a

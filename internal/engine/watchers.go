@@ -29,14 +29,14 @@ func NewWatchers(buffer int) *Watchers {
 // Watcher is one Watch call.
 type Watcher struct {
 	opts WatchOptions
-	ch   chan Event
+	ch   chan job.WatchEvent
 	dead chan struct{}
 	err  error
 }
 
 // Add registers a watcher (engine lock held).
 func (w *Watchers) Add(opts WatchOptions) *Watcher {
-	s := &Watcher{opts: opts, ch: make(chan Event, w.buffer), dead: make(chan struct{})}
+	s := &Watcher{opts: opts, ch: make(chan job.WatchEvent, w.buffer), dead: make(chan struct{})}
 	w.subs[s] = struct{}{}
 	return s
 }
@@ -48,13 +48,13 @@ func (w *Watchers) Remove(s *Watcher) { delete(w.subs, s) }
 // before or after it, so a watcher of Running jobs sees a job leave that
 // phase (engine lock held). Events share the engine's immutable snapshot;
 // each watcher copies it when it emits.
-func (w *Watchers) Publish(typ EventType, old, nj *job.MPIJob) {
+func (w *Watchers) Publish(typ job.WatchEventType, old, nj *job.MPIJob) {
 	for s := range w.subs {
 		if !s.opts.Matches(nj) && (old == nil || !s.opts.Matches(old)) {
 			continue
 		}
 		select {
-		case s.ch <- Event{Type: typ, Job: nj}:
+		case s.ch <- job.WatchEvent{Type: typ, Job: nj}:
 		default:
 			s.end(job.Errorf(job.KindUnavailable, "watch ended: the client fell more than %d events behind; watch again", w.buffer))
 			delete(w.subs, s)
@@ -83,15 +83,15 @@ func (s *Watcher) end(err error) {
 // Serve emits the initial jobs (sorted by namespace and name) as Added, one
 // Synced event, then every change, until ctx ends (it returns ctx.Err()),
 // emit fails or the watcher is ended. Call it without the engine lock.
-func (s *Watcher) Serve(ctx context.Context, initial []*job.MPIJob, emit func(Event) error) error {
+func (s *Watcher) Serve(ctx context.Context, initial []*job.MPIJob, emit func(job.WatchEvent) error) error {
 	SortJobs(initial)
 	for _, j := range initial {
-		if err := emit(Event{Type: Added, Job: j.DeepCopy()}); err != nil {
+		if err := emit(job.WatchEvent{Type: job.Added, Job: j.DeepCopy()}); err != nil {
 			return err
 		}
 	}
 	// The watch is established: no later change can be missed.
-	if err := emit(Event{Type: Synced}); err != nil {
+	if err := emit(job.WatchEvent{Type: job.Synced}); err != nil {
 		return err
 	}
 	for {
@@ -99,7 +99,7 @@ func (s *Watcher) Serve(ctx context.Context, initial []*job.MPIJob, emit func(Ev
 		case <-ctx.Done():
 			return ctx.Err()
 		case ev := <-s.ch:
-			if err := emit(Event{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
+			if err := emit(job.WatchEvent{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
 				return err
 			}
 		case <-s.dead:
@@ -107,7 +107,7 @@ func (s *Watcher) Serve(ctx context.Context, initial []*job.MPIJob, emit func(Ev
 			for {
 				select {
 				case ev := <-s.ch:
-					if err := emit(Event{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
+					if err := emit(job.WatchEvent{Type: ev.Type, Job: ev.Job.DeepCopy()}); err != nil {
 						return err
 					}
 				default:

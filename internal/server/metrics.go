@@ -180,14 +180,14 @@ func (l *lifecycle) run(ctx context.Context, eng engine.Engine, log func(error))
 	jobs := map[string]seen{}
 	for ctx.Err() == nil {
 		synced := false
-		err := eng.Watch(ctx, engine.WatchOptions{SendInitial: true}, func(ev engine.Event) error {
-			if ev.Type == engine.Synced {
+		err := eng.Watch(ctx, engine.WatchOptions{SendInitial: true}, func(ev job.WatchEvent) error {
+			if ev.Type == job.Synced {
 				synced = true
 				return nil
 			}
 			j := ev.Job
 			uid := j.Metadata.UID
-			if ev.Type == engine.Deleted {
+			if ev.Type == job.Deleted {
 				delete(jobs, uid)
 				return nil
 			}

@@ -27,7 +27,6 @@ import (
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/apiconv"
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/server"
@@ -300,7 +299,7 @@ func TestLifecycleOverGRPC(t *testing.T) {
 	}
 	_ = warnings
 	var final *job.MPIJob
-	err = c.Watch(ctx, apiclient.WatchOptions{Namespace: "default", Name: "fails"}, func(_ engine.EventType, j *job.MPIJob) error {
+	err = c.Watch(ctx, apiclient.WatchOptions{Namespace: "default", Name: "fails"}, func(_ job.WatchEventType, j *job.MPIJob) error {
 		if j != nil && j.Status.Phase.Terminal() {
 			final = j
 			return apiclient.ErrStop

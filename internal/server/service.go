@@ -313,7 +313,7 @@ func (s *Service) WatchJobs(req *trainingv1.WatchJobsRequest, stream trainingv1.
 	}
 	// Headers go out at once so clients know the watch is established.
 	_ = stream.SendHeader(nil)
-	return s.eng.Watch(ctx, w, func(ev engine.Event) error {
+	return s.eng.Watch(ctx, w, func(ev job.WatchEvent) error {
 		if ev.Job != nil && !see(ev.Job.Metadata.Namespace) {
 			return nil
 		}
@@ -347,7 +347,7 @@ func (s *Service) GetLogs(req *trainingv1.GetLogsRequest, stream trainingv1.Trai
 		return err
 	}
 	_ = stream.SendHeader(nil)
-	return s.eng.Logs(stream.Context(), ns, req.GetName(), opts, func(l engine.LogLine) error {
+	return s.eng.Logs(stream.Context(), ns, req.GetName(), opts, func(l job.LogLine) error {
 		return stream.Send(apiconv.LogLineToProto(&l))
 	})
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/printers"
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -48,14 +47,14 @@ func Wait(ctx context.Context, c *apiclient.Client, namespace, name string, opts
 	defer p.done()
 	var last *job.MPIJob
 	found := false
-	err := c.Watch(ctx, apiclient.WatchOptions{Namespace: namespace, Name: name}, func(t engine.EventType, j *job.MPIJob) error {
+	err := c.Watch(ctx, apiclient.WatchOptions{Namespace: namespace, Name: name}, func(t job.WatchEventType, j *job.MPIJob) error {
 		switch t {
-		case engine.Synced:
+		case job.Synced:
 			if !found {
 				return job.NotFound(namespace, name)
 			}
 			return nil
-		case engine.Deleted:
+		case job.Deleted:
 			last = j
 			return ErrDeleted
 		}
@@ -196,7 +195,7 @@ type LogPrinter struct {
 }
 
 // Print writes one line.
-func (lp *LogPrinter) Print(l engine.LogLine) error {
+func (lp *LogPrinter) Print(l job.LogLine) error {
 	if lp.Grep != nil && !lp.Grep(l.Text) {
 		return nil
 	}

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -85,18 +84,18 @@ func quotaLimits(quotas []corev1.ResourceQuota) []quotaLimit {
 // It reads with the engine's own identity: the service has checked that
 // the caller may read the namespace's quotas, and node capacity is not
 // something users can list themselves.
-func (e *Engine) Capacity(ctx context.Context, namespace string) (*engine.Capacity, error) {
+func (e *Engine) Capacity(ctx context.Context, namespace string) (*job.Capacity, error) {
 	c := e.own
 	ql, err := c.Kube.CoreV1().ResourceQuotas(namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, apiError(err, "list resource quotas")
 	}
 	if limits := quotaLimits(ql.Items); len(limits) > 0 {
-		out := &engine.Capacity{}
+		out := &job.Capacity{}
 		var names []string
 		for _, l := range limits {
 			a := l.available()
-			out.Resources = append(out.Resources, engine.ResourceCapacity{Name: l.name, Hard: l.hard.String(), Used: l.used.String(), Available: a.String()})
+			out.Resources = append(out.Resources, job.ResourceCapacity{Name: l.name, Hard: l.hard.String(), Used: l.used.String(), Available: a.String()})
 			if !containsString(names, l.quota) {
 				names = append(names, l.quota)
 			}
@@ -151,7 +150,7 @@ func (e *Engine) Capacity(ctx context.Context, namespace string) (*engine.Capaci
 			}
 		}
 	}
-	out := &engine.Capacity{Source: fmt.Sprintf("allocatable capacity of %d schedulable nodes (namespace %s has no ResourceQuota)", len(usable), namespace)}
+	out := &job.Capacity{Source: fmt.Sprintf("allocatable capacity of %d schedulable nodes (namespace %s has no ResourceQuota)", len(usable), namespace)}
 	for _, r := range []struct {
 		n  corev1.ResourceName
 		as string
@@ -169,7 +168,7 @@ func (e *Engine) Capacity(ctx context.Context, namespace string) (*engine.Capaci
 		if a.Sign() < 0 {
 			a = resource.Quantity{}
 		}
-		out.Resources = append(out.Resources, engine.ResourceCapacity{Name: r.as, Hard: h.String(), Used: u.String(), Available: a.String()})
+		out.Resources = append(out.Resources, job.ResourceCapacity{Name: r.as, Hard: h.String(), Used: u.String(), Available: a.String()})
 	}
 	return out, nil
 }

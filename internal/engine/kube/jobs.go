@@ -290,7 +290,7 @@ func (e *Engine) setSuspend(ctx context.Context, namespace, name string, suspend
 
 // Events returns the Kubernetes Events of the MPIJob and of its children
 // (launcher Job and pods, worker pods, PodGroup), oldest first.
-func (e *Engine) Events(ctx context.Context, namespace, name string) ([]engine.JobEvent, error) {
+func (e *Engine) Events(ctx context.Context, namespace, name string) ([]job.Event, error) {
 	j, err := e.Get(ctx, namespace, name)
 	if err != nil {
 		return nil, err
@@ -304,7 +304,7 @@ func (e *Engine) Events(ctx context.Context, namespace, name string) ([]engine.J
 		return nil, apiError(err, "list events")
 	}
 	created := j.Metadata.CreationTimestamp
-	var out []engine.JobEvent
+	var out []job.Event
 	for i := range list.Items {
 		ev := &list.Items[i]
 		ks, _ := e.eventJobKey(ev)
@@ -330,13 +330,13 @@ func (e *Engine) Events(ctx context.Context, namespace, name string) ([]engine.J
 		if count == 0 {
 			count = 1
 		}
-		out = append(out, engine.JobEvent{
+		out = append(out, job.Event{
 			Type: ev.Type, Reason: ev.Reason, Message: ev.Message,
 			Object:    objectName(io.Kind, io.Name),
 			FirstTime: first.UTC(), LastTime: eventTime(ev).UTC(), Count: count, Source: src,
 		})
 	}
-	slices.SortStableFunc(out, func(a, b engine.JobEvent) int { return a.LastTime.Compare(b.LastTime) })
+	slices.SortStableFunc(out, func(a, b job.Event) int { return a.LastTime.Compare(b.LastTime) })
 	return out, nil
 }
 

@@ -48,8 +48,8 @@ type logSource struct {
 	worker int32
 }
 
-func (s logSource) line(l timedLine) engine.LogLine {
-	return engine.LogLine{Source: s.source, Worker: s.worker, Rank: -1, Stream: "stdout", Time: l.t, Text: l.text}
+func (s logSource) line(l timedLine) job.LogLine {
+	return job.LogLine{Source: s.source, Worker: s.worker, Rank: -1, Stream: "stdout", Time: l.t, Text: l.text}
 }
 
 // logJob is what a Logs call needs to know about the job.
@@ -63,7 +63,7 @@ type logJob struct {
 // Logs emits the launcher's lines (default), one worker's, or all of them
 // merged (see engine.LogOptions). Lines of running pods come from the
 // pods/log API; lines of pods that are gone come from the archive.
-func (e *Engine) Logs(ctx context.Context, namespace, name string, opts engine.LogOptions, emit func(engine.LogLine) error) error {
+func (e *Engine) Logs(ctx context.Context, namespace, name string, opts engine.LogOptions, emit func(job.LogLine) error) error {
 	j, err := e.Get(ctx, namespace, name)
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func (e *Engine) Logs(ctx context.Context, namespace, name string, opts engine.L
 	}
 	if opts.Follow && !opts.Previous {
 		var mu sync.Mutex
-		safeEmit := func(l engine.LogLine) error {
+		safeEmit := func(l job.LogLine) error {
 			mu.Lock()
 			defer mu.Unlock()
 			return emit(l)
@@ -346,7 +346,7 @@ func filterLines(lines []timedLine, opts engine.LogOptions) []timedLine {
 // follow streams one source until the job is over (launcher) or the
 // worker's pod has ended, or ctx ends. A launcher that is retried is
 // followed into its next pod.
-func (e *Engine) follow(ctx context.Context, c *Clients, lj logJob, s logSource, opts engine.LogOptions, emit func(engine.LogLine) error) error {
+func (e *Engine) follow(ctx context.Context, c *Clients, lj logJob, s logSource, opts engine.LogOptions, emit func(job.LogLine) error) error {
 	// A container is identified by its pod and restart count: following
 	// goes on across container restarts and new pods (a retried launcher)
 	// until the job is over.

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/cache"
 
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -153,9 +152,9 @@ func (e *Engine) sync(ks string) {
 	old := st.snap
 	if old == nil || !sameJob(old, j) {
 		st.snap = j
-		typ := engine.Modified
+		typ := job.Modified
 		if old == nil {
-			typ = engine.Added
+			typ = job.Added
 		}
 		e.broadcast(typ, old, j)
 	}
@@ -268,7 +267,7 @@ func (e *Engine) removedLocked(k key, st *jobState) {
 		if last.Status.Phase != job.PhaseDeleting && !last.Status.Phase.Terminal() {
 			last.Status.SetPhase(job.PhaseDeleting, job.ReasonDeleting, "deleted", time.Now())
 		}
-		e.broadcast(engine.Deleted, st.snap, last)
+		e.broadcast(job.Deleted, st.snap, last)
 	}
 	e.archive.forget(k, st.uid)
 }

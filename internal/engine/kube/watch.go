@@ -12,7 +12,7 @@ import (
 const watchBuffer = 4096
 
 // broadcast publishes a change to the watchers (e.mu held).
-func (e *Engine) broadcast(typ engine.EventType, old, nj *job.MPIJob) {
+func (e *Engine) broadcast(typ job.WatchEventType, old, nj *job.MPIJob) {
 	e.watchers.Publish(typ, old, nj)
 }
 
@@ -21,7 +21,7 @@ func (e *Engine) broadcast(typ engine.EventType, old, nj *job.MPIJob) {
 // ctx ends (it then returns ctx.Err()), emit fails, or the engine closes.
 // With SendInitial it first emits every matching job as Added; then, in
 // any case, one Synced event whose Job is nil.
-func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(engine.Event) error) error {
+func (e *Engine) Watch(ctx context.Context, opts engine.WatchOptions, emit func(job.WatchEvent) error) error {
 	if err := e.usable(ctx); err != nil {
 		return err
 	}

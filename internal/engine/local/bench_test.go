@@ -27,7 +27,7 @@ func BenchmarkStatusPropagation(b *testing.B) {
 			}
 			events := make(chan seen, 64)
 			go func() {
-				_ = e.Watch(ctx, engine.WatchOptions{}, func(ev engine.Event) error {
+				_ = e.Watch(ctx, engine.WatchOptions{}, func(ev job.WatchEvent) error {
 					if ev.Job != nil && ev.Job.Status.Phase.Terminal() {
 						events <- seen{ev.Job, time.Now()}
 					}

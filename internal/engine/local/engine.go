@@ -105,7 +105,7 @@ type Engine struct {
 type record struct {
 	dir      string
 	j        *job.MPIJob // immutable snapshot, replaced on every change
-	events   []engine.JobEvent
+	events   []job.Event
 	seq      uint64
 	run      *run
 	ttl      *time.Timer

@@ -212,7 +212,7 @@ func TestAlreadyExistsAndNotFound(t *testing.T) {
 		"Suspend": func() error { _, err := e.Suspend(ctx, "default", "nope"); return err }(),
 		"Resume":  func() error { _, err := e.Resume(ctx, "default", "nope"); return err }(),
 		"Events":  func() error { _, err := e.Events(ctx, "default", "nope"); return err }(),
-		"Logs":    e.Logs(ctx, "default", "nope", engine.LogOptions{}, func(engine.LogLine) error { return nil }),
+		"Logs":    e.Logs(ctx, "default", "nope", engine.LogOptions{}, func(job.LogLine) error { return nil }),
 	} {
 		if !job.IsKind(err, job.KindNotFound) {
 			t.Errorf("%s of a missing job: %v", name, err)

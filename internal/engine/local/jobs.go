@@ -283,7 +283,7 @@ func (e *Engine) removeWhenStopped(rec *record, r *run) {
 	last := rec.j.DeepCopy()
 	last.Metadata.ResourceVersion = strconv.FormatUint(e.nextRV(), 10)
 	rec.j = last
-	e.broadcast(engine.Deleted, last, last)
+	e.broadcast(job.Deleted, last, last)
 	close(rec.changed)
 	rec.changed = make(chan struct{})
 	t.unlock()
@@ -379,7 +379,7 @@ func (e *Engine) Resume(ctx context.Context, namespace, name string) (*job.MPIJo
 }
 
 // Events returns what happened to the job, oldest first.
-func (e *Engine) Events(ctx context.Context, namespace, name string) ([]engine.JobEvent, error) {
+func (e *Engine) Events(ctx context.Context, namespace, name string) ([]job.Event, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rec, ok := e.jobs[key{namespace, name}]
@@ -390,12 +390,12 @@ func (e *Engine) Events(ctx context.Context, namespace, name string) ([]engine.J
 }
 
 // Capacity reports the engine's slots; namespaces share them.
-func (e *Engine) Capacity(ctx context.Context, namespace string) (*engine.Capacity, error) {
+func (e *Engine) Capacity(ctx context.Context, namespace string) (*job.Capacity, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return &engine.Capacity{
+	return &job.Capacity{
 		Source: "local engine on this machine (odh-server --slots)",
-		Resources: []engine.ResourceCapacity{{
+		Resources: []job.ResourceCapacity{{
 			Name: "slots", Hard: strconv.Itoa(e.slots), Used: strconv.Itoa(e.used), Available: strconv.Itoa(max(e.slots-e.used, 0)),
 		}},
 	}, nil

@@ -72,7 +72,7 @@ func TestDeleteKillsEveryProcess(t *testing.T) {
 			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("job directory still exists: %v", err)
 			}
-			if err := e.Logs(t.Context(), job.DefaultNamespace, name, engine.LogOptions{}, func(engine.LogLine) error { return nil }); !job.IsKind(err, job.KindNotFound) {
+			if err := e.Logs(t.Context(), job.DefaultNamespace, name, engine.LogOptions{}, func(job.LogLine) error { return nil }); !job.IsKind(err, job.KindNotFound) {
 				t.Errorf("Logs after delete: %v", err)
 			}
 		})
@@ -119,7 +119,7 @@ func TestBackoffRetry(t *testing.T) {
 	t.Run("no previous attempt", func(t *testing.T) {
 		create(t, e, newJob("once", 1, 1, job.OpenMPI, "true"))
 		waitPhase(t, e, "once", 30*time.Second, job.PhaseSucceeded, job.PhaseFailed)
-		err := e.Logs(t.Context(), job.DefaultNamespace, "once", engine.LogOptions{Previous: true}, func(engine.LogLine) error { return nil })
+		err := e.Logs(t.Context(), job.DefaultNamespace, "once", engine.LogOptions{Previous: true}, func(job.LogLine) error { return nil })
 		if !job.IsKind(err, job.KindBadRequest) {
 			t.Errorf("Logs Previous without a previous attempt: %v", err)
 		}
@@ -202,7 +202,7 @@ func TestFIFOQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]engine.ResourceCapacity{{Name: "slots", Hard: "2", Used: "2", Available: "0"}}, capa.Resources); diff != "" {
+	if diff := cmp.Diff([]job.ResourceCapacity{{Name: "slots", Hard: "2", Used: "2", Available: "0"}}, capa.Resources); diff != "" {
 		t.Errorf("capacity (-want +got):\n%s", diff)
 	}
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {

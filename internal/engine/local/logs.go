@@ -32,8 +32,8 @@ type logSource struct {
 	eof    bool
 }
 
-func (s *logSource) line(r logRecord) engine.LogLine {
-	return engine.LogLine{Source: s.source, Worker: s.worker, Rank: s.rank, Stream: r.stream, Time: r.t, Text: r.text}
+func (s *logSource) line(r logRecord) job.LogLine {
+	return job.LogLine{Source: s.source, Worker: s.worker, Rank: s.rank, Stream: r.stream, Time: r.t, Text: r.text}
 }
 
 // sources lists the files of an attempt that opts selects.
@@ -67,7 +67,7 @@ func sources(jobDir string, attempt int32, spec *job.Spec, opts engine.LogOption
 
 // Logs emits the launcher's lines (default), one worker's, or all of them
 // merged in time order. See engine.LogOptions.
-func (e *Engine) Logs(ctx context.Context, namespace, name string, opts engine.LogOptions, emit func(engine.LogLine) error) error {
+func (e *Engine) Logs(ctx context.Context, namespace, name string, opts engine.LogOptions, emit func(job.LogLine) error) error {
 	e.mu.Lock()
 	rec, ok := e.jobs[key{namespace, name}]
 	if !ok {
@@ -103,7 +103,7 @@ func (e *Engine) Logs(ctx context.Context, namespace, name string, opts engine.L
 }
 
 // readInitial emits what is already written, honouring TailLines and Since.
-func (e *Engine) readInitial(srcs []*logSource, opts engine.LogOptions, emit func(engine.LogLine) error) error {
+func (e *Engine) readInitial(srcs []*logSource, opts engine.LogOptions, emit func(job.LogLine) error) error {
 	if opts.TailLines == nil {
 		return mergeAll(srcs, opts.Since, emit)
 	}
@@ -171,7 +171,7 @@ func (h *mergeHeap) Pop() any {
 }
 
 // mergeAll streams every complete record of the sources in time order.
-func mergeAll(srcs []*logSource, since time.Time, emit func(engine.LogLine) error) error {
+func mergeAll(srcs []*logSource, since time.Time, emit func(job.LogLine) error) error {
 	fill := func(s *logSource) error {
 		if len(s.buf) > 0 || s.eof {
 			return nil
@@ -221,7 +221,7 @@ func mergeAll(srcs []*logSource, since time.Time, emit func(engine.LogLine) erro
 // follow streams new lines until the job is over (its last attempt done
 // and drained), the job is deleted, or ctx ends. A retry's new attempt is
 // followed too.
-func (e *Engine) follow(ctx context.Context, rec *record, attempt int32, srcs []*logSource, opts engine.LogOptions, emit func(engine.LogLine) error) error {
+func (e *Engine) follow(ctx context.Context, rec *record, attempt int32, srcs []*logSource, opts engine.LogOptions, emit func(job.LogLine) error) error {
 	drain := func() error { return mergeAll(srcs, opts.Since, emit) }
 	for {
 		e.mu.Lock()

@@ -59,7 +59,7 @@ func TestLogs(t *testing.T) {
 		}
 	})
 	t.Run("worker out of range", func(t *testing.T) {
-		err := e.Logs(t.Context(), "default", "logs", engine.LogOptions{Worker: job.Ptr(int32(2))}, func(engine.LogLine) error { return nil })
+		err := e.Logs(t.Context(), "default", "logs", engine.LogOptions{Worker: job.Ptr(int32(2))}, func(job.LogLine) error { return nil })
 		if !job.IsKind(err, job.KindBadRequest) || !strings.Contains(err.Error(), "has 2 workers (0 to 1)") {
 			t.Errorf("got %v", err)
 		}
@@ -71,12 +71,12 @@ func TestLogsFollow(t *testing.T) {
 	gate := filepath.Join(t.TempDir(), "gate")
 	cmd := fmt.Sprintf(`echo before; while [ ! -f %s ]; do sleep 0.02; done; echo after`, gate)
 	create(t, e, newJob("follow", 2, 1, job.OpenMPI, "sh", "-c", cmd))
-	lines := make(chan engine.LogLine, 100)
+	lines := make(chan job.LogLine, 100)
 	errc := make(chan error, 1)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	go func() {
-		errc <- e.Logs(ctx, "default", "follow", engine.LogOptions{All: true, Follow: true}, func(l engine.LogLine) error {
+		errc <- e.Logs(ctx, "default", "follow", engine.LogOptions{All: true, Follow: true}, func(l job.LogLine) error {
 			lines <- l
 			return nil
 		})
@@ -134,7 +134,7 @@ func TestFollowQueuedJobAcrossRetry(t *testing.T) {
 	var got []string
 	errc := make(chan error, 1)
 	go func() {
-		errc <- e.Logs(ctx, "default", "follow-retry", engine.LogOptions{Worker: job.Ptr(int32(0)), Follow: true}, func(l engine.LogLine) error {
+		errc <- e.Logs(ctx, "default", "follow-retry", engine.LogOptions{Worker: job.Ptr(int32(0)), Follow: true}, func(l job.LogLine) error {
 			got = append(got, l.Text)
 			return nil
 		})

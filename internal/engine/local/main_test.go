@@ -113,10 +113,10 @@ func describe(j *job.MPIJob) string {
 	return b.String()
 }
 
-func logs(t testing.TB, e *Engine, name string, opts engine.LogOptions) []engine.LogLine {
+func logs(t testing.TB, e *Engine, name string, opts engine.LogOptions) []job.LogLine {
 	t.Helper()
-	var out []engine.LogLine
-	err := e.Logs(context.Background(), job.DefaultNamespace, name, opts, func(l engine.LogLine) error {
+	var out []job.LogLine
+	err := e.Logs(context.Background(), job.DefaultNamespace, name, opts, func(l job.LogLine) error {
 		out = append(out, l)
 		return nil
 	})
@@ -126,7 +126,7 @@ func logs(t testing.TB, e *Engine, name string, opts engine.LogOptions) []engine
 	return out
 }
 
-func texts(lines []engine.LogLine) []string {
+func texts(lines []job.LogLine) []string {
 	out := make([]string, len(lines))
 	for i, l := range lines {
 		out[i] = l.Text

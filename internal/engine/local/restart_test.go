@@ -41,7 +41,7 @@ func crashHelper() {
 	}
 	for {
 		var n int
-		_ = e.Logs(ctx, job.DefaultNamespace, "running", engine.LogOptions{All: true}, func(l engine.LogLine) error {
+		_ = e.Logs(ctx, job.DefaultNamespace, "running", engine.LogOptions{All: true}, func(l job.LogLine) error {
 			if strings.HasPrefix(l.Text, "started") {
 				n++
 			}

@@ -9,7 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -28,9 +27,9 @@ const (
 
 // diskRecord is the on-disk form of one job.
 type diskRecord struct {
-	Version int               `json:"version"`
-	Job     *job.MPIJob       `json:"job"`
-	Events  []engine.JobEvent `json:"events,omitempty"`
+	Version int         `json:"version"`
+	Job     *job.MPIJob `json:"job"`
+	Events  []job.Event `json:"events,omitempty"`
 	// Seq orders the FIFO queue; it survives restarts so queued jobs keep
 	// their order.
 	Seq uint64 `json:"seq,omitempty"`

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -81,7 +80,7 @@ func (t *txn) markDirty(rec *record, sync bool) {
 // add announces a new record.
 func (t *txn) add(rec *record) {
 	rec.j.Metadata.ResourceVersion = strconv.FormatUint(t.e.nextRV(), 10)
-	t.e.broadcast(engine.Added, nil, rec.j)
+	t.e.broadcast(job.Added, nil, rec.j)
 	t.markDirty(rec, true)
 }
 
@@ -98,7 +97,7 @@ func (t *txn) update(rec *record, sync bool, f func(j *job.MPIJob)) {
 	rec.j = nj
 	close(rec.changed)
 	rec.changed = make(chan struct{})
-	t.e.broadcast(engine.Modified, old, nj)
+	t.e.broadcast(job.Modified, old, nj)
 	t.markDirty(rec, sync || nj.Status.Phase.Terminal())
 }
 
@@ -120,7 +119,7 @@ func (t *txn) event(rec *record, typ, reason, msg, object string) {
 			return
 		}
 	}
-	rec.events = append(rec.events, engine.JobEvent{Type: typ, Reason: reason, Message: msg, Object: object, FirstTime: now, LastTime: now, Count: 1, Source: "local-engine"})
+	rec.events = append(rec.events, job.Event{Type: typ, Reason: reason, Message: msg, Object: object, FirstTime: now, LastTime: now, Count: 1, Source: "local-engine"})
 	if len(rec.events) > maxEvents {
 		rec.events = append(rec.events[:0:0], rec.events[len(rec.events)-maxEvents:]...)
 	}

@@ -21,15 +21,15 @@ func TestWatchDeliversEveryTransition(t *testing.T) {
 	create(t, e, pre)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	events := make(chan engine.Event, 100)
+	events := make(chan job.WatchEvent, 100)
 	errc := make(chan error, 1)
 	go func() {
-		errc <- e.Watch(ctx, engine.WatchOptions{SendInitial: true, ListOptions: engine.ListOptions{Namespace: "default"}}, func(ev engine.Event) error {
+		errc <- e.Watch(ctx, engine.WatchOptions{SendInitial: true, ListOptions: engine.ListOptions{Namespace: "default"}}, func(ev job.WatchEvent) error {
 			events <- ev
 			return nil
 		})
 	}()
-	next := func() engine.Event {
+	next := func() job.WatchEvent {
 		select {
 		case ev := <-events:
 			return ev
@@ -38,12 +38,12 @@ func TestWatchDeliversEveryTransition(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("timed out waiting for a watch event")
 		}
-		return engine.Event{}
+		return job.WatchEvent{}
 	}
-	if ev := next(); ev.Type != engine.Added || ev.Job.Metadata.Name != "pre" {
+	if ev := next(); ev.Type != job.Added || ev.Job.Metadata.Name != "pre" {
 		t.Fatalf("initial event: %v", ev.Type)
 	}
-	if ev := next(); ev.Type != engine.Synced {
+	if ev := next(); ev.Type != job.Synced {
 		t.Fatalf("want Synced, got %v", ev.Type)
 	}
 	create(t, e, newJob("watched", 2, 1, job.OpenMPI, "true"))
@@ -75,7 +75,7 @@ func TestWatchDeliversEveryTransition(t *testing.T) {
 	}
 	for {
 		ev := next()
-		if ev.Type == engine.Deleted && ev.Job.Metadata.Name == "watched" {
+		if ev.Type == job.Deleted && ev.Job.Metadata.Name == "watched" {
 			break
 		}
 	}
@@ -93,7 +93,7 @@ func TestSlowWatcherIsCutOff(t *testing.T) {
 	block := make(chan struct{})
 	errc := make(chan error, 1)
 	go func() {
-		errc <- e.Watch(t.Context(), engine.WatchOptions{}, func(engine.Event) error { <-block; return nil })
+		errc <- e.Watch(t.Context(), engine.WatchOptions{}, func(job.WatchEvent) error { <-block; return nil })
 	}()
 	time.Sleep(50 * time.Millisecond)
 	// Far more changes than a watcher may fall behind; the engine must not

@@ -390,7 +390,7 @@ func (b *bench) awaitAll(ctx context.Context, names []string, timeout time.Durat
 	at := map[string]time.Time{}
 	last := map[string]string{}
 	done := errors.New("done")
-	err := b.eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: b.ns}, SendInitial: true}, func(ev engine.Event) error {
+	err := b.eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: b.ns}, SendInitial: true}, func(ev job.WatchEvent) error {
 		if ev.Job == nil || !want[ev.Job.Metadata.Name] {
 			return nil
 		}
@@ -441,7 +441,7 @@ func (b *bench) trackMilestones(ctx context.Context, names []string) func() mile
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = b.eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: b.ns}}, func(ev engine.Event) error {
+		_ = b.eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: b.ns}}, func(ev job.WatchEvent) error {
 			if ev.Job == nil || !want[ev.Job.Metadata.Name] {
 				return nil
 			}
@@ -564,7 +564,7 @@ func (b *bench) propagation(ctx context.Context) error {
 		}
 	}()
 	go func() {
-		_ = b.eng.Watch(wctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: b.ns}, Name: name}, func(ev engine.Event) error {
+		_ = b.eng.Watch(wctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: b.ns}, Name: name}, func(ev job.WatchEvent) error {
 			if ev.Job == nil {
 				return nil
 			}

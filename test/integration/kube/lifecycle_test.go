@@ -36,7 +36,7 @@ func TestLifecycleSucceeded(t *testing.T) {
 	events := make(chan *job.MPIJob, 1000)
 	watchDone := make(chan error, 1)
 	go func() {
-		watchDone <- eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: ns}, Name: name}, func(ev engine.Event) error {
+		watchDone <- eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: ns}, Name: name}, func(ev job.WatchEvent) error {
 			if ev.Job != nil {
 				events <- ev.Job
 			}
@@ -482,7 +482,7 @@ func TestPendingExplained(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(c.Source, "nodes") || !slices.ContainsFunc(c.Resources, func(r engine.ResourceCapacity) bool { return r.Name == "nvidia.com/gpu" }) {
+	if !strings.Contains(c.Source, "nodes") || !slices.ContainsFunc(c.Resources, func(r job.ResourceCapacity) bool { return r.Name == "nvidia.com/gpu" }) {
 		t.Errorf("capacity %+v", c)
 	}
 }

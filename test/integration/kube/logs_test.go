@@ -18,16 +18,16 @@ import (
 	"github.com/odh-training/odh-training/internal/job"
 )
 
-func collect(t *testing.T, name string, opts engine.LogOptions) []engine.LogLine {
+func collect(t *testing.T, name string, opts engine.LogOptions) []job.LogLine {
 	t.Helper()
-	var out []engine.LogLine
-	if err := eng.Logs(t.Context(), ns, name, opts, func(l engine.LogLine) error { out = append(out, l); return nil }); err != nil {
+	var out []job.LogLine
+	if err := eng.Logs(t.Context(), ns, name, opts, func(l job.LogLine) error { out = append(out, l); return nil }); err != nil {
 		t.Fatalf("logs %+v: %v", opts, err)
 	}
 	return out
 }
 
-func texts(ls []engine.LogLine) []string {
+func texts(ls []job.LogLine) []string {
 	var out []string
 	for _, l := range ls {
 		out = append(out, l.Source+": "+l.Text)
@@ -81,18 +81,18 @@ func TestLogs(t *testing.T) {
 	if got := collect(t, name, engine.LogOptions{Since: time.Now().Add(-time.Hour)}); len(got) != 3 {
 		t.Errorf("since an hour ago: %q", texts(got))
 	}
-	if err := eng.Logs(ctx, ns, name, engine.LogOptions{Worker: new(int32(5))}, func(engine.LogLine) error { return nil }); !job.IsKind(err, job.KindBadRequest) {
+	if err := eng.Logs(ctx, ns, name, engine.LogOptions{Worker: new(int32(5))}, func(job.LogLine) error { return nil }); !job.IsKind(err, job.KindBadRequest) {
 		t.Errorf("worker 5 of 2: %v", err)
 	}
 
 	// Follow the launcher and every worker; finishing the job ends it.
 	var mu sync.Mutex
-	var followed []engine.LogLine
+	var followed []job.LogLine
 	done := make(chan error, 1)
 	go func() {
 		fctx, cancel := context.WithTimeout(ctx, 2*awaitTimeout)
 		defer cancel()
-		done <- eng.Logs(fctx, ns, name, engine.LogOptions{All: true, Follow: true}, func(l engine.LogLine) error {
+		done <- eng.Logs(fctx, ns, name, engine.LogOptions{All: true, Follow: true}, func(l job.LogLine) error {
 			mu.Lock()
 			followed = append(followed, l)
 			mu.Unlock()
@@ -135,8 +135,8 @@ func TestLogs(t *testing.T) {
 		t.Errorf("archived, since an hour from now: %q", texts(got))
 	}
 	// A follow of a finished job returns what is there.
-	var after []engine.LogLine
-	if err := eng.Logs(ctx, ns, name, engine.LogOptions{Follow: true}, func(l engine.LogLine) error { after = append(after, l); return nil }); err != nil || len(after) != 3 {
+	var after []job.LogLine
+	if err := eng.Logs(ctx, ns, name, engine.LogOptions{Follow: true}, func(l job.LogLine) error { after = append(after, l); return nil }); err != nil || len(after) != 3 {
 		t.Errorf("follow a finished job: %v %q", err, texts(after))
 	}
 	// Deleting the job removes its archive.
@@ -163,7 +163,7 @@ func TestLogsPrevious(t *testing.T) {
 	}
 	create(t, simpleJob(t, name, 1, job.OpenMPI))
 	awaitPhase(t, name, job.PhaseRunning)
-	if err := eng.Logs(ctx, ns, name, engine.LogOptions{Worker: new(int32(0)), Previous: true}, func(engine.LogLine) error { return nil }); !job.IsKind(err, job.KindBadRequest) {
+	if err := eng.Logs(ctx, ns, name, engine.LogOptions{Worker: new(int32(0)), Previous: true}, func(job.LogLine) error { return nil }); !job.IsKind(err, job.KindBadRequest) {
 		t.Errorf("previous without a restart: %v", err)
 	}
 	if err := harness.SetPodRestarts(ctx, ns, name+"-worker-0", 1, 1, "Error"); err != nil {

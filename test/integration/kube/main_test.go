@@ -263,12 +263,12 @@ func await(t *testing.T, name string, timeout time.Duration, what string, cond f
 	defer cancel()
 	var last, got *job.MPIJob
 	errDone := fmt.Errorf("done")
-	err := eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: ns}, Name: name, SendInitial: true}, func(ev engine.Event) error {
+	err := eng.Watch(ctx, engine.WatchOptions{ListOptions: engine.ListOptions{Namespace: ns}, Name: name, SendInitial: true}, func(ev job.WatchEvent) error {
 		if ev.Job == nil {
 			return nil
 		}
 		last = ev.Job
-		if ev.Type != engine.Deleted && cond(ev.Job) {
+		if ev.Type != job.Deleted && cond(ev.Job) {
 			got = ev.Job
 			return errDone
 		}

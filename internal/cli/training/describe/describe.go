@@ -16,7 +16,6 @@ import (
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/printers"
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -75,11 +74,11 @@ func run(ctx context.Context, o *Options) error {
 	if !o.Watch {
 		return nil
 	}
-	return c.Watch(ctx, apiclient.WatchOptions{Namespace: o.Namespace, Name: o.Name, NoInitial: true}, func(t engine.EventType, j *job.MPIJob) error {
-		if t == engine.Synced {
+	return c.Watch(ctx, apiclient.WatchOptions{Namespace: o.Namespace, Name: o.Name, NoInitial: true}, func(t job.WatchEventType, j *job.MPIJob) error {
+		if t == job.Synced {
 			return nil
 		}
-		if t == engine.Deleted {
+		if t == job.Deleted {
 			fmt.Fprintf(o.IO.ErrOut, "mpijob/%s was deleted\n", o.Name)
 			return apiclient.ErrStop
 		}
@@ -127,7 +126,7 @@ func resources(r job.Resources) string {
 }
 
 // Print writes the description of a job.
-func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []engine.JobEvent, now time.Time) {
+func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []job.Event, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	kv := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
 	m, s, st := j.Metadata, j.Spec, j.Status

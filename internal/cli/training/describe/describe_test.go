@@ -11,7 +11,6 @@ import (
 
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/training/describe"
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -35,7 +34,7 @@ func TestGolden(t *testing.T) {
 			History: []job.Transition{{Phase: job.PhasePending, Reason: "Created", Message: "created", Time: t0}, {Phase: job.PhaseFailed, Reason: job.ReasonRankFailed, Message: "rank 3 failed", Time: t0.Add(95 * time.Second)}},
 		},
 	}
-	events := []engine.JobEvent{{Type: "Warning", Reason: "RankFailed", Message: "rank 3 exited with code 2", Object: "worker-1", LastTime: t0.Add(95 * time.Second), Count: 1}}
+	events := []job.Event{{Type: "Warning", Reason: "RankFailed", Message: "rank 3 exited with code 2", Object: "worker-1", LastTime: t0.Add(95 * time.Second), Count: 1}}
 	ios, _, _, _ := iostreams.Test()
 	var buf bytes.Buffer
 	describe.Print(&buf, ios, j, events, t0.Add(10*time.Minute))

@@ -14,7 +14,6 @@ import (
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/printers"
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -119,8 +118,8 @@ func run(ctx context.Context, o *Options) error {
 		return nil
 	}
 	popts.NoHeaders = len(jobs) > 0 || o.NoHeaders
-	return c.Watch(ctx, apiclient.WatchOptions{Namespace: ns, LabelSelector: o.Selector, NoInitial: true}, func(t engine.EventType, j *job.MPIJob) error {
-		if t == engine.Synced {
+	return c.Watch(ctx, apiclient.WatchOptions{Namespace: ns, LabelSelector: o.Selector, NoInitial: true}, func(t job.WatchEventType, j *job.MPIJob) error {
+		if t == job.Synced {
 			return nil
 		}
 		if len(o.Names) > 0 && !contains(o.Names, j.Metadata.Name) {
@@ -130,7 +129,7 @@ func run(ctx context.Context, o *Options) error {
 			return nil
 		}
 		popts.Now = o.Now()
-		if t == engine.Deleted && (o.format.Kind == "table" || o.format.Kind == "wide") {
+		if t == job.Deleted && (o.format.Kind == "table" || o.format.Kind == "wide") {
 			j.Status.Phase = job.PhaseDeleting
 		}
 		err := printers.PrintJobs(o.IO.Out, []*job.MPIJob{j}, o.format, true, popts)
