@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/odh-training/odh-training/internal/app"
+	"github.com/odh-training/odh-training/internal/odhserver"
 )
 
-func main() { os.Exit(app.Main()) }
+func main() { os.Exit(odhserver.Main()) }

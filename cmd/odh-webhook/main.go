@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/odh-training/odh-training/internal/webhook"
+	"github.com/odh-training/odh-training/internal/odhwebhook"
 )
 
-func main() { os.Exit(webhook.Main()) }
+func main() { os.Exit(odhwebhook.Main()) }

@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -19,10 +18,6 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // SelfSigned issues the webhook's serving certificate from a CA it
@@ -374,61 +369,4 @@ func (f *FileCert) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 		return nil, errors.New("no serving certificate")
 	}
 	return f.cert, nil
-}
-
-// bundlePatcher writes the CA bundle into the webhook configurations.
-type bundlePatcher struct {
-	client     kubernetes.Interface
-	mutating   []string
-	validating []string
-}
-
-// patch sets caBundle on every webhook of the named configurations that do
-// not have it yet. A configuration that does not exist is skipped (it may
-// be applied after the webhook starts; the next round patches it).
-func (p *bundlePatcher) patch(ctx context.Context, bundle []byte) error {
-	var errs []error
-	for _, name := range p.mutating {
-		c, err := p.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		changed := false
-		for i := range c.Webhooks {
-			if !bytes.Equal(c.Webhooks[i].ClientConfig.CABundle, bundle) {
-				c.Webhooks[i].ClientConfig.CABundle, changed = bundle, true
-			}
-		}
-		if changed {
-			if _, err := p.client.AdmissionregistrationV1().MutatingWebhookConfigurations().Update(ctx, c, metav1.UpdateOptions{}); err != nil {
-				errs = append(errs, fmt.Errorf("update MutatingWebhookConfiguration %s: %w", name, err))
-			}
-		}
-	}
-	for _, name := range p.validating {
-		c, err := p.client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		changed := false
-		for i := range c.Webhooks {
-			if !bytes.Equal(c.Webhooks[i].ClientConfig.CABundle, bundle) {
-				c.Webhooks[i].ClientConfig.CABundle, changed = bundle, true
-			}
-		}
-		if changed {
-			if _, err := p.client.AdmissionregistrationV1().ValidatingWebhookConfigurations().Update(ctx, c, metav1.UpdateOptions{}); err != nil {
-				errs = append(errs, fmt.Errorf("update ValidatingWebhookConfiguration %s: %w", name, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -8,10 +8,6 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
 )
 
 func bundleCerts(t *testing.T, b []byte) []*x509.Certificate {
@@ -116,26 +112,6 @@ func TestSelfSignedRotation(t *testing.T) {
 	for _, c := range bundleCerts(t, s.CABundle()) {
 		if c.Equal(ca1[0]) {
 			t.Error("expired CA still in the bundle")
-		}
-	}
-}
-
-func TestBundlePatcher(t *testing.T) {
-	ctx := t.Context()
-	mk := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "odh-training-mpijobs"},
-		Webhooks: []admissionregistrationv1.MutatingWebhook{{Name: "a.example"}, {Name: "b.example"}}}
-	vk := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "odh-training-mpijobs"},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{Name: "c.example"}}}
-	c := fake.NewClientset(mk, vk)
-	p := &bundlePatcher{client: c, mutating: []string{"odh-training-mpijobs", "absent"}, validating: []string{"odh-training-mpijobs"}}
-	if err := p.patch(ctx, []byte("BUNDLE")); err != nil {
-		t.Fatal(err)
-	}
-	m, _ := c.AdmissionregistrationV1().MutatingWebhookConfigurations().Get(ctx, "odh-training-mpijobs", metav1.GetOptions{})
-	v, _ := c.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "odh-training-mpijobs", metav1.GetOptions{})
-	for _, b := range [][]byte{m.Webhooks[0].ClientConfig.CABundle, m.Webhooks[1].ClientConfig.CABundle, v.Webhooks[0].ClientConfig.CABundle} {
-		if string(b) != "BUNDLE" {
-			t.Errorf("caBundle = %q", b)
 		}
 	}
 }

@@ -40,6 +40,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/yaml"
 
+	"github.com/odh-training/odh-training/internal/odhwebhook"
 	"github.com/odh-training/odh-training/internal/webhook"
 	"github.com/odh-training/odh-training/test/cluster"
 )
@@ -166,7 +167,7 @@ func setup(ctx context.Context) (stop func(), err error) {
 	wctx, wcancel := context.WithCancel(context.Background())
 	wdone := make(chan error, 1)
 	go func() {
-		wdone <- webhook.Run(wctx, &webhook.Options{
+		wdone <- odhwebhook.Run(wctx, &odhwebhook.Options{
 			Listen: fmt.Sprintf("127.0.0.1:%d", port), Kubeconfig: webhookKC, CertDir: filepath.Join(workDir, "webhook"),
 			DNSNames: []string{"localhost"}, IPAddresses: []string{"127.0.0.1"},
 			MutatingConfigs: []string{whName}, ValidatingConfig: []string{whName},

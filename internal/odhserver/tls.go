@@ -1,4 +1,4 @@
-package app
+package odhserver
 
 import (
 	"crypto/ecdsa"

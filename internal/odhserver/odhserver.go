@@ -1,6 +1,7 @@
-// Package app is the odh-server program: flags, logging, engine selection,
-// the local token and discovery file, and serving until a signal arrives.
-package app
+// Package odhserver is the odh-server program: flags, logging, engine
+// selection, authentication setup, TLS, the local token and discovery file,
+// and serving until a signal arrives. cmd/odh-server only calls Main.
+package odhserver
 
 import (
 	"context"
@@ -8,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
 	"os/user"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -22,7 +23,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/odh-training/odh-training/internal/discovery"
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/logging"
 	"github.com/odh-training/odh-training/internal/server"
@@ -51,36 +51,6 @@ type Options struct {
 	// JobNetworkPolicy: the kubernetes engine gives every job its own
 	// NetworkPolicy (otherwise only in namespaces that opt in).
 	JobNetworkPolicy bool
-
-	// security is set by an engine that authenticates and authorizes
-	// callers itself (the kubernetes engine with --auth=kubernetes).
-	security *Security
-}
-
-// Security is how an engine authenticates callers and decides access.
-type Security struct {
-	Auth     server.Authenticator
-	Authz    server.Authorizer
-	Reviewer server.AccessReviewer
-}
-
-// EngineFactory builds an engine from the options. Engines register here so
-// the program can offer them without this package knowing their internals.
-type EngineFactory func(ctx context.Context, o *Options, log *slog.Logger) (engine.Engine, func(context.Context) error, error)
-
-var engines = map[string]EngineFactory{
-	"local": newLocalEngine,
-}
-
-// RegisterEngine adds an engine under a name (used by --engine).
-func RegisterEngine(name string, f EngineFactory) { engines[name] = f }
-
-func newLocalEngine(_ context.Context, o *Options, log *slog.Logger) (engine.Engine, func(context.Context) error, error) {
-	e, err := local.New(local.Options{StateDir: filepath.Join(o.StateDir, "engine"), Slots: o.Slots, Logger: log})
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, e.Close, nil
 }
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
@@ -156,13 +126,8 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	factory, ok := engines[o.Engine]
-	if !ok {
-		names := make([]string, 0, len(engines))
-		for n := range engines {
-			names = append(names, n)
-		}
-		return fmt.Errorf("--engine %q is not available: use one of %s", o.Engine, strings.Join(names, ", "))
+	if !slices.Contains(engineNames, o.Engine) {
+		return fmt.Errorf("--engine %q is not available: use one of %s", o.Engine, strings.Join(engineNames, ", "))
 	}
 	if o.Auth == "" {
 		o.Auth = "token"
@@ -191,7 +156,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		lis = tls.NewListener(lis, tlsCfg)
 		scheme = "https"
 	}
-	eng, closeEngine, err := factory(ctx, o, log)
+	eng, err := startEngine(ctx, o, log)
 	if err != nil {
 		_ = lis.Close()
 		return fmt.Errorf("start %s engine: %w", o.Engine, err)
@@ -199,7 +164,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := closeEngine(cctx); err != nil {
+		if err := eng.close(cctx); err != nil {
 			log.Error("engine shutdown", "error", err)
 		}
 	}()
@@ -213,8 +178,8 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		reviewer server.AccessReviewer
 		token    string
 	)
-	if o.security != nil {
-		auth, authz, reviewer = o.security.Auth, o.security.Authz, o.security.Reviewer
+	if eng.security != nil {
+		auth, authz, reviewer = eng.security.Auth, eng.security.Authz, eng.security.Reviewer
 	} else if o.PolicyFile != "" {
 		if o.Auth != "token" {
 			return fmt.Errorf("--policy-file needs --auth=token (its tokens authenticate the callers)")
@@ -239,7 +204,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			rate = 0 // one user on their own machine
 		}
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
+	srv, err := server.New(ctx, server.Options{Engine: eng.Engine, Templates: tpl, Auth: auth, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}

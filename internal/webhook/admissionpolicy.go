@@ -8,12 +8,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
-
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // Namespace annotations that set the admission policy of one namespace.
@@ -175,43 +169,4 @@ func registryAllowed(image string, allowed []string) bool {
 		}
 	}
 	return false
-}
-
-// kubeNamespaces reads namespace annotations from the API server, cached
-// for a short time.
-type kubeNamespaces struct {
-	client kubernetes.Interface
-	ttl    time.Duration
-
-	mu    sync.Mutex
-	cache map[string]nsEntry
-}
-
-type nsEntry struct {
-	annotations map[string]string
-	at          time.Time
-}
-
-func newKubeNamespaces(c kubernetes.Interface, ttl time.Duration) *kubeNamespaces {
-	return &kubeNamespaces{client: c, ttl: ttl, cache: map[string]nsEntry{}}
-}
-
-func (k *kubeNamespaces) Annotations(ctx context.Context, ns string) (map[string]string, error) {
-	k.mu.Lock()
-	e, ok := k.cache[ns]
-	k.mu.Unlock()
-	if ok && time.Since(e.at) < k.ttl {
-		return e.annotations, nil
-	}
-	n, err := k.client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read namespace %s: %w", ns, err)
-	}
-	k.mu.Lock()
-	k.cache[ns] = nsEntry{annotations: n.Annotations, at: time.Now()}
-	k.mu.Unlock()
-	return n.Annotations, nil
 }

@@ -1,0 +1,109 @@
+package odhserver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/engine/kube"
+	"github.com/odh-training/odh-training/internal/engine/local"
+	"github.com/odh-training/odh-training/internal/kubeauth"
+	"github.com/odh-training/odh-training/internal/kubeconfig"
+	"github.com/odh-training/odh-training/internal/server"
+)
+
+// engineNames are the values --engine accepts.
+var engineNames = []string{"local", "kubernetes"}
+
+// runningEngine is the engine --engine chose, how to stop it, and — for an
+// engine whose cluster authenticates and authorizes callers itself (the
+// kubernetes engine with --auth=kubernetes) — the security it brings.
+type runningEngine struct {
+	engine.Engine
+	close    func(context.Context) error
+	security *security
+}
+
+// security is how a cluster authenticates callers and decides access.
+type security struct {
+	Auth     server.Authenticator
+	Authz    server.Authorizer
+	Reviewer server.AccessReviewer
+}
+
+// startEngine builds the engine named by --engine.
+func startEngine(ctx context.Context, o *Options, log *slog.Logger) (*runningEngine, error) {
+	switch o.Engine {
+	case "local":
+		e, err := local.New(local.Options{StateDir: filepath.Join(o.StateDir, "engine"), Slots: o.Slots, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return &runningEngine{Engine: e, close: e.Close}, nil
+	case "kubernetes":
+		return startKubeEngine(ctx, o, log)
+	}
+	return nil, fmt.Errorf("unknown engine %q", o.Engine)
+}
+
+// startKubeEngine builds the kubernetes engine from --kubeconfig, the
+// in-cluster config, or $KUBECONFIG (then ~/.kube/config), in that order.
+// Logs of finished pods are archived in <state-dir>/kube-logs.
+// $ODH_KUBE_NAMESPACE, when set, restricts the engine to one namespace.
+func startKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (*runningEngine, error) {
+	cfg, source, err := kubeconfig.Load(o.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("kubernetes engine: connecting", "apiserver", cfg.Host, "config", source)
+	kopts := kube.Options{
+		RestConfig: cfg,
+		Logger:     log,
+		ArchiveDir: filepath.Join(o.StateDir, "kube-logs"),
+		Namespace:  os.Getenv("ODH_KUBE_NAMESPACE"),
+
+		JobNetworkPolicy: o.JobNetworkPolicy,
+	}
+	var sec *security
+	if o.Auth == "kubernetes" {
+		if o.PolicyFile != "" {
+			return nil, fmt.Errorf("--policy-file is for --auth=token; with --auth=kubernetes the cluster's RBAC decides")
+		}
+		// Callers' tokens are checked by the API server; every request
+		// runs as the caller (impersonation) and reads from the shared
+		// caches are checked with SubjectAccessReviews first.
+		var clientsFor func(context.Context) (*kube.Clients, error)
+		sec, clientsFor, err = clusterSecurity(cfg)
+		if err != nil {
+			return nil, err
+		}
+		kopts.ClientsFor = clientsFor
+	}
+	e, err := kube.New(ctx, kopts)
+	if err != nil {
+		return nil, err
+	}
+	return &runningEngine{Engine: e, close: e.Close, security: sec}, nil
+}
+
+// clusterSecurity builds TokenReview authentication, impersonating clients
+// and SubjectAccessReview checks on the server's own identity.
+func clusterSecurity(cfg *rest.Config) (*security, func(context.Context) (*kube.Clients, error), error) {
+	own := rest.CopyConfig(cfg)
+	if own.QPS == 0 {
+		own.QPS, own.Burst = 50, 100
+	}
+	c, err := kube.NewClients(own)
+	if err != nil {
+		return nil, nil, err
+	}
+	review := kubeauth.NewAccessReview(c.Kube, 10*time.Second)
+	imp := kubeauth.NewImpersonator(own, c)
+	return &security{Auth: kubeauth.NewTokenReview(c.Kube, 30*time.Second), Authz: review, Reviewer: review}, imp.ClientsFor, nil
+}
