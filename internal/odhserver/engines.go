@@ -10,12 +10,12 @@ import (
 
 	"k8s.io/client-go/rest"
 
+	"github.com/odh-training/odh-training/internal/auth"
+	"github.com/odh-training/odh-training/internal/auth/kubeauth"
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/engine/local"
-	"github.com/odh-training/odh-training/internal/kubeauth"
 	"github.com/odh-training/odh-training/internal/kubeconfig"
-	"github.com/odh-training/odh-training/internal/server"
 )
 
 // engineNames are the values --engine accepts.
@@ -32,9 +32,9 @@ type runningEngine struct {
 
 // security is how a cluster authenticates callers and decides access.
 type security struct {
-	Auth     server.Authenticator
-	Authz    server.Authorizer
-	Reviewer server.AccessReviewer
+	Auth     auth.Authenticator
+	Authz    auth.Authorizer
+	Reviewer auth.AccessReviewer
 }
 
 // startEngine builds the engine named by --engine.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/discovery"
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/logging"
@@ -173,23 +174,23 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		return err
 	}
 	var (
-		auth     server.Authenticator
-		authz    server.Authorizer
-		reviewer server.AccessReviewer
+		authn    auth.Authenticator
+		authz    auth.Authorizer
+		reviewer auth.AccessReviewer
 		token    string
 	)
 	if eng.security != nil {
-		auth, authz, reviewer = eng.security.Auth, eng.security.Authz, eng.security.Reviewer
+		authn, authz, reviewer = eng.security.Auth, eng.security.Authz, eng.security.Reviewer
 	} else if o.PolicyFile != "" {
 		if o.Auth != "token" {
 			return fmt.Errorf("--policy-file needs --auth=token (its tokens authenticate the callers)")
 		}
-		pf, err := server.OpenPolicyFile(o.PolicyFile, log)
+		pf, err := auth.OpenPolicyFile(o.PolicyFile, log)
 		if err != nil {
 			return err
 		}
-		auth, authz = pf, pf
-	} else if auth, token, err = authenticator(o); err != nil {
+		authn, authz = pf, pf
+	} else if authn, token, err = authenticator(o); err != nil {
 		return err
 	}
 	audit, closeAudit, err := auditSink(o, stdout)
@@ -204,7 +205,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			rate = 0 // one user on their own machine
 		}
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng.Engine, Templates: tpl, Auth: auth, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
+	srv, err := server.New(ctx, server.Options{Engine: eng.Engine, Templates: tpl, Auth: authn, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
 	if err != nil {
 		return err
 	}
@@ -268,20 +269,20 @@ func tokenPathFor(o *Options) string {
 	return filepath.Join(o.StateDir, "token")
 }
 
-func authenticator(o *Options) (server.Authenticator, string, error) {
+func authenticator(o *Options) (auth.Authenticator, string, error) {
 	name := "local-user"
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		name = u.Username
 	}
 	switch o.Auth {
 	case "none":
-		return server.Anonymous{User: server.User{Name: name}}, "", nil
+		return auth.Anonymous{User: auth.User{Name: name}}, "", nil
 	case "token":
-		tok, err := server.LoadOrCreateToken(tokenPathFor(o))
+		tok, err := auth.LoadOrCreateToken(tokenPathFor(o))
 		if err != nil {
 			return nil, "", err
 		}
-		return server.StaticToken{Token: tok, User: server.User{Name: name, Groups: []string{"system:authenticated"}}}, tok, nil
+		return auth.StaticToken{Token: tok, User: auth.User{Name: name, Groups: []string{"system:authenticated"}}}, tok, nil
 	}
 	return nil, "", fmt.Errorf("--auth %q: use token, kubernetes or none", o.Auth)
 }

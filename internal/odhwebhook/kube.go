@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,54 +14,24 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/odh-training/odh-training/internal/auth"
+	"github.com/odh-training/odh-training/internal/auth/kubeauth"
 	"github.com/odh-training/odh-training/internal/webhook"
 )
 
-// sarChecker asks the API server whether a user holds manage-all, with a
-// short cache.
-type sarChecker struct {
-	client kubernetes.Interface
-	ttl    time.Duration
+// manageAll answers the webhook's question — may this user change and
+// delete every MPIJob of the namespace? — with a SubjectAccessReview.
+type manageAll struct{ review *kubeauth.AccessReview }
 
-	mu    sync.Mutex
-	cache map[string]sarEntry
-}
-
-type sarEntry struct {
-	allowed bool
-	at      time.Time
-}
-
-func newSARChecker(c kubernetes.Interface, ttl time.Duration) *sarChecker {
-	return &sarChecker{client: c, ttl: ttl, cache: map[string]sarEntry{}}
-}
-
-func (s *sarChecker) CanManageAll(ctx context.Context, u authenticationv1.UserInfo, ns string) (bool, error) {
-	k := ns + "\x00" + u.Username + "\x00" + u.UID + "\x00" + strings.Join(u.Groups, ",")
-	s.mu.Lock()
-	e, ok := s.cache[k]
-	s.mu.Unlock()
-	if ok && time.Since(e.at) < s.ttl {
-		return e.allowed, nil
+func (m manageAll) CanManageAll(ctx context.Context, u authenticationv1.UserInfo, ns string) (bool, error) {
+	user := auth.User{Name: u.Username, Groups: u.Groups, UID: u.UID}
+	if len(u.Extra) > 0 {
+		user.Extra = map[string][]string{}
+		for k, v := range u.Extra {
+			user.Extra[k] = v
+		}
 	}
-	extra := map[string]authorizationv1.ExtraValue{}
-	for key, v := range u.Extra {
-		extra[key] = authorizationv1.ExtraValue(v)
-	}
-	r, err := s.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-		User: u.Username, Groups: u.Groups, UID: u.UID, Extra: extra,
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: webhook.ManageAllVerb, Group: webhook.ManageAllGroup, Resource: webhook.ManageAllResource},
-	}}, metav1.CreateOptions{})
-	if err != nil {
-		return false, err
-	}
-	s.mu.Lock()
-	if len(s.cache) > 10000 {
-		clear(s.cache)
-	}
-	s.cache[k] = sarEntry{allowed: r.Status.Allowed, at: time.Now()}
-	s.mu.Unlock()
-	return r.Status.Allowed, nil
+	return m.review.Allowed(ctx, user, &authorizationv1.ResourceAttributes{Namespace: ns, Verb: webhook.ManageAllVerb, Group: webhook.ManageAllGroup, Resource: webhook.ManageAllResource})
 }
 
 // bundlePatcher writes the CA bundle into the webhook configurations.

@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/odh-training/odh-training/internal/auth/kubeauth"
 	"github.com/odh-training/odh-training/internal/kubeconfig"
 	"github.com/odh-training/odh-training/internal/logging"
 	"github.com/odh-training/odh-training/internal/version"
@@ -107,7 +108,7 @@ func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h := &webhook.Handler{Policy: policy, Namespaces: newKubeNamespaces(client, 30*time.Second), Access: newSARChecker(client, 10*time.Second), Log: log}
+	h := &webhook.Handler{Policy: policy, Namespaces: newKubeNamespaces(client, 30*time.Second), Access: manageAll{kubeauth.NewAccessReview(client, 10*time.Second)}, Log: log}
 
 	var getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	var self *webhook.SelfSigned

@@ -17,6 +17,7 @@ import (
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiconv"
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -171,7 +172,7 @@ func (s *Server) unaryAudit(ctx context.Context, req any, info *grpc.UnaryServer
 	resp, err := h(ctx, req)
 	rec := &AuditRecord{Time: start.UTC(), RequestID: id, Verb: what.verb, Method: method, Resource: what.resource, Remote: remote(ctx)}
 	rec.Namespace, rec.Name, rec.DryRun = target(req)
-	if u, ok := UserFrom(ctx); ok {
+	if u, ok := auth.UserFrom(ctx); ok {
 		rec.User, rec.Groups = u.Name, u.Groups
 	}
 	if c, ok := resp.(*trainingv1.CreateJobResponse); ok && c.GetJob() != nil {
@@ -230,7 +231,7 @@ func (s *Server) auditDenied(ctx context.Context, fullMethod string, req any, re
 	}
 	rec := &AuditRecord{Time: time.Now().UTC(), RequestID: requestID(ctx), Verb: what.verb, Method: method, Resource: what.resource, Result: "Denied", Reason: reason, Message: msg, Remote: remote(ctx)}
 	rec.Namespace, rec.Name, rec.DryRun = target(req)
-	if u, ok := UserFrom(ctx); ok {
+	if u, ok := auth.UserFrom(ctx); ok {
 		rec.User, rec.Groups = u.Name, u.Groups
 	}
 	s.audit.write(rec)

@@ -17,8 +17,30 @@ import (
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiconv"
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/server"
 )
+
+// testPolicy: alice and bob are data scientists in team-a and team-b, mlops
+// runs team-a, viv views team-a, root is admin everywhere (the access policy
+// file's own tests in internal/auth use the same people).
+var testPolicy = `{
+  "users": [
+    {"name": "alice", "groups": ["team-a"], "token": "alice-token"},
+    {"name": "bob", "groups": ["team-b"], "token": "bob-token"},
+    {"name": "mlops", "token": "mlops-token"},
+    {"name": "viv", "token": "viv-token"},
+    {"name": "root", "token": "root-token"},
+    {"name": "nobody", "token": "nobody-token"}
+  ],
+  "bindings": [
+    {"role": "data-scientist", "namespaces": ["team-a"], "groups": ["team-a"]},
+    {"role": "data-scientist", "namespaces": ["team-b"], "users": ["bob"]},
+    {"role": "mlops", "namespaces": ["team-a"], "users": ["mlops"]},
+    {"role": "viewer", "namespaces": ["team-a"], "users": ["viv"]},
+    {"role": "admin", "namespaces": ["*"], "users": ["root"]}
+  ]
+}`
 
 func as(ctx context.Context, user string) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+user+"-token")
@@ -28,7 +50,7 @@ func as(ctx context.Context, user string) context.Context {
 // gRPC and REST; lists and watches across namespaces are filtered; denials
 // are Forbidden with who/what/where and audited.
 func TestPolicyThroughTheService(t *testing.T) {
-	p, err := server.ParsePolicy([]byte(testPolicy))
+	p, err := auth.ParsePolicy([]byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +208,7 @@ func TestPolicyThroughTheService(t *testing.T) {
 }
 
 func TestCanI(t *testing.T) {
-	p, err := server.ParsePolicy([]byte(testPolicy))
+	p, err := auth.ParsePolicy([]byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}

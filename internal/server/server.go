@@ -24,6 +24,7 @@ import (
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiconv"
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/templates"
@@ -36,13 +37,13 @@ const MaxRequestBytes = 8 << 20
 type Options struct {
 	Engine    engine.Engine
 	Templates *templates.Store
-	Auth      Authenticator
+	Auth      auth.Authenticator
 	// Authorizer decides every call (the local policy file); nil allows
 	// every authenticated caller everything.
-	Authorizer Authorizer
+	Authorizer auth.Authorizer
 	// Reviewer answers CanI when the engine enforces access itself (the
 	// kubernetes engine); nil: CanI runs the Authorizer's decision.
-	Reviewer AccessReviewer
+	Reviewer auth.AccessReviewer
 	Logger   *slog.Logger
 	// Audit receives one JSON line per mutating call; nil disables it.
 	Audit io.Writer
@@ -56,7 +57,7 @@ type Options struct {
 // Handler yourself.
 type Server struct {
 	eng      engine.Engine
-	auth     Authenticator
+	auth     auth.Authenticator
 	log      *slog.Logger
 	metrics  *metrics
 	grpc     *grpc.Server

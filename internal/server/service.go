@@ -15,6 +15,7 @@ import (
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiconv"
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/templates"
@@ -30,9 +31,9 @@ type Service struct {
 	templates *templates.Store
 	// authz decides every call; nil allows everything (the single local
 	// token, or an engine that enforces access itself).
-	authz Authorizer
+	authz auth.Authorizer
 	// reviewer answers CanI for engines that enforce access themselves.
-	reviewer AccessReviewer
+	reviewer auth.AccessReviewer
 }
 
 // NewService returns the API implementation.
@@ -81,7 +82,7 @@ func jobFromRequest(ctx context.Context, req *trainingv1.CreateJobRequest) (*job
 	j.Metadata.CreationTimestamp = time.Time{}
 	j.Metadata.Creator = ""
 	j.Status = job.Status{}
-	if u, ok := UserFrom(ctx); ok {
+	if u, ok := auth.UserFrom(ctx); ok {
 		j.Metadata.Creator = u.Name
 	}
 	if err := job.Prepare(j); err != nil {
@@ -108,7 +109,7 @@ func (s *Service) CreateJob(ctx context.Context, req *trainingv1.CreateJobReques
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx, Action{Verb: VerbCreate, Resource: ResourceJobs, Namespace: j.Metadata.Namespace, Name: j.Metadata.Name}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbCreate, Resource: auth.ResourceJobs, Namespace: j.Metadata.Namespace, Name: j.Metadata.Name}); err != nil {
 		return nil, err
 	}
 	if j.Metadata.Name == "" {
@@ -162,7 +163,7 @@ func (s *Service) GetJob(ctx context.Context, req *trainingv1.GetJobRequest) (*t
 		return nil, err
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
 	j, err := s.eng.Get(ctx, ns, req.GetName())
@@ -222,7 +223,7 @@ func (s *Service) ListJobs(ctx context.Context, req *trainingv1.ListJobsRequest)
 		return nil, badRequest("pageSize", fmt.Sprint(req.GetPageSize()), "pageSize must not be negative")
 	}
 	if opts.Namespace != "" {
-		if err := s.authorize(ctx, Action{Verb: VerbList, Resource: ResourceJobs, Namespace: opts.Namespace}); err != nil {
+		if err := s.authorize(ctx, auth.Action{Verb: auth.VerbList, Resource: auth.ResourceJobs, Namespace: opts.Namespace}); err != nil {
 			return nil, err
 		}
 	}
@@ -232,7 +233,7 @@ func (s *Service) ListJobs(ctx context.Context, req *trainingv1.ListJobsRequest)
 	}
 	if opts.Namespace == "" && s.authz != nil {
 		// Across namespaces: show what the caller may see instead of failing.
-		see := s.visible(ctx, VerbList)
+		see := s.visible(ctx, auth.VerbList)
 		jobs = slices.DeleteFunc(slices.Clone(jobs), func(j *job.MPIJob) bool { return !see(j.Metadata.Namespace) })
 	}
 	start := 0
@@ -278,7 +279,7 @@ func (s *Service) DeleteJob(ctx context.Context, req *trainingv1.DeleteJobReques
 		return nil, err
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, Action{Verb: VerbDelete, Resource: ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbDelete, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
 	if req.GetDryRun() {
@@ -305,11 +306,11 @@ func (s *Service) WatchJobs(req *trainingv1.WatchJobsRequest, stream trainingv1.
 	w := engine.WatchOptions{ListOptions: opts, Name: req.GetName(), SendInitial: req.SendInitialEvents == nil || req.GetSendInitialEvents()}
 	see := func(string) bool { return true }
 	if opts.Namespace != "" {
-		if err := s.authorize(ctx, Action{Verb: VerbWatch, Resource: ResourceJobs, Namespace: opts.Namespace, Name: req.GetName()}); err != nil {
+		if err := s.authorize(ctx, auth.Action{Verb: auth.VerbWatch, Resource: auth.ResourceJobs, Namespace: opts.Namespace, Name: req.GetName()}); err != nil {
 			return err
 		}
 	} else if s.authz != nil {
-		see = s.visible(ctx, VerbWatch)
+		see = s.visible(ctx, auth.VerbWatch)
 	}
 	// Headers go out at once so clients know the watch is established.
 	_ = stream.SendHeader(nil)
@@ -343,7 +344,7 @@ func (s *Service) GetLogs(req *trainingv1.GetLogsRequest, stream trainingv1.Trai
 		opts.Since = st.AsTime()
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(stream.Context(), Action{Verb: VerbGet, Resource: ResourceLogs, Namespace: ns, Name: req.GetName()}); err != nil {
+	if err := s.authorize(stream.Context(), auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceLogs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return err
 	}
 	_ = stream.SendHeader(nil)
@@ -358,7 +359,7 @@ func (s *Service) SuspendJob(ctx context.Context, req *trainingv1.SuspendJobRequ
 		return nil, err
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, Action{Verb: VerbUpdate, Resource: ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbUpdate, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
 	j, err := s.eng.Suspend(ctx, ns, req.GetName())
@@ -374,7 +375,7 @@ func (s *Service) ResumeJob(ctx context.Context, req *trainingv1.ResumeJobReques
 		return nil, err
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, Action{Verb: VerbUpdate, Resource: ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbUpdate, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
 	j, err := s.eng.Resume(ctx, ns, req.GetName())
@@ -390,7 +391,7 @@ func (s *Service) ListEvents(ctx context.Context, req *trainingv1.ListEventsRequ
 		return nil, err
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceEvents, Namespace: ns, Name: req.GetName()}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceEvents, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
 	evs, err := s.eng.Events(ctx, ns, req.GetName())
@@ -411,7 +412,7 @@ func (s *Service) GetJobMetrics(ctx context.Context, req *trainingv1.GetJobMetri
 		return nil, err
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
 	src, ok := s.eng.(engine.MetricsSource)
@@ -431,7 +432,7 @@ func (s *Service) GetJobMetrics(ctx context.Context, req *trainingv1.GetJobMetri
 // GetCapacity reports capacity or quota.
 func (s *Service) GetCapacity(ctx context.Context, req *trainingv1.GetCapacityRequest) (*trainingv1.Capacity, error) {
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceCapacity, Namespace: ns}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceCapacity, Namespace: ns}); err != nil {
 		return nil, err
 	}
 	c, err := s.eng.Capacity(ctx, ns)
@@ -462,11 +463,11 @@ func (s *Service) CreateTemplate(ctx context.Context, req *trainingv1.CreateTemp
 	if p.GetNamespace() != "" && p.GetNamespace() != ns {
 		return nil, badRequest("template.namespace", p.GetNamespace(), fmt.Sprintf("the template's namespace %q does not match the request's namespace %q", p.GetNamespace(), ns))
 	}
-	if err := s.authorize(ctx, Action{Verb: VerbCreate, Resource: ResourceTemplates, Namespace: ns, Name: p.GetName()}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbCreate, Resource: auth.ResourceTemplates, Namespace: ns, Name: p.GetName()}); err != nil {
 		return nil, err
 	}
 	t := &templates.Template{Name: p.GetName(), Namespace: ns, Description: p.GetDescription(), Job: *apiconv.FromProto(p.GetJob())}
-	if u, ok := UserFrom(ctx); ok {
+	if u, ok := auth.UserFrom(ctx); ok {
 		t.Creator = u.Name
 	}
 	saved, err := s.templates.Create(t)
@@ -480,11 +481,11 @@ func (s *Service) CreateTemplate(ctx context.Context, req *trainingv1.CreateTemp
 func (s *Service) ListTemplates(ctx context.Context, req *trainingv1.ListTemplatesRequest) (*trainingv1.ListTemplatesResponse, error) {
 	see := func(string) bool { return true }
 	if ns := req.GetNamespace(); ns != "" {
-		if err := s.authorize(ctx, Action{Verb: VerbList, Resource: ResourceTemplates, Namespace: ns}); err != nil {
+		if err := s.authorize(ctx, auth.Action{Verb: auth.VerbList, Resource: auth.ResourceTemplates, Namespace: ns}); err != nil {
 			return nil, err
 		}
 	} else if s.authz != nil {
-		see = s.visible(ctx, VerbList)
+		see = s.visible(ctx, auth.VerbList)
 	}
 	ts, err := s.templates.List(req.GetNamespace())
 	if err != nil {
@@ -503,7 +504,7 @@ func (s *Service) ListTemplates(ctx context.Context, req *trainingv1.ListTemplat
 // GetTemplate returns one template.
 func (s *Service) GetTemplate(ctx context.Context, req *trainingv1.GetTemplateRequest) (*trainingv1.JobTemplate, error) {
 	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, Action{Verb: VerbGet, Resource: ResourceTemplates, Namespace: ns, Name: req.GetName()}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceTemplates, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
 	t, err := s.templates.Get(ns, req.GetName())
@@ -523,7 +524,7 @@ func (s *Service) DeleteTemplate(ctx context.Context, req *trainingv1.DeleteTemp
 		}
 		return t.Creator, nil
 	}
-	if err := s.authorize(ctx, Action{Verb: VerbDelete, Resource: ResourceTemplates, Namespace: ns, Name: req.GetName(), Owner: owner}); err != nil {
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbDelete, Resource: auth.ResourceTemplates, Namespace: ns, Name: req.GetName(), Owner: owner}); err != nil {
 		return nil, err
 	}
 	if err := s.templates.Delete(ns, req.GetName()); err != nil {
@@ -537,26 +538,26 @@ func (s *Service) CanI(ctx context.Context, req *trainingv1.CanIRequest) (*train
 	verb, res := strings.ToLower(req.GetVerb()), strings.ToLower(req.GetResource())
 	switch verb {
 	case "suspend", "resume", "patch":
-		verb = VerbUpdate
+		verb = auth.VerbUpdate
 	case "logs":
-		verb, res = VerbGet, ResourceLogs
+		verb, res = auth.VerbGet, auth.ResourceLogs
 	}
 	if res == "" || res == "mpijob" || res == "mpijobs.kubeflow.org" {
-		res = ResourceJobs
+		res = auth.ResourceJobs
 	}
-	if !slices.Contains(Verbs, verb) {
-		return nil, badRequest("verb", req.GetVerb(), fmt.Sprintf("unknown verb %q: use one of %s", req.GetVerb(), strings.Join(Verbs, ", ")))
+	if !slices.Contains(auth.Verbs, verb) {
+		return nil, badRequest("verb", req.GetVerb(), fmt.Sprintf("unknown verb %q: use one of %s", req.GetVerb(), strings.Join(auth.Verbs, ", ")))
 	}
-	if !slices.Contains(resources, res) {
-		return nil, badRequest("resource", req.GetResource(), fmt.Sprintf("unknown resource %q: use one of %s", req.GetResource(), strings.Join(resources, ", ")))
+	if !slices.Contains(auth.Resources, res) {
+		return nil, badRequest("resource", req.GetResource(), fmt.Sprintf("unknown resource %q: use one of %s", req.GetResource(), strings.Join(auth.Resources, ", ")))
 	}
 	ns := namespaceOrDefault(req.GetNamespace())
-	a := Action{Verb: verb, Resource: res, Namespace: ns, Name: req.GetName()}
-	if a.Name != "" && (verb == VerbUpdate || verb == VerbDelete) {
+	a := auth.Action{Verb: verb, Resource: res, Namespace: ns, Name: req.GetName()}
+	if a.Name != "" && (verb == auth.VerbUpdate || verb == auth.VerbDelete) {
 		switch res {
-		case ResourceJobs:
+		case auth.ResourceJobs:
 			a.Owner = s.jobOwner(ctx, ns, a.Name)
-		case ResourceTemplates:
+		case auth.ResourceTemplates:
 			a.Owner = func() (string, error) {
 				t, err := s.templates.Get(ns, a.Name)
 				if err != nil {
@@ -570,6 +571,6 @@ func (s *Service) CanI(ctx context.Context, req *trainingv1.CanIRequest) (*train
 	if err != nil {
 		return nil, err
 	}
-	u, _ := UserFrom(ctx)
+	u, _ := auth.UserFrom(ctx)
 	return &trainingv1.CanIResponse{Allowed: ok, Reason: reason, User: u.Name}, nil
 }

@@ -23,6 +23,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/odh-training/odh-training/internal/apiclient"
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/discovery"
 	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/job"
@@ -103,7 +104,7 @@ func Connect(ctx context.Context, o Options) (*apiclient.Client, func(), error) 
 		_ = eng.Close(context.Background())
 		return nil, nil, err
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: server.Anonymous{User: who}})
+	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth.Anonymous{User: who}})
 	if err != nil {
 		cancel()
 		_ = eng.Close(context.Background())
@@ -122,8 +123,8 @@ func Connect(ctx context.Context, o Options) (*apiclient.Client, func(), error) 
 
 // whoAmI asks the API server who the kubeconfig's credentials belong to
 // (SelfSubjectReview), so jobs record the cluster identity as their creator.
-func whoAmI(ctx context.Context, cfg *rest.Config) server.User {
-	fallback := server.User{Name: "kubeconfig-user"}
+func whoAmI(ctx context.Context, cfg *rest.Config) auth.User {
+	fallback := auth.User{Name: "kubeconfig-user"}
 	if u, err := user.Current(); err == nil {
 		fallback.Name = u.Username
 	}
@@ -137,7 +138,7 @@ func whoAmI(ctx context.Context, cfg *rest.Config) server.User {
 	if err != nil || r.Status.UserInfo.Username == "" {
 		return fallback
 	}
-	return server.User{Name: r.Status.UserInfo.Username, Groups: r.Status.UserInfo.Groups}
+	return auth.User{Name: r.Status.UserInfo.Username, Groups: r.Status.UserInfo.Groups}
 }
 
 // startTimeout bounds how long the in-process engine may take to load the

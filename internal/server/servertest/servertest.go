@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/server"
 	"github.com/odh-training/odh-training/internal/templates"
@@ -41,7 +42,7 @@ func Start(t testing.TB, options ...func(*server.Options)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := server.Options{Engine: eng, Templates: tpl, Auth: server.StaticToken{Token: Token, User: server.User{Name: User}}}
+	opts := server.Options{Engine: eng, Templates: tpl, Auth: auth.StaticToken{Token: Token, User: auth.User{Name: User}}}
 	for _, o := range options {
 		o(&opts)
 	}

@@ -1,6 +1,7 @@
 package kubeauth
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/job"
-	"github.com/odh-training/odh-training/internal/server"
 )
 
 func TestTokenReviewCaches(t *testing.T) {
@@ -70,28 +71,28 @@ func TestAccessReview(t *testing.T) {
 	})
 	r := NewAccessReview(c, time.Minute)
 	ctx := t.Context()
-	alice := server.User{Name: "alice", Groups: []string{"system:authenticated"}}
-	mlops := server.User{Name: "mlops"}
-	ok := func(u server.User, verb, res, ns string) error {
-		return r.Authorize(ctx, u, server.Action{Verb: verb, Resource: res, Namespace: ns})
+	alice := auth.User{Name: "alice", Groups: []string{"system:authenticated"}}
+	mlops := auth.User{Name: "mlops"}
+	ok := func(u auth.User, verb, res, ns string) error {
+		return r.Authorize(ctx, u, auth.Action{Verb: verb, Resource: res, Namespace: ns})
 	}
-	if err := ok(alice, "get", server.ResourceJobs, "team-a"); err != nil {
+	if err := ok(alice, "get", auth.ResourceJobs, "team-a"); err != nil {
 		t.Error(err)
 	}
-	if err := ok(alice, "get", server.ResourceJobs, "team-a"); err != nil { // cached
+	if err := ok(alice, "get", auth.ResourceJobs, "team-a"); err != nil { // cached
 		t.Error(err)
 	}
-	if err := ok(alice, "get", server.ResourceLogs, "team-a"); err != nil {
+	if err := ok(alice, "get", auth.ResourceLogs, "team-a"); err != nil {
 		t.Error(err)
 	}
-	err := ok(alice, "list", server.ResourceJobs, "team-b")
+	err := ok(alice, "list", auth.ResourceJobs, "team-b")
 	if !job.IsKind(err, job.KindForbidden) || !strings.Contains(err.Error(), `user "alice" may not list mpijobs.kubeflow.org in namespace "team-b"`) {
 		t.Errorf("team-b: %v", err)
 	}
-	if err := ok(alice, "delete", server.ResourceJobs, "team-b"); !job.IsKind(err, job.KindForbidden) {
+	if err := ok(alice, "delete", auth.ResourceJobs, "team-b"); !job.IsKind(err, job.KindForbidden) {
 		t.Errorf("delete in another namespace: %v", err)
 	}
-	if err := ok(alice, "delete", server.ResourceJobs, "team-a"); err != nil {
+	if err := ok(alice, "delete", auth.ResourceJobs, "team-a"); err != nil {
 		t.Errorf("delete in her namespace (the own-job rule is the webhook's): %v", err)
 	}
 	if n := len(*seen); n != 5 {
@@ -99,7 +100,7 @@ func TestAccessReview(t *testing.T) {
 	}
 	owner := func(o string) func() (string, error) { return func() (string, error) { return o, nil } }
 	for _, c := range []struct {
-		u     server.User
+		u     auth.User
 		verb  string
 		owner string
 		want  bool
@@ -109,11 +110,40 @@ func TestAccessReview(t *testing.T) {
 		{alice, "update", "bob", false},
 		{alice, "update", "alice", true},
 		{mlops, "delete", "alice", true},
-		{server.User{Name: "bob"}, "delete", "bob", false}, // no RBAC in team-a
+		{auth.User{Name: "bob"}, "delete", "bob", false}, // no RBAC in team-a
 	} {
-		got, reason, err := r.CanI(ctx, c.u, server.Action{Verb: c.verb, Resource: server.ResourceJobs, Namespace: "team-a", Name: "j", Owner: owner(c.owner)})
+		got, reason, err := r.CanI(ctx, c.u, auth.Action{Verb: c.verb, Resource: auth.ResourceJobs, Namespace: "team-a", Name: "j", Owner: owner(c.owner)})
 		if err != nil || got != c.want || (!got && reason == "") {
 			t.Errorf("%s can-i %s (owner %s): %v %q %v", c.u.Name, c.verb, c.owner, got, reason, err)
 		}
+	}
+}
+
+// Allowed answers the admission webhook's manage-all question from the same
+// cached reviews, and hands back the API server's own error.
+func TestAllowed(t *testing.T) {
+	c, seen := sar(t, map[string]bool{"mlops manage-all kubeflow.org/mpijobs/ team-a": true})
+	r := NewAccessReview(c, time.Minute)
+	ra := func(ns string) *authorizationv1.ResourceAttributes {
+		return &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "manage-all", Group: "kubeflow.org", Resource: "mpijobs"}
+	}
+	for _, tc := range []struct {
+		user, ns string
+		want     bool
+	}{{"mlops", "team-a", true}, {"mlops", "team-a", true}, {"mlops", "team-b", false}, {"alice", "team-a", false}} {
+		got, err := r.Allowed(t.Context(), auth.User{Name: tc.user}, ra(tc.ns))
+		if err != nil || got != tc.want {
+			t.Errorf("%s in %s: %v %v, want %v", tc.user, tc.ns, got, err, tc.want)
+		}
+	}
+	if n := len(*seen); n != 3 {
+		t.Errorf("%d reviews, want 3 (one cached): %v", n, *seen)
+	}
+	broken := fake.NewClientset()
+	broken.PrependReactor("create", "subjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, errors.New("apiserver down")
+	})
+	if _, err := NewAccessReview(broken, time.Minute).Allowed(t.Context(), auth.User{Name: "x"}, ra("team-a")); err == nil || err.Error() != "apiserver down" {
+		t.Errorf("error = %v, want the API server's", err)
 	}
 }

@@ -1,4 +1,4 @@
-package server_test
+package auth_test
 
 import (
 	"crypto/sha256"
@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/job"
-	"github.com/odh-training/odh-training/internal/server"
 )
 
 func sha(s string) string {
@@ -39,7 +39,7 @@ var testPolicy = `{
 }`
 
 func TestPolicyAuthenticate(t *testing.T) {
-	p, err := server.ParsePolicy([]byte(testPolicy))
+	p, err := auth.ParsePolicy([]byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestPolicyAuthenticate(t *testing.T) {
 }
 
 func TestPolicyAuthorize(t *testing.T) {
-	p, err := server.ParsePolicy([]byte(testPolicy))
+	p, err := auth.ParsePolicy([]byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,40 +75,40 @@ func TestPolicyAuthorize(t *testing.T) {
 		allow bool
 	}
 	cases := []c{
-		{"alice", "get", server.ResourceJobs, "team-a", "", true},
-		{"alice", "list", server.ResourceJobs, "team-a", "", true},
-		{"alice", "watch", server.ResourceJobs, "team-a", "", true},
-		{"alice", "get", server.ResourceLogs, "team-a", "", true},
-		{"alice", "create", server.ResourceJobs, "team-a", "", true},
-		{"alice", "delete", server.ResourceJobs, "team-a", "alice", true},
-		{"alice", "update", server.ResourceJobs, "team-a", "alice", true},
-		{"alice", "delete", server.ResourceJobs, "team-a", "bob", false},
-		{"alice", "update", server.ResourceJobs, "team-a", "mlops", false},
-		{"alice", "get", server.ResourceJobs, "team-b", "", false},
-		{"alice", "create", server.ResourceJobs, "team-b", "", false},
-		{"alice", "list", server.ResourceJobs, "", "", false},
-		{"bob", "create", server.ResourceJobs, "team-b", "", true},
-		{"bob", "get", server.ResourceJobs, "team-a", "", false},
-		{"mlops", "delete", server.ResourceJobs, "team-a", "alice", true},
-		{"mlops", "update", server.ResourceJobs, "team-a", "alice", true},
-		{"mlops", "create", server.ResourceJobs, "team-a", "", true},
-		{"mlops", "delete", server.ResourceJobs, "team-b", "bob", false},
-		{"viv", "get", server.ResourceJobs, "team-a", "", true},
-		{"viv", "create", server.ResourceJobs, "team-a", "", false},
-		{"viv", "delete", server.ResourceJobs, "team-a", "viv", false},
-		{"root", "delete", server.ResourceJobs, "team-b", "bob", true},
-		{"root", "list", server.ResourceJobs, "", "", true},
-		{"root", "create", server.ResourceTemplates, "anywhere", "", true},
-		{"nobody", "get", server.ResourceJobs, "team-a", "", false},
-		{"alice", "delete", server.ResourceTemplates, "team-a", "alice", true},
-		{"alice", "delete", server.ResourceTemplates, "team-a", "mlops", false},
+		{"alice", "get", auth.ResourceJobs, "team-a", "", true},
+		{"alice", "list", auth.ResourceJobs, "team-a", "", true},
+		{"alice", "watch", auth.ResourceJobs, "team-a", "", true},
+		{"alice", "get", auth.ResourceLogs, "team-a", "", true},
+		{"alice", "create", auth.ResourceJobs, "team-a", "", true},
+		{"alice", "delete", auth.ResourceJobs, "team-a", "alice", true},
+		{"alice", "update", auth.ResourceJobs, "team-a", "alice", true},
+		{"alice", "delete", auth.ResourceJobs, "team-a", "bob", false},
+		{"alice", "update", auth.ResourceJobs, "team-a", "mlops", false},
+		{"alice", "get", auth.ResourceJobs, "team-b", "", false},
+		{"alice", "create", auth.ResourceJobs, "team-b", "", false},
+		{"alice", "list", auth.ResourceJobs, "", "", false},
+		{"bob", "create", auth.ResourceJobs, "team-b", "", true},
+		{"bob", "get", auth.ResourceJobs, "team-a", "", false},
+		{"mlops", "delete", auth.ResourceJobs, "team-a", "alice", true},
+		{"mlops", "update", auth.ResourceJobs, "team-a", "alice", true},
+		{"mlops", "create", auth.ResourceJobs, "team-a", "", true},
+		{"mlops", "delete", auth.ResourceJobs, "team-b", "bob", false},
+		{"viv", "get", auth.ResourceJobs, "team-a", "", true},
+		{"viv", "create", auth.ResourceJobs, "team-a", "", false},
+		{"viv", "delete", auth.ResourceJobs, "team-a", "viv", false},
+		{"root", "delete", auth.ResourceJobs, "team-b", "bob", true},
+		{"root", "list", auth.ResourceJobs, "", "", true},
+		{"root", "create", auth.ResourceTemplates, "anywhere", "", true},
+		{"nobody", "get", auth.ResourceJobs, "team-a", "", false},
+		{"alice", "delete", auth.ResourceTemplates, "team-a", "alice", true},
+		{"alice", "delete", auth.ResourceTemplates, "team-a", "mlops", false},
 	}
 	for _, tc := range cases {
 		u, err := p.Authenticate(t.Context(), tc.user+"-token")
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := server.Action{Verb: tc.verb, Resource: tc.res, Namespace: tc.ns, Name: "j1"}
+		a := auth.Action{Verb: tc.verb, Resource: tc.res, Namespace: tc.ns, Name: "j1"}
 		if tc.owner != "" {
 			a.Owner = owned(tc.owner)
 		}
@@ -124,12 +124,12 @@ func TestPolicyAuthorize(t *testing.T) {
 }
 
 func TestPolicyDenialMessages(t *testing.T) {
-	p, err := server.ParsePolicy([]byte(testPolicy))
+	p, err := auth.ParsePolicy([]byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
 	}
 	alice, _ := p.Authenticate(t.Context(), "alice-token")
-	err = p.Authorize(t.Context(), alice, server.Action{Verb: "delete", Resource: server.ResourceJobs, Namespace: "team-a", Name: "train", Owner: func() (string, error) { return "bob", nil }})
+	err = p.Authorize(t.Context(), alice, auth.Action{Verb: "delete", Resource: auth.ResourceJobs, Namespace: "team-a", Name: "train", Owner: func() (string, error) { return "bob", nil }})
 	var je *job.Error
 	if !errors.As(err, &je) {
 		t.Fatalf("got %v", err)
@@ -142,7 +142,7 @@ func TestPolicyDenialMessages(t *testing.T) {
 	if !strings.Contains(je.Hint, "mlops") {
 		t.Errorf("hint %q does not say how to get access", je.Hint)
 	}
-	err = p.Authorize(t.Context(), alice, server.Action{Verb: "get", Resource: server.ResourceJobs, Namespace: "team-b", Name: "x"})
+	err = p.Authorize(t.Context(), alice, auth.Action{Verb: "get", Resource: auth.ResourceJobs, Namespace: "team-b", Name: "x"})
 	if !errors.As(err, &je) || !strings.Contains(je.Message, `alice has no role in namespace "team-b"`) || !strings.Contains(je.Hint, "--policy-file") {
 		t.Errorf("no-role denial: %v", err)
 	}
@@ -150,17 +150,17 @@ func TestPolicyDenialMessages(t *testing.T) {
 	// error (the job does not exist) is returned as is.
 	mlops, _ := p.Authenticate(t.Context(), "mlops-token")
 	called := false
-	if err := p.Authorize(t.Context(), mlops, server.Action{Verb: "delete", Resource: server.ResourceJobs, Namespace: "team-a", Owner: func() (string, error) { called = true; return "", nil }}); err != nil || called {
+	if err := p.Authorize(t.Context(), mlops, auth.Action{Verb: "delete", Resource: auth.ResourceJobs, Namespace: "team-a", Owner: func() (string, error) { called = true; return "", nil }}); err != nil || called {
 		t.Errorf("mlops delete: %v, owner looked up: %v", err, called)
 	}
-	err = p.Authorize(t.Context(), alice, server.Action{Verb: "delete", Resource: server.ResourceJobs, Namespace: "team-a", Owner: func() (string, error) { return "", job.NotFound("team-a", "gone") }})
+	err = p.Authorize(t.Context(), alice, auth.Action{Verb: "delete", Resource: auth.ResourceJobs, Namespace: "team-a", Owner: func() (string, error) { return "", job.NotFound("team-a", "gone") }})
 	if !job.IsKind(err, job.KindNotFound) {
 		t.Errorf("missing job: %v", err)
 	}
 }
 
 func TestParsePolicyErrors(t *testing.T) {
-	_, err := server.ParsePolicy([]byte(`{
+	_, err := auth.ParsePolicy([]byte(`{
 	  "users": [{"name": "a"}, {"name": "a", "token": "x", "tokenSHA256": "y"}, {"name": "b", "tokenSHA256": "zz"}, {"name": "c", "token": "t"}, {"name": "d", "token": "t"}],
 	  "bindings": [{"role": "owner", "namespaces": []}]
 	}`))
@@ -176,7 +176,7 @@ func TestParsePolicyErrors(t *testing.T) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
 	}
-	if _, err := server.ParsePolicy([]byte(`{"users": [], "rules": []}`)); err == nil || !strings.Contains(err.Error(), "unknown field") {
+	if _, err := auth.ParsePolicy([]byte(`{"users": [], "rules": []}`)); err == nil || !strings.Contains(err.Error(), "unknown field") {
 		t.Errorf("unknown field: %v", err)
 	}
 }
@@ -191,7 +191,7 @@ func TestPolicyFileReload(t *testing.T) {
 		}
 	}
 	write(`{"users": [{"name": "a", "token": "t1"}], "bindings": [{"role": "viewer", "namespaces": ["x"], "users": ["a"]}]}`)
-	f, err := server.OpenPolicyFile(p, nil)
+	f, err := auth.OpenPolicyFile(p, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,14 +199,14 @@ func TestPolicyFileReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Authorize(t.Context(), u, server.Action{Verb: "create", Resource: server.ResourceJobs, Namespace: "x"}) == nil {
+	if f.Authorize(t.Context(), u, auth.Action{Verb: "create", Resource: auth.ResourceJobs, Namespace: "x"}) == nil {
 		t.Fatal("viewer may create")
 	}
 	write(`{"users": [{"name": "a", "token": "t1"}], "bindings": [{"role": "data-scientist", "namespaces": ["x"], "users": ["a"]}]}`)
 	future := time.Now().Add(time.Minute)
 	_ = os.Chtimes(p, future, future)
 	eventuallyTrue(t, func() bool {
-		return f.Authorize(t.Context(), u, server.Action{Verb: "create", Resource: server.ResourceJobs, Namespace: "x"}) == nil
+		return f.Authorize(t.Context(), u, auth.Action{Verb: "create", Resource: auth.ResourceJobs, Namespace: "x"}) == nil
 	})
 	write(`{"users": [`)
 	future = future.Add(time.Minute)

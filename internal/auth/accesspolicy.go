@@ -1,4 +1,4 @@
-package server
+package auth
 
 import (
 	"bytes"
@@ -155,7 +155,7 @@ func LoadPolicy(path string) (*Policy, error) {
 // Authenticate looks the token up by its SHA-256 digest.
 func (p *Policy) Authenticate(_ context.Context, token string) (User, error) {
 	if token == "" {
-		return User{}, errBadToken
+		return User{}, ErrBadToken
 	}
 	h := sha256.Sum256([]byte(token))
 	for k, u := range p.byHash {
@@ -163,7 +163,7 @@ func (p *Policy) Authenticate(_ context.Context, token string) (User, error) {
 			return u, nil
 		}
 	}
-	return User{}, errBadToken
+	return User{}, ErrBadToken
 }
 
 // role returns the most powerful role u has in namespace ns ("" = none).

@@ -24,9 +24,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/job"
-	"github.com/odh-training/odh-training/internal/server"
 )
 
 // ttlCache is a small map with expiring entries.
@@ -79,11 +79,11 @@ func (c *ttlCache[V]) put(k string, v V) {
 type TokenReview struct {
 	client    kubernetes.Interface
 	audiences []string
-	ok        *ttlCache[server.User]
+	ok        *ttlCache[auth.User]
 	bad       *ttlCache[struct{}]
 }
 
-var _ server.Authenticator = (*TokenReview)(nil)
+var _ auth.Authenticator = (*TokenReview)(nil)
 
 // NewTokenReview validates tokens with client (the server's own identity,
 // which needs create on tokenreviews). Valid tokens are remembered for ttl,
@@ -94,13 +94,13 @@ func (t *TokenReview) TokenHint() string {
 }
 
 func NewTokenReview(client kubernetes.Interface, ttl time.Duration, audiences ...string) *TokenReview {
-	return &TokenReview{client: client, audiences: audiences, ok: newCache[server.User](ttl, 10000), bad: newCache[struct{}](5*time.Second, 10000)}
+	return &TokenReview{client: client, audiences: audiences, ok: newCache[auth.User](ttl, 10000), bad: newCache[struct{}](5*time.Second, 10000)}
 }
 
 // Authenticate returns the token's user.
-func (t *TokenReview) Authenticate(ctx context.Context, token string) (server.User, error) {
+func (t *TokenReview) Authenticate(ctx context.Context, token string) (auth.User, error) {
 	if token == "" {
-		return server.User{}, errors.New("no token")
+		return auth.User{}, errors.New("no token")
 	}
 	sum := sha256.Sum256([]byte(token))
 	k := string(sum[:])
@@ -108,19 +108,19 @@ func (t *TokenReview) Authenticate(ctx context.Context, token string) (server.Us
 		return u, nil
 	}
 	if _, bad := t.bad.get(k); bad {
-		return server.User{}, errors.New("invalid token")
+		return auth.User{}, errors.New("invalid token")
 	}
 	r, err := t.client.AuthenticationV1().TokenReviews().Create(ctx, &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: token, Audiences: t.audiences}}, metav1.CreateOptions{})
 	if err != nil {
 		// Not the caller's fault: say so instead of "invalid token".
-		return server.User{}, &job.Error{Kind: job.KindUnavailable, Message: "cannot validate the token with the cluster's API server; try again", Err: err}
+		return auth.User{}, &job.Error{Kind: job.KindUnavailable, Message: "cannot validate the token with the cluster's API server; try again", Err: err}
 	}
 	if !r.Status.Authenticated {
 		t.bad.put(k, struct{}{})
-		return server.User{}, errors.New("invalid token")
+		return auth.User{}, errors.New("invalid token")
 	}
 	ui := r.Status.User
-	u := server.User{Name: ui.Username, Groups: ui.Groups, UID: ui.UID}
+	u := auth.User{Name: ui.Username, Groups: ui.Groups, UID: ui.UID}
 	if len(ui.Extra) > 0 {
 		u.Extra = map[string][]string{}
 		for key, v := range ui.Extra {
@@ -145,7 +145,7 @@ func NewImpersonator(base *rest.Config, own *kube.Clients) *Impersonator {
 	return &Impersonator{base: base, own: own, c: newCache[*kube.Clients](5*time.Minute, 1000)}
 }
 
-func userKey(u server.User) string {
+func userKey(u auth.User) string {
 	var b strings.Builder
 	b.WriteString(u.Name + "\x00" + u.UID + "\x00" + strings.Join(u.Groups, "\x01"))
 	keys := make([]string, 0, len(u.Extra))
@@ -161,7 +161,7 @@ func userKey(u server.User) string {
 
 // ClientsFor returns the clients of the request's caller (kube.Options.ClientsFor).
 func (i *Impersonator) ClientsFor(ctx context.Context) (*kube.Clients, error) {
-	u, ok := server.UserFrom(ctx)
+	u, ok := auth.UserFrom(ctx)
 	if !ok || u.Name == "" {
 		return i.own, nil
 	}
@@ -196,8 +196,8 @@ type sarResult struct {
 }
 
 var (
-	_ server.Authorizer     = (*AccessReview)(nil)
-	_ server.AccessReviewer = (*AccessReview)(nil)
+	_ auth.Authorizer     = (*AccessReview)(nil)
+	_ auth.AccessReviewer = (*AccessReview)(nil)
 )
 
 // NewAccessReview asks with client (the server's identity, which needs
@@ -207,27 +207,27 @@ func NewAccessReview(client kubernetes.Interface, ttl time.Duration) *AccessRevi
 }
 
 // attributes maps a service action to what the API server checks.
-func attributes(a server.Action) *authorizationv1.ResourceAttributes {
+func attributes(a auth.Action) *authorizationv1.ResourceAttributes {
 	ra := &authorizationv1.ResourceAttributes{Namespace: a.Namespace, Verb: a.Verb, Group: "kubeflow.org", Resource: "mpijobs", Name: a.Name}
 	switch a.Resource {
-	case server.ResourceLogs:
+	case auth.ResourceLogs:
 		ra.Group, ra.Resource, ra.Subresource, ra.Name = "", "pods", "log", ""
-	case server.ResourceEvents:
-		ra.Group, ra.Resource, ra.Verb, ra.Name = "", "events", server.VerbList, ""
-	case server.ResourceCapacity:
-		ra.Group, ra.Resource, ra.Verb, ra.Name = "", "resourcequotas", server.VerbList, ""
-	case server.ResourceTemplates:
+	case auth.ResourceEvents:
+		ra.Group, ra.Resource, ra.Verb, ra.Name = "", "events", auth.VerbList, ""
+	case auth.ResourceCapacity:
+		ra.Group, ra.Resource, ra.Verb, ra.Name = "", "resourcequotas", auth.VerbList, ""
+	case auth.ResourceTemplates:
 		// Templates are the server's; using them needs the same access as
 		// the jobs they make.
 		ra.Name = ""
 	}
-	if a.Verb == server.VerbUpdate {
+	if a.Verb == auth.VerbUpdate {
 		ra.Verb = "patch" // suspend and resume patch the MPIJob
 	}
 	return ra
 }
 
-func (r *AccessReview) review(ctx context.Context, u server.User, ra *authorizationv1.ResourceAttributes) (sarResult, error) {
+func (r *AccessReview) review(ctx context.Context, u auth.User, ra *authorizationv1.ResourceAttributes) (sarResult, error) {
 	k := userKey(u) + "\x00" + ra.Namespace + "\x00" + ra.Verb + "\x00" + ra.Group + "/" + ra.Resource + "/" + ra.Subresource + "\x00" + ra.Name
 	if res, ok := r.cache.get(k); ok {
 		return res, nil
@@ -247,6 +247,21 @@ func (r *AccessReview) review(ctx context.Context, u server.User, ra *authorizat
 	return res, nil
 }
 
+// Allowed asks whether u may do what ra describes, with the same cache as
+// every other review (the admission webhook asks it about manage-all).
+// Errors are the API server's.
+func (r *AccessReview) Allowed(ctx context.Context, u auth.User, ra *authorizationv1.ResourceAttributes) (bool, error) {
+	res, err := r.review(ctx, u, ra)
+	if err != nil {
+		var je *job.Error
+		if errors.As(err, &je) && je.Err != nil {
+			return false, je.Err
+		}
+		return false, err
+	}
+	return res.allowed, nil
+}
+
 func describe(ra *authorizationv1.ResourceAttributes) string {
 	res := ra.Resource
 	if ra.Group != "" {
@@ -259,7 +274,7 @@ func describe(ra *authorizationv1.ResourceAttributes) string {
 }
 
 // Authorize checks the action for the caller.
-func (r *AccessReview) Authorize(ctx context.Context, u server.User, a server.Action) error {
+func (r *AccessReview) Authorize(ctx context.Context, u auth.User, a auth.Action) error {
 	ra := attributes(a)
 	res, err := r.review(ctx, u, ra)
 	if err != nil {
@@ -271,7 +286,7 @@ func (r *AccessReview) Authorize(ctx context.Context, u server.User, a server.Ac
 	return r.denied(u, a, ra)
 }
 
-func (r *AccessReview) denied(u server.User, a server.Action, ra *authorizationv1.ResourceAttributes) *job.Error {
+func (r *AccessReview) denied(u auth.User, a auth.Action, ra *authorizationv1.ResourceAttributes) *job.Error {
 	where := fmt.Sprintf("in namespace %q", a.Namespace)
 	if a.Namespace == "" {
 		where = "in all namespaces"
@@ -290,7 +305,7 @@ func (r *AccessReview) denied(u server.User, a server.Action, ra *authorizationv
 // CanI answers for the caller as the API server and the admission webhook
 // would: RBAC, and for updating or deleting one job the own-job rule
 // (creator, or verb manage-all on mpijobs).
-func (r *AccessReview) CanI(ctx context.Context, u server.User, a server.Action) (bool, string, error) {
+func (r *AccessReview) CanI(ctx context.Context, u auth.User, a auth.Action) (bool, string, error) {
 	ra := attributes(a)
 	res, err := r.review(ctx, u, ra)
 	if err != nil {
@@ -299,7 +314,7 @@ func (r *AccessReview) CanI(ctx context.Context, u server.User, a server.Action)
 	if !res.allowed {
 		return false, r.denied(u, a, ra).Error(), nil
 	}
-	if a.Resource != server.ResourceJobs || a.Owner == nil || (a.Verb != server.VerbUpdate && a.Verb != server.VerbDelete) {
+	if a.Resource != auth.ResourceJobs || a.Owner == nil || (a.Verb != auth.VerbUpdate && a.Verb != auth.VerbDelete) {
 		return true, "", nil
 	}
 	owner, err := a.Owner()

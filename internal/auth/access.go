@@ -1,8 +1,7 @@
-package server
+package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/odh-training/odh-training/internal/job"
@@ -90,61 +89,8 @@ func forbidden(u User, a Action, why, hint string) *job.Error {
 	return &job.Error{Kind: job.KindForbidden, Message: msg, Hint: hint}
 }
 
-// authorize runs the service's authorizer, if any.
-func (s *Service) authorize(ctx context.Context, a Action) error {
-	if s.authz == nil {
-		return nil
-	}
-	u, _ := UserFrom(ctx)
-	return s.authz.Authorize(ctx, u, a)
-}
-
-// visible returns a filter for lists and watches across namespaces: the
-// namespaces the caller may list (decided once per namespace per call).
-func (s *Service) visible(ctx context.Context, verb string) func(ns string) bool {
-	if s.authz == nil {
-		return func(string) bool { return true }
-	}
-	u, _ := UserFrom(ctx)
-	seen := map[string]bool{}
-	return func(ns string) bool {
-		ok, done := seen[ns]
-		if !done {
-			ok = s.authz.Authorize(ctx, u, Action{Verb: verb, Resource: ResourceJobs, Namespace: ns}) == nil
-			seen[ns] = ok
-		}
-		return ok
-	}
-}
-
 // Verbs lists what CanI answers about.
 var Verbs = []string{VerbGet, VerbList, VerbWatch, VerbCreate, VerbUpdate, VerbDelete}
 
-// resources CanI answers about.
-var resources = []string{ResourceJobs, ResourceLogs, ResourceEvents, ResourceCapacity, ResourceTemplates}
-
-// canI decides a CanI question: with an AccessReviewer (the cluster) it
-// asks it; with an Authorizer (the policy file) it runs the decision the
-// call itself would; with neither, the single local user may do anything.
-func (s *Service) canI(ctx context.Context, a Action) (bool, string, error) {
-	u, _ := UserFrom(ctx)
-	if s.reviewer != nil {
-		return s.reviewer.CanI(ctx, u, a)
-	}
-	if s.authz == nil {
-		return true, "", nil
-	}
-	err := s.authz.Authorize(ctx, u, a)
-	if err == nil {
-		return true, "", nil
-	}
-	var je *job.Error
-	if errors.As(err, &je) && je.Kind == job.KindForbidden {
-		reason := je.Message
-		if je.Hint != "" {
-			reason += ". " + je.Hint
-		}
-		return false, reason, nil
-	}
-	return false, "", err
-}
+// Resources lists what CanI answers about.
+var Resources = []string{ResourceJobs, ResourceLogs, ResourceEvents, ResourceCapacity, ResourceTemplates}

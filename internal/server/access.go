@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/odh-training/odh-training/internal/auth"
+	"github.com/odh-training/odh-training/internal/job"
+)
+
+// authorize runs the service's authorizer, if any.
+func (s *Service) authorize(ctx context.Context, a auth.Action) error {
+	if s.authz == nil {
+		return nil
+	}
+	u, _ := auth.UserFrom(ctx)
+	return s.authz.Authorize(ctx, u, a)
+}
+
+// visible returns a filter for lists and watches across namespaces: the
+// namespaces the caller may list (decided once per namespace per call).
+func (s *Service) visible(ctx context.Context, verb string) func(ns string) bool {
+	if s.authz == nil {
+		return func(string) bool { return true }
+	}
+	u, _ := auth.UserFrom(ctx)
+	seen := map[string]bool{}
+	return func(ns string) bool {
+		ok, done := seen[ns]
+		if !done {
+			ok = s.authz.Authorize(ctx, u, auth.Action{Verb: verb, Resource: auth.ResourceJobs, Namespace: ns}) == nil
+			seen[ns] = ok
+		}
+		return ok
+	}
+}
+
+// canI decides a CanI question: with an AccessReviewer (the cluster) it
+// asks it; with an Authorizer (the policy file) it runs the decision the
+// call itself would; with neither, the single local user may do anything.
+func (s *Service) canI(ctx context.Context, a auth.Action) (bool, string, error) {
+	u, _ := auth.UserFrom(ctx)
+	if s.reviewer != nil {
+		return s.reviewer.CanI(ctx, u, a)
+	}
+	if s.authz == nil {
+		return true, "", nil
+	}
+	err := s.authz.Authorize(ctx, u, a)
+	if err == nil {
+		return true, "", nil
+	}
+	var je *job.Error
+	if errors.As(err, &je) && je.Kind == job.KindForbidden {
+		reason := je.Message
+		if je.Hint != "" {
+			reason += ". " + je.Hint
+		}
+		return false, reason, nil
+	}
+	return false, "", err
+}
