@@ -71,13 +71,13 @@ tools: ## Build the pinned code generators into bin/tools (from tools/go.mod)
 .PHONY: generate
 generate: tools ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI) from proto/ and the CLI reference
 	@hack/ensure-packages.sh $(GEN_PACKAGES)
-	@rm -rf gen/go && mkdir -p gen/go gen/openapi .cache/openapi
+	@rm -rf gen/go && mkdir -p gen/go/gateway gen/openapi .cache/openapi
 	protoc -I proto -I $(GOOGLEAPIS) -I /usr/include \
 	  --plugin=protoc-gen-go=$(TOOLS_BIN)/protoc-gen-go --plugin=protoc-gen-go-grpc=$(TOOLS_BIN)/protoc-gen-go-grpc \
 	  --plugin=protoc-gen-grpc-gateway=$(TOOLS_BIN)/protoc-gen-grpc-gateway --plugin=protoc-gen-openapiv3=$(TOOLS_BIN)/protoc-gen-openapiv3 \
 	  --go_out=gen/go --go_opt=paths=source_relative,$(PROTO_M) \
 	  --go-grpc_out=gen/go --go-grpc_opt=paths=source_relative,$(PROTO_M) \
-	  --grpc-gateway_out=gen/go --grpc-gateway_opt=paths=source_relative,$(PROTO_M) \
+	  --grpc-gateway_out=gen/go/gateway --grpc-gateway_opt=paths=source_relative,standalone=true,$(PROTO_M) \
 	  --openapiv3_out=.cache/openapi --openapiv3_opt=$(PROTO_M) \
 	  proto/odh/training/v1/training.proto
 	cp .cache/openapi/odh/training/v1/training.openapi.json gen/openapi/training.openapi.json

@@ -133,6 +133,12 @@ func NotFound(namespace, name string) *Error {
 	}
 }
 
+// BadRequest builds the error for one invalid request parameter: msg says
+// what is wrong with value and what to send instead.
+func BadRequest(field, value, msg string) *Error {
+	return &Error{Kind: KindBadRequest, Message: msg, Fields: FieldErrors{{Field: field, Type: FieldInvalid, Value: value, Message: msg}}}
+}
+
 // KindOf returns the kind of err, KindInternal for unclassified errors.
 func KindOf(err error) ErrorKind {
 	var e *Error

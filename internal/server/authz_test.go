@@ -19,6 +19,7 @@ import (
 	"github.com/odh-training/odh-training/internal/apiconv"
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/service"
 )
 
 // testPolicy: alice and bob are data scientists in team-a and team-b, mlops
@@ -179,7 +180,7 @@ func TestPolicyThroughTheService(t *testing.T) {
 	type row struct{ User, Verb, Namespace, Name, Result string }
 	var denied []row
 	for _, line := range strings.Split(strings.TrimSpace(audit.String()), "\n") {
-		var r server.AuditRecord
+		var r service.AuditRecord
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("audit line %q: %v", line, err)
 		}

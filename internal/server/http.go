@@ -168,7 +168,7 @@ func (s *Server) textLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		n, err := strconv.ParseInt(v, 10, 32)
 		if err != nil {
-			bad = badRequest(name, v, fmt.Sprintf("%s must be a whole number, got %q", name, v))
+			bad = job.BadRequest(name, v, fmt.Sprintf("%s must be a whole number, got %q", name, v))
 			return nil
 		}
 		i := int32(n)

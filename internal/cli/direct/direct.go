@@ -27,7 +27,7 @@ import (
 	"github.com/odh-training/odh-training/internal/discovery"
 	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/job"
-	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/service"
 	"github.com/odh-training/odh-training/internal/templates"
 )
 
@@ -104,7 +104,7 @@ func Connect(ctx context.Context, o Options) (*apiclient.Client, func(), error) 
 		_ = eng.Close(context.Background())
 		return nil, nil, err
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng, Templates: tpl, Auth: auth.Anonymous{User: who}})
+	srv, err := service.New(service.Options{Engine: eng, Templates: tpl, Auth: auth.Anonymous{User: who}})
 	if err != nil {
 		cancel()
 		_ = eng.Close(context.Background())

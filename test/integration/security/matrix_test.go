@@ -24,7 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
-	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/service"
 	"github.com/odh-training/odh-training/test/cluster"
 )
 
@@ -443,7 +443,7 @@ func TestAuditRecords(t *testing.T) {
 			t.Errorf("%s %s %s: %s %s", c.user, c.verb, c.name, o, d)
 		}
 	}
-	var recs []server.AuditRecord
+	var recs []service.AuditRecord
 	eventually(t, "audit records", func() error {
 		data, err := readFile(auditLog)
 		if err != nil {
@@ -451,7 +451,7 @@ func TestAuditRecords(t *testing.T) {
 		}
 		recs = nil
 		for _, line := range strings.Split(strings.TrimSpace(data), "\n") {
-			var r server.AuditRecord
+			var r service.AuditRecord
 			if err := json.Unmarshal([]byte(line), &r); err != nil {
 				return fmt.Errorf("audit line %q: %v", line, err)
 			}

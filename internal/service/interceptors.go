@@ -1,7 +1,10 @@
-package server
+package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/status"
@@ -10,6 +13,10 @@ import (
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/job"
 )
+
+// The interceptors every call goes through, outermost first: panic recovery,
+// (odh-server's request metrics), error translation, authentication and
+// rate limits, audit (audit.go).
 
 func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
 	actx, err := auth.Authenticate(ctx, s.auth)
@@ -71,4 +78,60 @@ func (s *Server) streamAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServ
 		return err
 	}
 	return h(srv, wrappedStream{ServerStream: ss, ctx: ctx})
+}
+
+func (s *Server) translate(method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := status.FromError(err); ok && !isJobError(err) {
+		return err
+	}
+	e := apiconv.Classify(err)
+	if e.Kind == job.KindInternal {
+		s.log.Error("request failed", "method", method, "error", err)
+	}
+	return apiconv.ToStatus(e).Err()
+}
+
+func isJobError(err error) bool {
+	var e *job.Error
+	return errors.As(err, &e)
+}
+
+func (s *Server) unaryErrors(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	resp, err := h(ctx, req)
+	return resp, s.translate(info.FullMethod, err)
+}
+
+func (s *Server) streamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	err := h(srv, ss)
+	if err != nil && ss.Context().Err() != nil {
+		// The client went away; that is not an error of the stream.
+		return nil
+	}
+	return s.translate(info.FullMethod, err)
+}
+
+func (s *Server) recovered(method string, p any) error {
+	s.log.Error("panic in handler", "method", method, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return apiconv.ToStatus(&job.Error{Kind: job.KindInternal, Message: "internal error; the server log has the details"}).Err()
+}
+
+func (s *Server) unaryRecover(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = s.recovered(info.FullMethod, p)
+		}
+	}()
+	return h(ctx, req)
+}
+
+func (s *Server) streamRecover(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = s.recovered(info.FullMethod, p)
+		}
+	}()
+	return h(srv, ss)
 }

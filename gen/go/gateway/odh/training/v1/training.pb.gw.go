@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extTrainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_TrainingService_CreateJob_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_CreateJob_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateJobRequest
+		protoReq extTrainingv1.CreateJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -59,9 +60,9 @@ func request_TrainingService_CreateJob_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_CreateJob_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_CreateJob_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateJobRequest
+		protoReq extTrainingv1.CreateJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -80,9 +81,9 @@ func local_request_TrainingService_CreateJob_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_TrainingService_GetJob_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_GetJob_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetJobRequest
+		protoReq extTrainingv1.GetJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -109,9 +110,9 @@ func request_TrainingService_GetJob_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_GetJob_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_GetJob_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetJobRequest
+		protoReq extTrainingv1.GetJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -137,9 +138,9 @@ func local_request_TrainingService_GetJob_0(ctx context.Context, marshaler runti
 
 var filter_TrainingService_ListJobs_0 = &utilities.DoubleArray{Encoding: map[string]int{"namespace": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_TrainingService_ListJobs_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_ListJobs_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListJobsRequest
+		protoReq extTrainingv1.ListJobsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -164,9 +165,9 @@ func request_TrainingService_ListJobs_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_ListJobs_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_ListJobs_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListJobsRequest
+		protoReq extTrainingv1.ListJobsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -190,9 +191,9 @@ func local_request_TrainingService_ListJobs_0(ctx context.Context, marshaler run
 
 var filter_TrainingService_ListJobs_1 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_TrainingService_ListJobs_1(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_ListJobs_1(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListJobsRequest
+		protoReq extTrainingv1.ListJobsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -208,9 +209,9 @@ func request_TrainingService_ListJobs_1(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_ListJobs_1(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_ListJobs_1(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListJobsRequest
+		protoReq extTrainingv1.ListJobsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -225,9 +226,9 @@ func local_request_TrainingService_ListJobs_1(ctx context.Context, marshaler run
 
 var filter_TrainingService_DeleteJob_0 = &utilities.DoubleArray{Encoding: map[string]int{"namespace": 0, "name": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_TrainingService_DeleteJob_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_DeleteJob_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteJobRequest
+		protoReq extTrainingv1.DeleteJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -260,9 +261,9 @@ func request_TrainingService_DeleteJob_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_DeleteJob_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_DeleteJob_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteJobRequest
+		protoReq extTrainingv1.DeleteJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -294,9 +295,9 @@ func local_request_TrainingService_DeleteJob_0(ctx context.Context, marshaler ru
 
 var filter_TrainingService_WatchJobs_0 = &utilities.DoubleArray{Encoding: map[string]int{"namespace": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_TrainingService_WatchJobs_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (TrainingService_WatchJobsClient, runtime.ServerMetadata, error) {
+func request_TrainingService_WatchJobs_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (extTrainingv1.TrainingService_WatchJobsClient, runtime.ServerMetadata, error) {
 	var (
-		protoReq WatchJobsRequest
+		protoReq extTrainingv1.WatchJobsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -331,9 +332,9 @@ func request_TrainingService_WatchJobs_0(ctx context.Context, marshaler runtime.
 
 var filter_TrainingService_WatchJobs_1 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_TrainingService_WatchJobs_1(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (TrainingService_WatchJobsClient, runtime.ServerMetadata, error) {
+func request_TrainingService_WatchJobs_1(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (extTrainingv1.TrainingService_WatchJobsClient, runtime.ServerMetadata, error) {
 	var (
-		protoReq WatchJobsRequest
+		protoReq extTrainingv1.WatchJobsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -359,9 +360,9 @@ func request_TrainingService_WatchJobs_1(ctx context.Context, marshaler runtime.
 
 var filter_TrainingService_GetLogs_0 = &utilities.DoubleArray{Encoding: map[string]int{"namespace": 0, "name": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
 
-func request_TrainingService_GetLogs_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (TrainingService_GetLogsClient, runtime.ServerMetadata, error) {
+func request_TrainingService_GetLogs_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (extTrainingv1.TrainingService_GetLogsClient, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetLogsRequest
+		protoReq extTrainingv1.GetLogsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -402,9 +403,9 @@ func request_TrainingService_GetLogs_0(ctx context.Context, marshaler runtime.Ma
 	return stream, metadata, nil
 }
 
-func request_TrainingService_SuspendJob_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_SuspendJob_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SuspendJobRequest
+		protoReq extTrainingv1.SuspendJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -434,9 +435,9 @@ func request_TrainingService_SuspendJob_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_SuspendJob_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_SuspendJob_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SuspendJobRequest
+		protoReq extTrainingv1.SuspendJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -463,9 +464,9 @@ func local_request_TrainingService_SuspendJob_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func request_TrainingService_ResumeJob_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_ResumeJob_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ResumeJobRequest
+		protoReq extTrainingv1.ResumeJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -495,9 +496,9 @@ func request_TrainingService_ResumeJob_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_ResumeJob_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_ResumeJob_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ResumeJobRequest
+		protoReq extTrainingv1.ResumeJobRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -524,9 +525,9 @@ func local_request_TrainingService_ResumeJob_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_TrainingService_ListEvents_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_ListEvents_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListEventsRequest
+		protoReq extTrainingv1.ListEventsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -553,9 +554,9 @@ func request_TrainingService_ListEvents_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_ListEvents_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_ListEvents_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListEventsRequest
+		protoReq extTrainingv1.ListEventsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -579,9 +580,9 @@ func local_request_TrainingService_ListEvents_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func request_TrainingService_GetJobMetrics_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_GetJobMetrics_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetJobMetricsRequest
+		protoReq extTrainingv1.GetJobMetricsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -608,9 +609,9 @@ func request_TrainingService_GetJobMetrics_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_GetJobMetrics_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_GetJobMetrics_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetJobMetricsRequest
+		protoReq extTrainingv1.GetJobMetricsRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -634,9 +635,9 @@ func local_request_TrainingService_GetJobMetrics_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_TrainingService_GetCapacity_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_GetCapacity_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetCapacityRequest
+		protoReq extTrainingv1.GetCapacityRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -655,9 +656,9 @@ func request_TrainingService_GetCapacity_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_GetCapacity_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_GetCapacity_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetCapacityRequest
+		protoReq extTrainingv1.GetCapacityRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -673,9 +674,9 @@ func local_request_TrainingService_GetCapacity_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_TrainingService_GetVersion_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_GetVersion_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetVersionRequest
+		protoReq extTrainingv1.GetVersionRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -685,18 +686,18 @@ func request_TrainingService_GetVersion_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_GetVersion_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_GetVersion_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetVersionRequest
+		protoReq extTrainingv1.GetVersionRequest
 		metadata runtime.ServerMetadata
 	)
 	msg, err := server.GetVersion(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_TrainingService_CreateTemplate_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_CreateTemplate_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateTemplateRequest
+		protoReq extTrainingv1.CreateTemplateRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -718,9 +719,9 @@ func request_TrainingService_CreateTemplate_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_CreateTemplate_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_CreateTemplate_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateTemplateRequest
+		protoReq extTrainingv1.CreateTemplateRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -739,9 +740,9 @@ func local_request_TrainingService_CreateTemplate_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_TrainingService_ListTemplates_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_ListTemplates_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListTemplatesRequest
+		protoReq extTrainingv1.ListTemplatesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -760,9 +761,9 @@ func request_TrainingService_ListTemplates_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_ListTemplates_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_ListTemplates_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListTemplatesRequest
+		protoReq extTrainingv1.ListTemplatesRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -778,9 +779,9 @@ func local_request_TrainingService_ListTemplates_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func request_TrainingService_GetTemplate_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_GetTemplate_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetTemplateRequest
+		protoReq extTrainingv1.GetTemplateRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -807,9 +808,9 @@ func request_TrainingService_GetTemplate_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_GetTemplate_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_GetTemplate_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetTemplateRequest
+		protoReq extTrainingv1.GetTemplateRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -833,9 +834,9 @@ func local_request_TrainingService_GetTemplate_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func request_TrainingService_DeleteTemplate_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_DeleteTemplate_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteTemplateRequest
+		protoReq extTrainingv1.DeleteTemplateRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -862,9 +863,9 @@ func request_TrainingService_DeleteTemplate_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_DeleteTemplate_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_DeleteTemplate_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DeleteTemplateRequest
+		protoReq extTrainingv1.DeleteTemplateRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -890,9 +891,9 @@ func local_request_TrainingService_DeleteTemplate_0(ctx context.Context, marshal
 
 var filter_TrainingService_CanI_0 = &utilities.DoubleArray{Encoding: map[string]int{"namespace": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
 
-func request_TrainingService_CanI_0(ctx context.Context, marshaler runtime.Marshaler, client TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TrainingService_CanI_0(ctx context.Context, marshaler runtime.Marshaler, client extTrainingv1.TrainingServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CanIRequest
+		protoReq extTrainingv1.CanIRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -917,9 +918,9 @@ func request_TrainingService_CanI_0(ctx context.Context, marshaler runtime.Marsh
 	return msg, metadata, err
 }
 
-func local_request_TrainingService_CanI_0(ctx context.Context, marshaler runtime.Marshaler, server TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TrainingService_CanI_0(ctx context.Context, marshaler runtime.Marshaler, server extTrainingv1.TrainingServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CanIRequest
+		protoReq extTrainingv1.CanIRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -946,7 +947,7 @@ func local_request_TrainingService_CanI_0(ctx context.Context, marshaler runtime
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterTrainingServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterTrainingServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server TrainingServiceServer) error {
+func RegisterTrainingServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extTrainingv1.TrainingServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_TrainingService_CreateJob_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -1319,15 +1320,15 @@ func RegisterTrainingServiceHandlerFromEndpoint(ctx context.Context, mux *runtim
 // RegisterTrainingServiceHandler registers the http handlers for service TrainingService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterTrainingServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterTrainingServiceHandlerClient(ctx, mux, NewTrainingServiceClient(conn))
+	return RegisterTrainingServiceHandlerClient(ctx, mux, extTrainingv1.NewTrainingServiceClient(conn))
 }
 
 // RegisterTrainingServiceHandlerClient registers the http handlers for service TrainingService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "TrainingServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "TrainingServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extTrainingv1.TrainingServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extTrainingv1.TrainingServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "TrainingServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterTrainingServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client TrainingServiceClient) error {
+// "extTrainingv1.TrainingServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterTrainingServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extTrainingv1.TrainingServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_TrainingService_CreateJob_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

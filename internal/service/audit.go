@@ -1,4 +1,4 @@
-package server
+package service
 
 import (
 	"context"
@@ -123,16 +123,16 @@ func target(req any) (ns, name string, dryRun bool) {
 	return ns, name, dryRun
 }
 
-// requestIDKey is the metadata key (and, over REST, the X-Request-Id header)
+// RequestIDKey is the metadata key (and, over REST, the X-Request-Id header)
 // that carries a request's id.
-const requestIDKey = "x-request-id"
+const RequestIDKey = "x-request-id"
 
 // requestID returns the caller's request id, or a new one, and echoes it in
 // the response headers.
 func requestID(ctx context.Context) string {
 	md, _ := metadata.FromIncomingContext(ctx)
 	id := ""
-	if v := md.Get(requestIDKey); len(v) > 0 && len(v[0]) <= 128 {
+	if v := md.Get(RequestIDKey); len(v) > 0 && len(v[0]) <= 128 {
 		id = v[0]
 	}
 	if id == "" {
@@ -140,7 +140,7 @@ func requestID(ctx context.Context) string {
 		_, _ = rand.Read(b)
 		id = hex.EncodeToString(b)
 	}
-	_ = grpc.SetHeader(ctx, metadata.Pairs(requestIDKey, id))
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDKey, id))
 	return id
 }
 

@@ -1,8 +1,13 @@
-package server
+package service
 
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/job"
@@ -59,4 +64,46 @@ func (s *Service) canI(ctx context.Context, a auth.Action) (bool, string, error)
 		return false, reason, nil
 	}
 	return false, "", err
+}
+
+// CanI says whether the caller may do something.
+func (s *Service) CanI(ctx context.Context, req *trainingv1.CanIRequest) (*trainingv1.CanIResponse, error) {
+	verb, res := strings.ToLower(req.GetVerb()), strings.ToLower(req.GetResource())
+	switch verb {
+	case "suspend", "resume", "patch":
+		verb = auth.VerbUpdate
+	case "logs":
+		verb, res = auth.VerbGet, auth.ResourceLogs
+	}
+	if res == "" || res == "mpijob" || res == "mpijobs.kubeflow.org" {
+		res = auth.ResourceJobs
+	}
+	if !slices.Contains(auth.Verbs, verb) {
+		return nil, job.BadRequest("verb", req.GetVerb(), fmt.Sprintf("unknown verb %q: use one of %s", req.GetVerb(), strings.Join(auth.Verbs, ", ")))
+	}
+	if !slices.Contains(auth.Resources, res) {
+		return nil, job.BadRequest("resource", req.GetResource(), fmt.Sprintf("unknown resource %q: use one of %s", req.GetResource(), strings.Join(auth.Resources, ", ")))
+	}
+	ns := namespaceOrDefault(req.GetNamespace())
+	a := auth.Action{Verb: verb, Resource: res, Namespace: ns, Name: req.GetName()}
+	if a.Name != "" && (verb == auth.VerbUpdate || verb == auth.VerbDelete) {
+		switch res {
+		case auth.ResourceJobs:
+			a.Owner = s.jobOwner(ctx, ns, a.Name)
+		case auth.ResourceTemplates:
+			a.Owner = func() (string, error) {
+				t, err := s.templates.Get(ns, a.Name)
+				if err != nil {
+					return "", err
+				}
+				return t.Creator, nil
+			}
+		}
+	}
+	ok, reason, err := s.canI(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	u, _ := auth.UserFrom(ctx)
+	return &trainingv1.CanIResponse{Allowed: ok, Reason: reason, User: u.Name}, nil
 }

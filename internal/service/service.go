@@ -1,4 +1,13 @@
-package server
+// Package service is the Training Service itself: the TrainingService API
+// implemented over an engine (parse, default and validate with
+// internal/job, authorize with internal/auth, then ask the engine), and its
+// gRPC server with the interceptors every call goes through — panic
+// recovery, error translation (*job.Error to gRPC status, once), bearer
+// token authentication and per-user rate limits, and the audit log. Both
+// odh-server (internal/server puts the REST gateway, docs, metrics and
+// dashboard around it) and the CLI's direct mode (in-process, over an
+// in-memory connection) run it, so every client meets the same rules.
+package service
 
 import (
 	"context"
@@ -43,20 +52,16 @@ func NewService(eng engine.Engine, tpl *templates.Store) *Service {
 
 var _ trainingv1.TrainingServiceServer = (*Service)(nil)
 
-func badRequest(field, value, msg string) *job.Error {
-	return &job.Error{Kind: job.KindBadRequest, Message: msg, Fields: job.FieldErrors{{Field: field, Type: job.FieldInvalid, Value: value, Message: msg}}}
-}
-
 // jobFromRequest turns the request body into a prepared job.
 func jobFromRequest(ctx context.Context, req *trainingv1.CreateJobRequest) (*job.MPIJob, error) {
 	var j *job.MPIJob
 	switch {
 	case req.GetJob() != nil && req.GetManifest() != "":
-		return nil, badRequest("manifest", "", "set either job or manifest, not both")
+		return nil, job.BadRequest("manifest", "", "set either job or manifest, not both")
 	case req.GetManifest() != "":
 		docs := job.SplitDocuments([]byte(req.GetManifest()))
 		if len(docs) > 1 {
-			return nil, badRequest("manifest", "", fmt.Sprintf("the manifest holds %d documents; create one job per request", len(docs)))
+			return nil, job.BadRequest("manifest", "", fmt.Sprintf("the manifest holds %d documents; create one job per request", len(docs)))
 		}
 		parsed, _, err := job.Parse([]byte(req.GetManifest()))
 		if err != nil {
@@ -66,11 +71,11 @@ func jobFromRequest(ctx context.Context, req *trainingv1.CreateJobRequest) (*job
 	case req.GetJob() != nil:
 		j = apiconv.FromProto(req.GetJob())
 	default:
-		return nil, badRequest("job", "", "the request has no job: send a job object or a manifest")
+		return nil, job.BadRequest("job", "", "the request has no job: send a job object or a manifest")
 	}
 	if ns := req.GetNamespace(); ns != "" {
 		if j.Metadata.Namespace != "" && j.Metadata.Namespace != ns {
-			return nil, badRequest("metadata.namespace", j.Metadata.Namespace, fmt.Sprintf("the job's namespace %q does not match the request's namespace %q", j.Metadata.Namespace, ns))
+			return nil, job.BadRequest("metadata.namespace", j.Metadata.Namespace, fmt.Sprintf("the job's namespace %q does not match the request's namespace %q", j.Metadata.Namespace, ns))
 		}
 		j.Metadata.Namespace = ns
 		if j.Upstream != nil {
@@ -152,7 +157,7 @@ func namespaceOrDefault(ns string) string {
 
 func requireName(name string) error {
 	if name == "" {
-		return badRequest("name", "", "a job name is required")
+		return job.BadRequest("name", "", "a job name is required")
 	}
 	return nil
 }
@@ -189,7 +194,7 @@ func listOptions(namespace, selector string, phases []string) (engine.ListOption
 	if selector != "" {
 		sel, err := labels.Parse(selector)
 		if err != nil {
-			return opts, badRequest("labelSelector", selector, fmt.Sprintf("invalid label selector %q: %v (examples: \"team=nlp\", \"tier in (gold,silver)\", \"!canary\")", selector, err))
+			return opts, job.BadRequest("labelSelector", selector, fmt.Sprintf("invalid label selector %q: %v (examples: \"team=nlp\", \"tier in (gold,silver)\", \"!canary\")", selector, err))
 		}
 		opts.Selector = sel
 	}
@@ -207,7 +212,7 @@ func listOptions(namespace, selector string, phases []string) (engine.ListOption
 			for i, x := range job.Phases {
 				names[i] = string(x)
 			}
-			return opts, badRequest("phase", string(ph), fmt.Sprintf("unknown phase %q: use one of %s", ph, strings.Join(names, ", ")))
+			return opts, job.BadRequest("phase", string(ph), fmt.Sprintf("unknown phase %q: use one of %s", ph, strings.Join(names, ", ")))
 		}
 	}
 	return opts, nil
@@ -220,7 +225,7 @@ func (s *Service) ListJobs(ctx context.Context, req *trainingv1.ListJobsRequest)
 		return nil, err
 	}
 	if req.GetPageSize() < 0 {
-		return nil, badRequest("pageSize", fmt.Sprint(req.GetPageSize()), "pageSize must not be negative")
+		return nil, job.BadRequest("pageSize", fmt.Sprint(req.GetPageSize()), "pageSize must not be negative")
 	}
 	if opts.Namespace != "" {
 		if err := s.authorize(ctx, auth.Action{Verb: auth.VerbList, Resource: auth.ResourceJobs, Namespace: opts.Namespace}); err != nil {
@@ -240,7 +245,7 @@ func (s *Service) ListJobs(ctx context.Context, req *trainingv1.ListJobsRequest)
 	if tok := req.GetPageToken(); tok != "" {
 		after, err := base64.RawURLEncoding.DecodeString(tok)
 		if err != nil {
-			return nil, badRequest("pageToken", tok, "invalid pageToken: pass the nextPageToken of the previous response unchanged")
+			return nil, job.BadRequest("pageToken", tok, "invalid pageToken: pass the nextPageToken of the previous response unchanged")
 		}
 		key := string(after)
 		start = len(jobs)
@@ -329,14 +334,14 @@ func (s *Service) GetLogs(req *trainingv1.GetLogsRequest, stream trainingv1.Trai
 	}
 	opts := engine.LogOptions{Worker: req.Worker, All: req.GetAll(), Follow: req.GetFollow(), TailLines: req.TailLines, Previous: req.GetPrevious()}
 	if opts.All && opts.Worker != nil {
-		return badRequest("worker", fmt.Sprint(req.GetWorker()), "set either worker or all, not both")
+		return job.BadRequest("worker", fmt.Sprint(req.GetWorker()), "set either worker or all, not both")
 	}
 	if t := req.GetTailLines(); req.TailLines != nil && t < 0 {
-		return badRequest("tailLines", fmt.Sprint(t), "tailLines must not be negative")
+		return job.BadRequest("tailLines", fmt.Sprint(t), "tailLines must not be negative")
 	}
 	if req.SinceSeconds != nil {
 		if req.GetSinceSeconds() < 0 {
-			return badRequest("sinceSeconds", fmt.Sprint(req.GetSinceSeconds()), "sinceSeconds must not be negative")
+			return job.BadRequest("sinceSeconds", fmt.Sprint(req.GetSinceSeconds()), "sinceSeconds must not be negative")
 		}
 		opts.Since = time.Now().Add(-time.Duration(req.GetSinceSeconds()) * time.Second)
 	}
@@ -451,126 +456,4 @@ func (s *Service) GetVersion(ctx context.Context, _ *trainingv1.GetVersionReques
 
 func templateToProto(t *templates.Template) *trainingv1.JobTemplate {
 	return &trainingv1.JobTemplate{Name: t.Name, Namespace: t.Namespace, Description: t.Description, Job: apiconv.ToProto(&t.Job), CreateTime: timestamppb.New(t.CreateTime), Creator: t.Creator}
-}
-
-// CreateTemplate saves a template.
-func (s *Service) CreateTemplate(ctx context.Context, req *trainingv1.CreateTemplateRequest) (*trainingv1.JobTemplate, error) {
-	p := req.GetTemplate()
-	if p == nil {
-		return nil, badRequest("template", "", "the request has no template")
-	}
-	ns := namespaceOrDefault(req.GetNamespace())
-	if p.GetNamespace() != "" && p.GetNamespace() != ns {
-		return nil, badRequest("template.namespace", p.GetNamespace(), fmt.Sprintf("the template's namespace %q does not match the request's namespace %q", p.GetNamespace(), ns))
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbCreate, Resource: auth.ResourceTemplates, Namespace: ns, Name: p.GetName()}); err != nil {
-		return nil, err
-	}
-	t := &templates.Template{Name: p.GetName(), Namespace: ns, Description: p.GetDescription(), Job: *apiconv.FromProto(p.GetJob())}
-	if u, ok := auth.UserFrom(ctx); ok {
-		t.Creator = u.Name
-	}
-	saved, err := s.templates.Create(t)
-	if err != nil {
-		return nil, err
-	}
-	return templateToProto(saved), nil
-}
-
-// ListTemplates lists saved templates.
-func (s *Service) ListTemplates(ctx context.Context, req *trainingv1.ListTemplatesRequest) (*trainingv1.ListTemplatesResponse, error) {
-	see := func(string) bool { return true }
-	if ns := req.GetNamespace(); ns != "" {
-		if err := s.authorize(ctx, auth.Action{Verb: auth.VerbList, Resource: auth.ResourceTemplates, Namespace: ns}); err != nil {
-			return nil, err
-		}
-	} else if s.authz != nil {
-		see = s.visible(ctx, auth.VerbList)
-	}
-	ts, err := s.templates.List(req.GetNamespace())
-	if err != nil {
-		return nil, err
-	}
-	resp := &trainingv1.ListTemplatesResponse{}
-	for _, t := range ts {
-		if !see(t.Namespace) {
-			continue
-		}
-		resp.Items = append(resp.Items, templateToProto(t))
-	}
-	return resp, nil
-}
-
-// GetTemplate returns one template.
-func (s *Service) GetTemplate(ctx context.Context, req *trainingv1.GetTemplateRequest) (*trainingv1.JobTemplate, error) {
-	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceTemplates, Namespace: ns, Name: req.GetName()}); err != nil {
-		return nil, err
-	}
-	t, err := s.templates.Get(ns, req.GetName())
-	if err != nil {
-		return nil, err
-	}
-	return templateToProto(t), nil
-}
-
-// DeleteTemplate removes a template.
-func (s *Service) DeleteTemplate(ctx context.Context, req *trainingv1.DeleteTemplateRequest) (*trainingv1.DeleteTemplateResponse, error) {
-	ns := namespaceOrDefault(req.GetNamespace())
-	owner := func() (string, error) {
-		t, err := s.templates.Get(ns, req.GetName())
-		if err != nil {
-			return "", err
-		}
-		return t.Creator, nil
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbDelete, Resource: auth.ResourceTemplates, Namespace: ns, Name: req.GetName(), Owner: owner}); err != nil {
-		return nil, err
-	}
-	if err := s.templates.Delete(ns, req.GetName()); err != nil {
-		return nil, err
-	}
-	return &trainingv1.DeleteTemplateResponse{}, nil
-}
-
-// CanI says whether the caller may do something.
-func (s *Service) CanI(ctx context.Context, req *trainingv1.CanIRequest) (*trainingv1.CanIResponse, error) {
-	verb, res := strings.ToLower(req.GetVerb()), strings.ToLower(req.GetResource())
-	switch verb {
-	case "suspend", "resume", "patch":
-		verb = auth.VerbUpdate
-	case "logs":
-		verb, res = auth.VerbGet, auth.ResourceLogs
-	}
-	if res == "" || res == "mpijob" || res == "mpijobs.kubeflow.org" {
-		res = auth.ResourceJobs
-	}
-	if !slices.Contains(auth.Verbs, verb) {
-		return nil, badRequest("verb", req.GetVerb(), fmt.Sprintf("unknown verb %q: use one of %s", req.GetVerb(), strings.Join(auth.Verbs, ", ")))
-	}
-	if !slices.Contains(auth.Resources, res) {
-		return nil, badRequest("resource", req.GetResource(), fmt.Sprintf("unknown resource %q: use one of %s", req.GetResource(), strings.Join(auth.Resources, ", ")))
-	}
-	ns := namespaceOrDefault(req.GetNamespace())
-	a := auth.Action{Verb: verb, Resource: res, Namespace: ns, Name: req.GetName()}
-	if a.Name != "" && (verb == auth.VerbUpdate || verb == auth.VerbDelete) {
-		switch res {
-		case auth.ResourceJobs:
-			a.Owner = s.jobOwner(ctx, ns, a.Name)
-		case auth.ResourceTemplates:
-			a.Owner = func() (string, error) {
-				t, err := s.templates.Get(ns, a.Name)
-				if err != nil {
-					return "", err
-				}
-				return t.Creator, nil
-			}
-		}
-	}
-	ok, reason, err := s.canI(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	u, _ := auth.UserFrom(ctx)
-	return &trainingv1.CanIResponse{Allowed: ok, Reason: reason, User: u.Name}, nil
 }

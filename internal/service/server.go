@@ -1,0 +1,134 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
+	"github.com/odh-training/odh-training/internal/auth"
+	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/templates"
+)
+
+// MaxRequestBytes bounds gRPC messages (and, in odh-server, REST bodies).
+const MaxRequestBytes = 8 << 20
+
+// Options configures a Server.
+type Options struct {
+	Engine    engine.Engine
+	Templates *templates.Store
+	Auth      auth.Authenticator
+	// Authorizer decides every call (the local policy file); nil allows
+	// every authenticated caller everything.
+	Authorizer auth.Authorizer
+	// Reviewer answers CanI when the engine enforces access itself (the
+	// kubernetes engine); nil: CanI runs the Authorizer's decision.
+	Reviewer auth.AccessReviewer
+	Logger   *slog.Logger
+	// Audit receives one JSON line per mutating call; nil disables it.
+	Audit io.Writer
+	// RateLimit is requests per second per user (0 = unlimited), with
+	// bursts of RateBurst.
+	RateLimit float64
+	RateBurst int
+	// UnaryObserver and StreamObserver, when set, see every call right
+	// after panic recovery, before errors are translated (odh-server's
+	// request metrics).
+	UnaryObserver  grpc.UnaryServerInterceptor
+	StreamObserver grpc.StreamServerInterceptor
+}
+
+// Server is the Training Service's gRPC server: the Service behind its
+// interceptors (panic recovery, error translation, authentication and rate
+// limits, audit), served in-process from the start (Client, Conn) and
+// mountable on a port (GRPC). odh-server puts its HTTP front around it; the
+// CLI's direct mode uses it alone.
+type Server struct {
+	auth     auth.Authenticator
+	log      *slog.Logger
+	audit    *Auditor
+	limiter  *rateLimiter
+	grpc     *grpc.Server
+	inproc   *bufconn.Listener
+	conn     *grpc.ClientConn
+	client   trainingv1.TrainingServiceClient
+	stopOnce chan struct{}
+}
+
+// New builds the server and starts serving it in-process. Call Close when
+// done.
+func New(opts Options) (*Server, error) {
+	if opts.Engine == nil || opts.Templates == nil || opts.Auth == nil {
+		return nil, errors.New("service: Engine, Templates and Auth are required")
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{auth: opts.Auth, log: log, stopOnce: make(chan struct{}),
+		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst)}
+	svc := NewService(opts.Engine, opts.Templates)
+	svc.authz, svc.reviewer = opts.Authorizer, opts.Reviewer
+	unary := []grpc.UnaryServerInterceptor{s.unaryRecover}
+	stream := []grpc.StreamServerInterceptor{s.streamRecover}
+	if opts.UnaryObserver != nil {
+		unary = append(unary, opts.UnaryObserver)
+	}
+	if opts.StreamObserver != nil {
+		stream = append(stream, opts.StreamObserver)
+	}
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(MaxRequestBytes),
+		grpc.ChainUnaryInterceptor(append(unary, s.unaryErrors, s.unaryAuth, s.unaryAudit)...),
+		grpc.ChainStreamInterceptor(append(stream, s.streamErrors, s.streamAuth, s.streamAudit)...),
+	)
+	trainingv1.RegisterTrainingServiceServer(s.grpc, svc)
+
+	// In-process callers (odh-server's REST gateway, the CLI's direct mode)
+	// reach the same gRPC server through an in-memory connection, so every
+	// call goes through the same interceptors.
+	s.inproc = bufconn.Listen(1 << 20)
+	go func() { _ = s.grpc.Serve(s.inproc) }()
+	conn, err := grpc.NewClient("passthrough:///inproc",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return s.inproc.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+	)
+	if err != nil {
+		s.grpc.Stop()
+		return nil, fmt.Errorf("connect in-process: %w", err)
+	}
+	s.conn = conn
+	s.client = trainingv1.NewTrainingServiceClient(conn)
+	return s, nil
+}
+
+// GRPC is the gRPC server, to serve on a port (grpc.Server.ServeHTTP).
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Conn is the in-process connection (for the REST gateway).
+func (s *Server) Conn() *grpc.ClientConn { return s.conn }
+
+// Client returns an in-process client of the API; calls go through
+// authentication like remote ones.
+func (s *Server) Client() trainingv1.TrainingServiceClient { return s.client }
+
+// Close releases the in-process connection and stops the gRPC server.
+func (s *Server) Close() {
+	select {
+	case <-s.stopOnce:
+		return
+	default:
+		close(s.stopOnce)
+	}
+	_ = s.conn.Close()
+	s.grpc.Stop()
+}
