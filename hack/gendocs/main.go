@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/odh-training/odh-training/internal/cli/cmdutil"
+	"github.com/odh-training/odh-training/internal/cli/factory"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/root"
 )
@@ -32,7 +32,7 @@ func main() {
 		_ = os.Remove(f)
 	}
 	ios, _, _, _ := iostreams.Test()
-	cmd := root.NewCmdRoot(cmdutil.New(ios))
+	cmd := root.NewCmdRoot(factory.New(ios))
 	cmd.DisableAutoGenTag = true
 	var pages []*cobra.Command
 	var walk func(c *cobra.Command)

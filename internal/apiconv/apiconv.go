@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
-	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -326,7 +325,7 @@ func CapacityFromProto(p *trainingv1.Capacity) *job.Capacity {
 }
 
 // MetricsToProto converts a job's resource samples.
-func MetricsToProto(m *engine.JobMetrics) *trainingv1.JobMetrics {
+func MetricsToProto(m *job.Metrics) *trainingv1.JobMetrics {
 	p := &trainingv1.JobMetrics{Available: true, Source: m.Source, IntervalSeconds: m.Interval.Seconds()}
 	for _, r := range m.Replicas {
 		rp := &trainingv1.ReplicaMetrics{Name: r.Name, Index: r.Index}

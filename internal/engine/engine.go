@@ -115,26 +115,5 @@ type LogOptions struct {
 // MetricsSource is implemented by engines that can measure the resources a
 // job's replicas use.
 type MetricsSource interface {
-	JobMetrics(ctx context.Context, namespace, name string) (*JobMetrics, error)
-}
-
-// JobMetrics is a job's recent resource use, per replica.
-type JobMetrics struct {
-	Source   string
-	Interval time.Duration
-	Replicas []ReplicaMetrics
-}
-
-// ReplicaMetrics is the series of one replica (Index -1 is the launcher).
-type ReplicaMetrics struct {
-	Name    string
-	Index   int32
-	Samples []MetricSample
-}
-
-// MetricSample is one measurement.
-type MetricSample struct {
-	Time        time.Time
-	CPUCores    float64
-	MemoryBytes float64
+	JobMetrics(ctx context.Context, namespace, name string) (*job.Metrics, error)
 }

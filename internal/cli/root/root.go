@@ -15,6 +15,7 @@ import (
 	"github.com/odh-training/odh-training/internal/cli/auth"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/config"
+	"github.com/odh-training/odh-training/internal/cli/factory"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/training/create"
 	"github.com/odh-training/odh-training/internal/cli/training/delete"
@@ -194,7 +195,7 @@ func contextName(server string) string {
 // Main runs the CLI and returns the process exit code.
 func Main() int {
 	ios := iostreams.System()
-	f := cmdutil.New(ios)
+	f := factory.New(ios)
 	cmd := NewCmdRoot(f)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -31,8 +31,8 @@ type sampler struct {
 	page     float64
 
 	mu     sync.Mutex
-	series map[string]map[int32]*engine.ReplicaMetrics // job UID → replica index → series
-	ticks  map[int]uint64                              // CPU ticks by pid at the last sample
+	series map[string]map[int32]*job.ReplicaMetrics // job UID → replica index → series
+	ticks  map[int]uint64                           // CPU ticks by pid at the last sample
 	last   time.Time
 }
 
@@ -43,7 +43,7 @@ func newSampler(interval time.Duration) *sampler {
 	return &sampler{
 		interval: interval,
 		page:     float64(os.Getpagesize()),
-		series:   map[string]map[int32]*engine.ReplicaMetrics{},
+		series:   map[string]map[int32]*job.ReplicaMetrics{},
 		ticks:    map[int]uint64{},
 	}
 }
@@ -145,7 +145,7 @@ func (e *Engine) sampleOnce(now time.Time) {
 	for uid, reps := range cur {
 		js := s.series[uid]
 		if js == nil {
-			js = map[int32]*engine.ReplicaMetrics{}
+			js = map[int32]*job.ReplicaMetrics{}
 			s.series[uid] = js
 		}
 		for index, u := range reps {
@@ -155,14 +155,14 @@ func (e *Engine) sampleOnce(now time.Time) {
 				if index >= 0 {
 					name = job.WorkerName(index)
 				}
-				rm = &engine.ReplicaMetrics{Name: name, Index: index}
+				rm = &job.ReplicaMetrics{Name: name, Index: index}
 				js[index] = rm
 			}
 			cpu := 0.0
 			if elapsed > 0 {
 				cpu = u.ticks / clockTicks / elapsed
 			}
-			rm.Samples = append(rm.Samples, engine.MetricSample{Time: now.UTC(), CPUCores: cpu, MemoryBytes: u.rss})
+			rm.Samples = append(rm.Samples, job.MetricSample{Time: now.UTC(), CPUCores: cpu, MemoryBytes: u.rss})
 			if n := len(rm.Samples); n > metricsKeep {
 				rm.Samples = append(rm.Samples[:0], rm.Samples[n-metricsKeep:]...)
 			}
@@ -195,7 +195,7 @@ func rankOf(env []byte) int32 {
 
 // JobMetrics returns the samples of a job's replicas: while it runs and for
 // as long as its record exists.
-func (e *Engine) JobMetrics(ctx context.Context, namespace, name string) (*engine.JobMetrics, error) {
+func (e *Engine) JobMetrics(ctx context.Context, namespace, name string) (*job.Metrics, error) {
 	e.mu.Lock()
 	rec, ok := e.jobs[key{namespace, name}]
 	var uid string
@@ -207,16 +207,16 @@ func (e *Engine) JobMetrics(ctx context.Context, namespace, name string) (*engin
 		return nil, job.NotFound(namespace, name)
 	}
 	s := e.sampler
-	out := &engine.JobMetrics{Source: "local engine: /proc sampling of the job's processes", Interval: s.interval}
+	out := &job.Metrics{Source: "local engine: /proc sampling of the job's processes", Interval: s.interval}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if js := s.series[uid]; js != nil {
 		for _, rm := range js {
 			c := *rm
-			c.Samples = append([]engine.MetricSample(nil), rm.Samples...)
+			c.Samples = append([]job.MetricSample(nil), rm.Samples...)
 			out.Replicas = append(out.Replicas, c)
 		}
 	}
-	slices.SortFunc(out.Replicas, func(a, b engine.ReplicaMetrics) int { return cmp.Compare(a.Index, b.Index) })
+	slices.SortFunc(out.Replicas, func(a, b job.ReplicaMetrics) int { return cmp.Compare(a.Index, b.Index) })
 	return out, nil
 }

@@ -3,7 +3,8 @@ package job
 import "time"
 
 // What clients see of a job besides its spec and status: watch events, the
-// job's events, its log lines and its namespace's capacity. Engines produce
+// job's events, its log lines, its resource use and its namespace's
+// capacity. Engines produce
 // them and the API client returns them, so both use these types.
 
 // WatchEventType says what happened to a job.
@@ -58,4 +59,25 @@ type ResourceCapacity struct {
 	Hard      string
 	Used      string
 	Available string
+}
+
+// Metrics is a job's recent resource use, per replica.
+type Metrics struct {
+	Source   string
+	Interval time.Duration
+	Replicas []ReplicaMetrics
+}
+
+// ReplicaMetrics is the series of one replica (Index -1 is the launcher).
+type ReplicaMetrics struct {
+	Name    string
+	Index   int32
+	Samples []MetricSample
+}
+
+// MetricSample is one measurement.
+type MetricSample struct {
+	Time        time.Time
+	CPUCores    float64
+	MemoryBytes float64
 }
