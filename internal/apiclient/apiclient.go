@@ -188,15 +188,43 @@ type CreateRequest struct {
 // Create creates (or with DryRun validates) a job and returns it with the
 // server's warnings.
 func (c *Client) Create(ctx context.Context, req CreateRequest) (*job.MPIJob, []string, error) {
+	resp, err := c.create(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return apiconv.FromProto(resp.GetJob()), resp.GetWarnings(), nil
+}
+
+// DryRunResult is what the server says of a job it would create.
+type DryRunResult struct {
+	Job      *job.MPIJob
+	Warnings []string
+	// UpstreamManifest is the kubeflow.org/v2beta1 MPIJob the job becomes
+	// on a cluster, as YAML; empty when the server cannot render one (the
+	// local engine, for a job without an image).
+	UpstreamManifest []byte
+}
+
+// DryRun validates and defaults a job on the server without creating it.
+func (c *Client) DryRun(ctx context.Context, req CreateRequest) (*DryRunResult, error) {
+	req.DryRun = true
+	resp, err := c.create(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &DryRunResult{Job: apiconv.FromProto(resp.GetJob()), Warnings: resp.GetWarnings(), UpstreamManifest: []byte(resp.GetUpstreamManifest())}, nil
+}
+
+func (c *Client) create(ctx context.Context, req CreateRequest) (*trainingv1.CreateJobResponse, error) {
 	r := &trainingv1.CreateJobRequest{Namespace: req.Namespace, DryRun: req.DryRun, Manifest: string(req.Manifest)}
 	if req.Job != nil {
 		r.Job = apiconv.ToProto(req.Job)
 	}
 	resp, err := c.rpc.CreateJob(ctx, r)
 	if err != nil {
-		return nil, nil, c.classify(err)
+		return nil, c.classify(err)
 	}
-	return apiconv.FromProto(resp.GetJob()), resp.GetWarnings(), nil
+	return resp, nil
 }
 
 // Get returns one job.

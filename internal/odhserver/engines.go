@@ -15,6 +15,7 @@ import (
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/engine/local"
+	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/kubeconfig"
 )
 
@@ -28,6 +29,9 @@ type runningEngine struct {
 	engine.Engine
 	close    func(context.Context) error
 	security *security
+	// manifest renders the kubeflow.org/v2beta1 MPIJob a job becomes on a
+	// cluster, for dry runs.
+	manifest func(*job.MPIJob) ([]byte, error)
 }
 
 // security is how a cluster authenticates callers and decides access.
@@ -45,7 +49,11 @@ func startEngine(ctx context.Context, o *Options, log *slog.Logger) (*runningEng
 		if err != nil {
 			return nil, err
 		}
-		return &runningEngine{Engine: e, close: e.Close}, nil
+		// Users try jobs on their laptop before a cluster: a dry run here
+		// also shows what the kubernetes engine (with its default options)
+		// would submit, for jobs a cluster can run.
+		upstream := func(j *job.MPIJob) ([]byte, error) { return kube.Manifest(j, kube.TranslateOptions{}) }
+		return &runningEngine{Engine: e, close: e.Close, manifest: upstream}, nil
 	case "kubernetes":
 		return startKubeEngine(ctx, o, log)
 	}
@@ -89,7 +97,7 @@ func startKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (*runnin
 	if err != nil {
 		return nil, err
 	}
-	return &runningEngine{Engine: e, close: e.Close, security: sec}, nil
+	return &runningEngine{Engine: e, close: e.Close, security: sec, manifest: e.Manifest}, nil
 }
 
 // clusterSecurity builds TokenReview authentication, impersonating clients

@@ -78,8 +78,9 @@ type watchJSON struct {
 }
 
 type createJSON struct {
-	Job      json.RawMessage `json:"job,omitempty"`
-	Warnings []string        `json:"warnings,omitempty"`
+	Job              json.RawMessage `json:"job,omitempty"`
+	Warnings         []string        `json:"warnings,omitempty"`
+	UpstreamManifest string          `json:"upstreamManifest,omitempty"`
 }
 
 type deleteJSON struct {
@@ -135,7 +136,7 @@ func (m *restMarshaler) Marshal(v any) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return json.Marshal(createJSON{Job: j, Warnings: x.GetWarnings()})
+		return json.Marshal(createJSON{Job: j, Warnings: x.GetWarnings(), UpstreamManifest: x.GetUpstreamManifest()})
 	case *trainingv1.DeleteJobResponse:
 		j, err := m.jobOrNil(x.GetJob())
 		if err != nil {

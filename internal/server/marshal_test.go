@@ -38,6 +38,7 @@ func TestRESTMarshalerMatchesProtoJSON(t *testing.T) {
 		"watch":        &trainingv1.WatchEvent{Type: "MODIFIED", Job: sampleJob()},
 		"synced":       &trainingv1.WatchEvent{Type: "SYNCED"},
 		"create":       &trainingv1.CreateJobResponse{Job: sampleJob(), Warnings: []string{"w"}},
+		"dry run":      &trainingv1.CreateJobResponse{Job: sampleJob(), UpstreamManifest: "kind: MPIJob\n"},
 		"delete":       &trainingv1.DeleteJobResponse{Job: sampleJob()},
 		"stream chunk": map[string]any{"result": &trainingv1.WatchEvent{Type: "ADDED", Job: sampleJob()}},
 		"other":        &trainingv1.Version{Version: "v1"},

@@ -339,6 +339,21 @@ func TestDryRunAndPagination(t *testing.T) {
 	if !slices.ContainsFunc(resp.GetWarnings(), func(w string) bool { return strings.Contains(w, "image") }) {
 		t.Errorf("dry run warnings do not mention the ignored image: %v", resp.GetWarnings())
 	}
+	// The upstream MPIJob the job becomes on a cluster, over gRPC and REST.
+	if m := resp.GetUpstreamManifest(); !strings.Contains(m, "kind: MPIJob") || !strings.Contains(m, "image: quay.io/x/y:1") {
+		t.Errorf("dry run upstream manifest:\n%s", m)
+	}
+	code, body := s.rest(t, "POST", "/api/v1/namespaces/default/mpijobs", `{"dryRun": true, "manifest": "metadata: {name: dry}\nspec: {image: quay.io/x/y:1, command: [\"true\"]}"}`)
+	var restResp struct {
+		UpstreamManifest string `json:"upstreamManifest"`
+	}
+	if err := json.Unmarshal(body, &restResp); code != 200 || err != nil || !strings.Contains(restResp.UpstreamManifest, "apiVersion: kubeflow.org/v2beta1") {
+		t.Errorf("REST dry run: %d %v\n%s", code, err, body)
+	}
+	// No manifest without an image: a cluster could not run the job.
+	if resp, err := s.rpc.CreateJob(ctx, &trainingv1.CreateJobRequest{DryRun: true, Manifest: "metadata: {name: dry}\nspec: {command: [\"true\"]}"}); err != nil || resp.GetUpstreamManifest() != "" {
+		t.Errorf("dry run without an image: %v, manifest %q", err, resp.GetUpstreamManifest())
+	}
 	for i := range 5 {
 		_, err := s.rpc.CreateJob(ctx, &trainingv1.CreateJobRequest{Job: apiconv.ToProto(&job.MPIJob{
 			Metadata: job.ObjectMeta{Name: fmt.Sprintf("held-%d", i)},

@@ -15,6 +15,7 @@ import (
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/templates"
 )
 
@@ -39,6 +40,10 @@ type Options struct {
 	// bursts of RateBurst.
 	RateLimit float64
 	RateBurst int
+	// Manifest renders the kubeflow.org/v2beta1 MPIJob a job becomes on a
+	// cluster (kube.Manifest), returned by dry runs; nil: dry runs return
+	// none.
+	Manifest func(*job.MPIJob) ([]byte, error)
 	// UnaryObserver and StreamObserver, when set, see every call right
 	// after panic recovery, before errors are translated (odh-server's
 	// request metrics).
@@ -76,7 +81,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{auth: opts.Auth, log: log, stopOnce: make(chan struct{}),
 		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst)}
 	svc := NewService(opts.Engine, opts.Templates)
-	svc.authz, svc.reviewer = opts.Authorizer, opts.Reviewer
+	svc.authz, svc.reviewer, svc.manifest = opts.Authorizer, opts.Reviewer, opts.Manifest
 	unary := []grpc.UnaryServerInterceptor{s.unaryRecover}
 	stream := []grpc.StreamServerInterceptor{s.streamRecover}
 	if opts.UnaryObserver != nil {

@@ -43,6 +43,8 @@ type Service struct {
 	authz auth.Authorizer
 	// reviewer answers CanI for engines that enforce access themselves.
 	reviewer auth.AccessReviewer
+	// manifest renders the upstream MPIJob a job becomes, for dry runs.
+	manifest func(*job.MPIJob) ([]byte, error)
 }
 
 // NewService returns the API implementation.
@@ -139,7 +141,15 @@ func (s *Service) CreateJob(ctx context.Context, req *trainingv1.CreateJobReques
 	if req.GetDryRun() {
 		r := job.TotalRequests(&j.Spec).Totals()
 		j.Status.Requested = &r
-		return &trainingv1.CreateJobResponse{Job: apiconv.ToProto(j), Warnings: warnings}, nil
+		resp := &trainingv1.CreateJobResponse{Job: apiconv.ToProto(j), Warnings: warnings}
+		if s.manifest != nil {
+			// A job this server admitted but a cluster could not run (no
+			// image, on the local engine) simply has no manifest.
+			if m, err := s.manifest(j); err == nil {
+				resp.UpstreamManifest = string(m)
+			}
+		}
+		return resp, nil
 	}
 	created, err := s.eng.Create(ctx, j)
 	if err != nil {

@@ -104,7 +104,7 @@ func Connect(ctx context.Context, o Options) (*apiclient.Client, func(), error) 
 		_ = eng.Close(context.Background())
 		return nil, nil, err
 	}
-	srv, err := service.New(service.Options{Engine: eng, Templates: tpl, Auth: auth.Anonymous{User: who}})
+	srv, err := service.New(service.Options{Engine: eng, Manifest: eng.Manifest, Templates: tpl, Auth: auth.Anonymous{User: who}})
 	if err != nil {
 		cancel()
 		_ = eng.Close(context.Background())

@@ -139,7 +139,7 @@ func annotationError(key, value, hint string) job.FieldError {
 
 // Translate turns a defaulted, validated job into the kubeflow.org/v2beta1
 // MPIJob the kubernetes engine submits. It is pure: the same input always
-// gives the same output (the CLI prints it for --dry-run=client -o yaml).
+// gives the same output (dry runs return it as YAML: see Manifest).
 //
 // A job parsed from a raw upstream manifest (j.Upstream != nil) is returned
 // unchanged apart from our labels and annotations. A high-level job is

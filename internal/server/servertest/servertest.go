@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/odh-training/odh-training/internal/auth"
+	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/engine/local"
+	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/server"
 	"github.com/odh-training/odh-training/internal/templates"
 )
@@ -42,7 +44,10 @@ func Start(t testing.TB, options ...func(*server.Options)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := server.Options{Engine: eng, Templates: tpl, Auth: auth.StaticToken{Token: Token, User: auth.User{Name: User}}}
+	opts := server.Options{Engine: eng, Templates: tpl, Auth: auth.StaticToken{Token: Token, User: auth.User{Name: User}},
+		// As odh-server wires the local engine: dry runs show the upstream
+		// MPIJob the kubernetes engine would submit.
+		Manifest: func(j *job.MPIJob) ([]byte, error) { return kube.Manifest(j, kube.TranslateOptions{}) }}
 	for _, o := range options {
 		o(&opts)
 	}

@@ -144,6 +144,9 @@ func TestCLIAgainstServer(t *testing.T) {
 	mustContain(t, "invalid manifest", cli(3, "training", "create", "mpijob", "-f", bad), "Launcher")
 	// Server-side dry run: nothing created.
 	mustContain(t, "dry run", cli(0, "training", "create", "mpijob", "dry", "--image", "x", "--dry-run", "--", "a.out"), "dry")
+	// The upstream MPIJob, rendered by the server's kubernetes engine.
+	mustContain(t, "dry run --upstream", cli(0, "training", "create", "mpijob", "dry", "--image", "x", "--workers", "3", "--dry-run", "--upstream", "--", "a.out"),
+		"apiVersion: kubeflow.org/v2beta1", "kind: MPIJob", "name: dry", "replicas: 3", "image: x")
 	for _, n := range []string{"noimage", "badimpl", "neg", "bad", "dry"} {
 		if _, err := eng.Get(t.Context(), ns, n); !job.IsKind(err, job.KindNotFound) {
 			t.Errorf("%s exists after a rejected create: %v", n, err)

@@ -44,6 +44,14 @@ export interface Condition {
 
 export interface CreateJobResponse {
   job?: MPIJob;
+  /**
+   * Dry runs only: the kubeflow.org/v2beta1 MPIJob this job becomes on a
+   * cluster, as YAML, rendered by the kubernetes engine's translation. The
+   * kubernetes engine always sets it; a server with the local engine sets it
+   * when the job has what a cluster needs (an image), and leaves it empty
+   * otherwise.
+   */
+  upstreamManifest?: string;
   /** Things the user should know (e.g. "image is ignored by the local engine"). */
   warnings?: string[];
 }

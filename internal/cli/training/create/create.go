@@ -2,6 +2,7 @@
 package create
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,14 +14,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/jobwait"
 	"github.com/odh-training/odh-training/internal/cli/printers"
-	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/job"
-	"sigs.k8s.io/yaml"
 )
 
 // Options are the create command's inputs.
@@ -48,11 +49,12 @@ type Options struct {
 	Suspend                   bool
 	Command                   []string
 
-	DryRun  string
-	Output  string
-	Wait    bool
-	Follow  bool
-	Timeout time.Duration
+	DryRun   string
+	Upstream bool
+	Output   string
+	Wait     bool
+	Follow   bool
+	Timeout  time.Duration
 
 	changed func(string) bool
 }
@@ -89,6 +91,9 @@ implementation (mpirun -np <workers x slots> ...).`,
 
   # Validate an upstream manifest without creating anything
   odh training create mpijob -f pi.yaml --dry-run
+
+  # Show the kubeflow.org/v2beta1 MPIJob a job becomes on a cluster
+  odh training create mpijob mnist --image quay.io/acme/mnist:1 --workers 2 --dry-run --upstream -- python3 train.py
 
   # GPUs and resources per worker, on a cluster queue
   odh training create mpijob resnet --image quay.io/acme/hvd:1 --workers 4 --gpus 2 \
@@ -147,7 +152,8 @@ implementation (mpirun -np <workers x slots> ...).`,
 	fl.BoolVar(&opts.Suspend, "suspend", false, "Create the job suspended (start it with odh training resume)")
 	fl.StringVar(&opts.DryRun, "dry-run", "", "Validate only: \"server\" (default when given without a value) asks the server, \"client\" checks locally; nothing is created")
 	fl.Lookup("dry-run").NoOptDefVal = "server"
-	fl.StringVarP(&opts.Output, "output", "o", "", "Print the created job: json, yaml or name (with --dry-run=client, json and yaml print the kubeflow.org/v2beta1 MPIJob the job becomes on a cluster)")
+	fl.BoolVar(&opts.Upstream, "upstream", false, "With --dry-run: print the kubeflow.org/v2beta1 MPIJob the job becomes on a cluster, as the server renders it (YAML, or JSON with -o json)")
+	fl.StringVarP(&opts.Output, "output", "o", "", "Print the created job: json, yaml or name")
 	fl.BoolVarP(&opts.Wait, "wait", "w", false, "Wait until the job finishes; the exit code reflects the result")
 	fl.BoolVarP(&opts.Follow, "follow", "F", false, "Stream every rank's output until the job finishes (implies --wait)")
 	fl.DurationVar(&opts.Timeout, "timeout", 0, "With --wait/--follow: give up after this long (the job keeps running)")
@@ -179,6 +185,16 @@ func (o *Options) validate() error {
 	case "", "json", "yaml", "name":
 	default:
 		return cmdutil.Usagef("-o must be json, yaml or name for create, got %q", o.Output)
+	}
+	if o.Upstream {
+		switch {
+		case o.DryRun == "":
+			return cmdutil.Usagef("--upstream needs --dry-run: the server renders the manifest of a job it would create")
+		case o.DryRun == "client":
+			return cmdutil.Usagef("--upstream needs the server, which renders the manifest: use --dry-run (server) instead of --dry-run=client")
+		case o.Output == "name":
+			return cmdutil.Usagef("--upstream prints YAML, or JSON with -o json; -o name does not apply")
+		}
 	}
 	if o.Follow {
 		o.Wait = true
@@ -331,19 +347,27 @@ func run(ctx context.Context, o *Options) error {
 	}
 	var created []*job.MPIJob
 	var client *apiclient.Client
-	for _, r := range reqs {
+	for i, r := range reqs {
 		var j *job.MPIJob
 		var warnings []string
-		if o.DryRun == "client" {
+		var manifest []byte
+		switch o.DryRun {
+		case "client":
 			j, err = clientDryRun(r)
-		} else {
+		default:
 			if client == nil {
 				if client, err = o.Client(); err != nil {
 					return err
 				}
 			}
-			r.req.DryRun = o.DryRun == "server"
-			j, warnings, err = client.Create(ctx, r.req)
+			if o.DryRun == "server" {
+				var res *apiclient.DryRunResult
+				if res, err = client.DryRun(ctx, r.req); err == nil {
+					j, warnings, manifest = res.Job, res.Warnings, res.UpstreamManifest
+				}
+			} else {
+				j, warnings, err = client.Create(ctx, r.req)
+			}
 		}
 		if err != nil {
 			if len(reqs) > 1 {
@@ -357,7 +381,12 @@ func run(ctx context.Context, o *Options) error {
 		for _, w := range warnings {
 			fmt.Fprintf(o.IO.ErrOut, "%s %s\n", o.IO.Colorize(iostreams.Yellow, "Warning:"), w)
 		}
-		if err := printCreated(o, j); err != nil {
+		if o.Upstream {
+			err = printUpstream(o, j, manifest, i)
+		} else {
+			err = printCreated(o, j)
+		}
+		if err != nil {
 			return err
 		}
 		created = append(created, j)
@@ -374,9 +403,6 @@ func run(ctx context.Context, o *Options) error {
 }
 
 func printCreated(o *Options, j *job.MPIJob) error {
-	if o.DryRun == "client" && (o.Output == "yaml" || o.Output == "json") {
-		return printUpstream(o, j)
-	}
 	switch o.Output {
 	case "json", "yaml", "name":
 		f, _ := printers.ParseFormat(o.Output)
@@ -390,29 +416,35 @@ func printCreated(o *Options, j *job.MPIJob) error {
 	return err
 }
 
-// printUpstream prints the kubeflow.org/v2beta1 MPIJob the kubernetes engine
-// would submit for j (with its default translation options).
-func printUpstream(o *Options, j *job.MPIJob) error {
-	u, err := kube.Translate(j, kube.TranslateOptions{})
-	if err != nil {
-		var je *job.Error
-		if errors.As(err, &je) {
-			je.Message = "cannot render the kubeflow.org/v2beta1 MPIJob this job becomes on a cluster: " + je.Message
+// printUpstream prints the kubeflow.org/v2beta1 MPIJob the server rendered
+// for the i-th job of a dry run (YAML documents are separated by ---).
+func printUpstream(o *Options, j *job.MPIJob, manifest []byte, i int) error {
+	if len(manifest) == 0 {
+		return &job.Error{
+			Kind:    job.KindBadRequest,
+			Message: fmt.Sprintf("the server rendered no kubeflow.org/v2beta1 MPIJob for mpijob/%s", j.Metadata.Name),
+			Hint:    "A server with the local engine renders one only for jobs a cluster can run: give the job an image (spec.image, or --image).",
 		}
-		return err
 	}
-	u.APIVersion, u.Kind = job.UpstreamAPIVersion, "MPIJob"
-	var data []byte
 	if o.Output == "json" {
-		data, err = json.MarshalIndent(u, "", "  ")
-		data = append(data, '\n')
-	} else {
-		data, err = yaml.Marshal(u)
-	}
-	if err != nil {
+		data, err := yaml.YAMLToJSON(manifest)
+		if err != nil {
+			return fmt.Errorf("the server's manifest is not valid YAML: %w", err)
+		}
+		var out bytes.Buffer
+		if err := json.Indent(&out, data, "", "  "); err != nil {
+			return err
+		}
+		out.WriteByte('\n')
+		_, err = o.IO.Out.Write(out.Bytes())
 		return err
 	}
-	_, err = o.IO.Out.Write(data)
+	if i > 0 {
+		if _, err := io.WriteString(o.IO.Out, "---\n"); err != nil {
+			return err
+		}
+	}
+	_, err := o.IO.Out.Write(manifest)
 	return err
 }
 

@@ -2,6 +2,7 @@ package create_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -74,6 +75,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"mpijob", "x", "-o", "wide", "--", "true"}, "-o must be json, yaml or name"},
 		{[]string{"mpijob", "x", "--wait", "--dry-run", "--", "true"}, "cannot be combined with --dry-run"},
 		{[]string{"mpijob", "x", "-e", "NOEQUALS", "--dry-run=client", "--", "true"}, "--env \"NOEQUALS\" must be KEY=VALUE"},
+		{[]string{"mpijob", "x", "--upstream", "--", "true"}, "--upstream needs --dry-run"},
+		{[]string{"mpijob", "x", "--upstream", "--dry-run=client", "--", "true"}, "use --dry-run (server) instead of --dry-run=client"},
+		{[]string{"mpijob", "x", "--upstream", "--dry-run", "-o", "name", "--", "true"}, "-o name does not apply"},
 	} {
 		env := clitest.New(t, false)
 		err := execute(t, create.NewCmdCreate(env.F, nil), c.args...)
@@ -94,8 +98,8 @@ func TestClientDryRunNeedsNoServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The resolved upstream manifest the kubernetes engine would submit.
-	for _, want := range []string{"apiVersion: kubeflow.org/v2beta1", "kind: MPIJob", "name: x", "replicas: 3", "launcherCreationPolicy: WaitForWorkersReady", "- --hostfile"} {
+	// The defaulted job, as a server dry run prints it.
+	for _, want := range []string{"apiVersion: training.opendatahub.io/v1alpha1", "kind: MPIJob", "name: x", "replicas: 3", "image: quay.io/a/b:1"} {
 		if !strings.Contains(env.Out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, env.Out)
 		}
@@ -107,9 +111,41 @@ func TestClientDryRunNeedsNoServer(t *testing.T) {
 	if env.Out.String() != "mpijob/x valid (dry run, client): nothing was created\n" {
 		t.Errorf("plain client dry run: %q", env.Out)
 	}
-	err = execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "x", "--dry-run=client", "-o", "json", "--", "true")
-	if cmdutil.ExitCode(err) != cmdutil.ExitInvalid || !strings.Contains(err.Error(), "spec.image") {
-		t.Errorf("upstream manifest without an image: %v", err)
+}
+
+// The server renders the kubeflow.org/v2beta1 MPIJob a job becomes on a
+// cluster; a job a cluster cannot run (no image) has none, and says why.
+func TestDryRunPrintsTheUpstreamManifest(t *testing.T) {
+	env := clitest.New(t, false)
+	err := execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "x", "--image", "quay.io/a/b:1", "--workers", "3", "--dry-run", "--upstream", "--", "true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"apiVersion: kubeflow.org/v2beta1", "kind: MPIJob", "name: x", "replicas: 3", "launcherCreationPolicy: WaitForWorkersReady", "- --hostfile"} {
+		if !strings.Contains(env.Out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, env.Out)
+		}
+	}
+	env.Out.Reset()
+	if err := execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "x", "--image", "quay.io/a/b:1", "--dry-run", "--upstream", "-o", "json", "--", "true"); err != nil {
+		t.Fatal(err)
+	}
+	var u struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct{ Name string }
+	}
+	if err := json.Unmarshal(env.Out.Bytes(), &u); err != nil || u.APIVersion != "kubeflow.org/v2beta1" || u.Kind != "MPIJob" || u.Metadata.Name != "x" {
+		t.Errorf("JSON manifest %+v (%v):\n%s", u, err, env.Out)
+	}
+	c, _ := env.F.Client()
+	if _, err := c.Get(t.Context(), "default", "x"); !job.IsKind(err, job.KindNotFound) {
+		t.Errorf("a dry run created the job: %v", err)
+	}
+	env.Out.Reset()
+	err = execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "x", "--dry-run", "--upstream", "--", "true")
+	if cmdutil.ExitCode(err) != cmdutil.ExitInvalid || !strings.Contains(err.Error(), "rendered no kubeflow.org/v2beta1 MPIJob") || env.Out.Len() != 0 {
+		t.Errorf("no image: %v, output %q", err, env.Out)
 	}
 }
 

@@ -1741,9 +1741,15 @@ type CreateJobResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Job   *MPIJob                `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
 	// Things the user should know (e.g. "image is ignored by the local engine").
-	Warnings      []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Warnings []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// Dry runs only: the kubeflow.org/v2beta1 MPIJob this job becomes on a
+	// cluster, as YAML, rendered by the kubernetes engine's translation. The
+	// kubernetes engine always sets it; a server with the local engine sets it
+	// when the job has what a cluster needs (an image), and leaves it empty
+	// otherwise.
+	UpstreamManifest string `protobuf:"bytes,3,opt,name=upstream_manifest,json=upstreamManifest,proto3" json:"upstream_manifest,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CreateJobResponse) Reset() {
@@ -1788,6 +1794,13 @@ func (x *CreateJobResponse) GetWarnings() []string {
 		return x.Warnings
 	}
 	return nil
+}
+
+func (x *CreateJobResponse) GetUpstreamManifest() string {
+	if x != nil {
+		return x.UpstreamManifest
+	}
+	return ""
 }
 
 type GetJobRequest struct {
@@ -3815,10 +3828,11 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12)\n" +
 	"\x03job\x18\x02 \x01(\v2\x17.odh.training.v1.MPIJobR\x03job\x12\x1a\n" +
 	"\bmanifest\x18\x03 \x01(\tR\bmanifest\x12\x17\n" +
-	"\adry_run\x18\x04 \x01(\bR\x06dryRun\"Z\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun\"\x87\x01\n" +
 	"\x11CreateJobResponse\x12)\n" +
 	"\x03job\x18\x01 \x01(\v2\x17.odh.training.v1.MPIJobR\x03job\x12\x1a\n" +
-	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"A\n" +
+	"\bwarnings\x18\x02 \x03(\tR\bwarnings\x12+\n" +
+	"\x11upstream_manifest\x18\x03 \x01(\tR\x10upstreamManifest\"A\n" +
 	"\rGetJobRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\xa8\x01\n" +

@@ -1,0 +1,25 @@
+package kube
+
+import (
+	"sigs.k8s.io/yaml"
+
+	"github.com/odh-training/odh-training/internal/job"
+)
+
+// Manifest renders the kubeflow.org/v2beta1 MPIJob a defaulted, validated
+// job becomes, as YAML: what Translate gives, with its apiVersion and kind
+// set. Dry runs return it to the client (`odh training create --dry-run
+// --upstream`). Errors are Translate's.
+func Manifest(j *job.MPIJob, opts TranslateOptions) ([]byte, error) {
+	u, err := Translate(j, opts)
+	if err != nil {
+		return nil, err
+	}
+	u.APIVersion, u.Kind = job.UpstreamAPIVersion, "MPIJob"
+	return yaml.Marshal(u)
+}
+
+// Manifest renders j with this engine's translation options.
+func (e *Engine) Manifest(j *job.MPIJob) ([]byte, error) {
+	return Manifest(j, e.opts.Translate)
+}
