@@ -1,16 +1,19 @@
-// Package auth implements `odh auth`: questions about the caller's access.
+// Package auth implements `odh auth`: the caller's connection and access.
+// Each verb is its own package (login, cani); new ones (logout, contexts)
+// go beside them and are added here.
 package auth
 
 import (
 	"github.com/spf13/cobra"
 
 	"github.com/odh-training/odh-training/internal/cli/auth/cani"
+	"github.com/odh-training/odh-training/internal/cli/auth/login"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 )
 
 // NewCmdAuth returns `auth` with its subcommands.
 func NewCmdAuth(f *cmdutil.Factory) *cobra.Command {
-	cmd := &cobra.Command{Use: "auth", Short: "Inspect your access to the Training Service"}
-	cmd.AddCommand(cani.NewCmdCanI(f, nil))
+	cmd := &cobra.Command{Use: "auth", Short: "Log in to a Training Service and inspect your access"}
+	cmd.AddCommand(login.NewCmdLogin(f, nil), cani.NewCmdCanI(f, nil))
 	return cmd
 }

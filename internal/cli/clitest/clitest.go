@@ -20,6 +20,8 @@ type Env struct {
 	Out    *bytes.Buffer
 	ErrOut *bytes.Buffer
 	Client *apiclient.Client
+	// URL is the test server's address, once Client was called.
+	URL string
 }
 
 // Now is the fixed clock CLI tests use.
@@ -35,14 +37,14 @@ func New(t *testing.T, tty bool) *Env {
 	env := &Env{F: f, In: in, Out: out, ErrOut: errOut}
 	f.Client = func() (*apiclient.Client, error) {
 		if env.Client == nil {
-			env.Client = startServer(t)
+			env.Client, env.URL = startServer(t)
 		}
 		return env.Client, nil
 	}
 	return env
 }
 
-func startServer(t *testing.T) *apiclient.Client {
+func startServer(t *testing.T) (*apiclient.Client, string) {
 	t.Helper()
 	srv := servertest.Start(t)
 	c, err := apiclient.Dial(apiclient.Options{Server: srv.URL, Token: servertest.Token})
@@ -50,5 +52,5 @@ func startServer(t *testing.T) *apiclient.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return c, srv.URL
 }

@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/odh-training/odh-training/internal/cli/auth"
+	"github.com/odh-training/odh-training/internal/cli/auth/login"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/config"
 	"github.com/odh-training/odh-training/internal/cli/factory"
@@ -20,10 +20,13 @@ import (
 	"github.com/odh-training/odh-training/internal/cli/training/create"
 	"github.com/odh-training/odh-training/internal/cli/training/delete"
 	"github.com/odh-training/odh-training/internal/cli/training/describe"
-	"github.com/odh-training/odh-training/internal/cli/training/lifecycle"
+	"github.com/odh-training/odh-training/internal/cli/training/events"
 	"github.com/odh-training/odh-training/internal/cli/training/list"
 	"github.com/odh-training/odh-training/internal/cli/training/logs"
+	"github.com/odh-training/odh-training/internal/cli/training/resume"
+	"github.com/odh-training/odh-training/internal/cli/training/suspend"
 	"github.com/odh-training/odh-training/internal/cli/training/top"
+	"github.com/odh-training/odh-training/internal/cli/training/wait"
 	"github.com/odh-training/odh-training/internal/version"
 )
 
@@ -67,13 +70,15 @@ credentials, when no Training Service is deployed.
 		describe.NewCmdDescribe(f, nil),
 		logs.NewCmdLogs(f, nil),
 		delete.NewCmdDelete(f, nil),
-		lifecycle.NewCmdWait(f),
-		lifecycle.NewCmdSuspend(f),
-		lifecycle.NewCmdResume(f),
-		lifecycle.NewCmdEvents(f),
+		wait.NewCmdWait(f, nil),
+		suspend.NewCmdSuspend(f, nil),
+		resume.NewCmdResume(f, nil),
+		events.NewCmdEvents(f, nil),
 		top.NewCmdTop(f, nil),
 	)
-	cmd.AddCommand(training, auth.NewCmdAuth(f), newCmdVersion(f), newCmdLogin(f), newCmdCompletion(f))
+	// `odh login` predates `odh auth login` and is in users' fingers and
+	// docs: the same command, at the top level too.
+	cmd.AddCommand(training, auth.NewCmdAuth(f), login.NewCmdLogin(f, nil), newCmdVersion(f), newCmdCompletion(f))
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	return cmd
 }
@@ -142,54 +147,6 @@ func newCmdVersion(f *cmdutil.Factory) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&clientOnly, "client", false, "Print only the client version")
 	return cmd
-}
-
-func newCmdLogin(f *cmdutil.Factory) *cobra.Command {
-	var name, namespace string
-	cmd := &cobra.Command{
-		Use:   "login --server URL --token TOKEN",
-		Short: "Save a server connection as a context and make it current",
-		Example: `  odh login --server https://odh.example.com --token "$(oc whoami -t)"
-  odh login --context local --server http://127.0.0.1:8080 --token "$(cat ~/.local/state/odh-training/local/token)"`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := f.Overrides
-			if o.Server == "" {
-				return cmdutil.Usagef("--server is required")
-			}
-			c, err := f.Client()
-			if err != nil {
-				return err
-			}
-			if _, err := c.List(cmd.Context(), apiclientList(namespace)); err != nil {
-				return fmt.Errorf("login check against %s failed: %w", o.Server, err)
-			}
-			file, err := config.Load()
-			if err != nil {
-				return err
-			}
-			if name == "" {
-				name = os.Getenv("ODH_CONTEXT")
-			}
-			if name == "" {
-				name = contextName(o.Server)
-			}
-			file.Upsert(config.Context{Name: name, Server: o.Server, Token: o.Token, Namespace: namespace, InsecureSkipTLSVerify: o.Insecure, CertificateAuthority: o.CAFile})
-			if err := file.Save(); err != nil {
-				return err
-			}
-			fmt.Fprintf(f.IOStreams.Out, "Logged in to %s; context %q saved in %s and made current.\n", o.Server, name, config.Path())
-			return nil
-		},
-	}
-	cmd.Flags().StringVar(&name, "name", "", "Context name (default: derived from the server)")
-	cmd.Flags().StringVarP(&namespace, "namespace", "n", "", "Default namespace for this context")
-	return cmd
-}
-
-func contextName(server string) string {
-	s := strings.TrimPrefix(strings.TrimPrefix(server, "https://"), "http://")
-	return strings.NewReplacer(":", "-", "/", "-", ".", "-").Replace(strings.TrimSuffix(s, "/"))
 }
 
 // Main runs the CLI and returns the process exit code.

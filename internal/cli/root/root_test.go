@@ -121,3 +121,26 @@ func TestDeleteAsksOnTTY(t *testing.T) {
 		t.Fatalf("job not deleted: %v", err)
 	}
 }
+
+// `odh login` stays a top-level command beside `odh auth login`: the same
+// command in both places.
+func TestLoginInBothPlaces(t *testing.T) {
+	for _, args := range [][]string{{"login", "--help"}, {"auth", "login", "--help"}} {
+		env := clitest.New(t, false)
+		if err := run(t, env, args...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !strings.Contains(env.Out.String(), "are the same command.") || !strings.Contains(env.Out.String(), "--name string") {
+			t.Errorf("%v help:\n%s", args, env.Out)
+		}
+	}
+	env := clitest.New(t, false)
+	if err := run(t, env, "auth", "--help"); err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"login", "can-i"} {
+		if !strings.Contains(env.Out.String(), "  "+verb+" ") {
+			t.Errorf("odh auth lacks %s:\n%s", verb, env.Out)
+		}
+	}
+}

@@ -1,0 +1,48 @@
+// Package resume implements `odh training resume mpijob`.
+package resume
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/odh-training/odh-training/internal/apiclient"
+	"github.com/odh-training/odh-training/internal/cli/cmdutil"
+	"github.com/odh-training/odh-training/internal/cli/iostreams"
+)
+
+// Options are the resume command's inputs.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Client    func() (*apiclient.Client, error)
+	Namespace string
+	Name      string
+}
+
+// NewCmdResume returns `resume` with its `mpijob` subcommand. runF
+// replaces the run function in tests.
+func NewCmdResume(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Client: f.Client}
+	cmd, _ := cmdutil.MPIJobVerb(f, "resume", "Resume a suspended MPIJob (it starts from the beginning)", "  odh training resume mpijob mnist", &opts.Namespace, func(cmd *cobra.Command, name string) error {
+		opts.Name = name
+		if runF != nil {
+			return runF(opts)
+		}
+		return run(cmd.Context(), opts)
+	})
+	return cmd
+}
+
+func run(ctx context.Context, o *Options) error {
+	c, err := o.Client()
+	if err != nil {
+		return err
+	}
+	j, err := c.Resume(ctx, o.Namespace, o.Name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.Out, "mpijob/%s resumed (%s)\n", j.Metadata.Name, j.Status.Phase)
+	return nil
+}
