@@ -1,23 +1,17 @@
 package odhserver
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/odh-training/odh-training/internal/certs"
 	"github.com/odh-training/odh-training/internal/discovery"
 )
 
@@ -59,31 +53,17 @@ func serverTLS(cert tls.Certificate) *tls.Config {
 // less than 30 days left.
 func selfSigned(dir, addr string) (tls.Certificate, string, error) {
 	certPath, keyPath := filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
-	if cert, err := tls.LoadX509KeyPair(certPath, keyPath); err == nil {
-		if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil && time.Until(leaf.NotAfter) > 30*24*time.Hour {
-			return cert, fingerprintOf(leaf.Raw), nil
-		}
+	if kp, err := certs.Load(certPath, keyPath); err == nil && time.Until(kp.Cert.NotAfter) > 30*24*time.Hour {
+		return *kp.TLS(), certs.Fingerprint(kp.Cert), nil
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return tls.Certificate{}, "", err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, "", err
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	host, _ := os.Hostname()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "odh-server", Organization: []string{"odh-training"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost", host},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	tmpl := x509.Certificate{
+		Subject:     pkix.Name{CommonName: "odh-server", Organization: []string{"odh-training"}},
+		NotBefore:   time.Now().Add(-time.Hour),
+		NotAfter:    time.Now().Add(365 * 24 * time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:    []string{"localhost", host},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	if h, _, err := net.SplitHostPort(addr); err == nil {
 		if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
@@ -101,25 +81,12 @@ func selfSigned(dir, addr string) (tls.Certificate, string, error) {
 			}
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	kp, err := certs.SelfSigned(tmpl)
 	if err != nil {
 		return tls.Certificate{}, "", err
 	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
+	if err := kp.Write(certPath, keyPath); err != nil {
 		return tls.Certificate{}, "", err
 	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return tls.Certificate{}, "", err
-	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return tls.Certificate{}, "", err
-	}
-	cert, err := tls.LoadX509KeyPair(certPath, keyPath)
-	return cert, fingerprintOf(der), err
-}
-
-func fingerprintOf(der []byte) string {
-	sum := sha256.Sum256(der)
-	return hex.EncodeToString(sum[:])
+	return *kp.TLS(), certs.Fingerprint(kp.Cert), nil
 }

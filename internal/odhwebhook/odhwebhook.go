@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/odh-training/odh-training/internal/auth/kubeauth"
+	"github.com/odh-training/odh-training/internal/certs"
 	"github.com/odh-training/odh-training/internal/kubeconfig"
 	"github.com/odh-training/odh-training/internal/logging"
 	"github.com/odh-training/odh-training/internal/version"
@@ -111,16 +112,16 @@ func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 	h := &webhook.Handler{Policy: policy, Namespaces: newKubeNamespaces(client, 30*time.Second), Access: manageAll{kubeauth.NewAccessReview(client, 10*time.Second)}, Log: log}
 
 	var getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
-	var self *webhook.SelfSigned
+	var self *certs.RotatingCA
 	switch {
 	case o.TLSCertFile != "" || o.TLSKeyFile != "":
-		fc := &webhook.FileCert{CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile}
+		fc := &certs.FileCert{CertFile: o.TLSCertFile, KeyFile: o.TLSKeyFile}
 		if err := fc.Load(); err != nil {
 			return fmt.Errorf("--tls-cert-file: %w", err)
 		}
 		getCert = fc.GetCertificate
 	default:
-		self = &webhook.SelfSigned{Dir: o.CertDir, DNSNames: o.DNSNames}
+		self = &certs.RotatingCA{Name: "odh-webhook", Dir: o.CertDir, DNSNames: o.DNSNames}
 		for _, ip := range o.IPAddresses {
 			p := net.ParseIP(ip)
 			if p == nil {
@@ -172,7 +173,7 @@ func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 
 // rotateLoop rotates the certificates and keeps the caBundles current
 // (also repairing a bundle someone else overwrote).
-func rotateLoop(ctx context.Context, s *webhook.SelfSigned, p *bundlePatcher, every time.Duration, log *slog.Logger) {
+func rotateLoop(ctx context.Context, s *certs.RotatingCA, p *bundlePatcher, every time.Duration, log *slog.Logger) {
 	for {
 		if _, err := s.Rotate(); err != nil {
 			log.Error("certificate rotation failed", "error", err)

@@ -1,11 +1,10 @@
-package webhook
+package certs
 
 import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
 	"net"
-	"os"
 	"testing"
 	"time"
 )
@@ -29,7 +28,7 @@ func bundleCerts(t *testing.T, b []byte) []*x509.Certificate {
 
 // verifies checks the serving certificate against the bundle at time now,
 // as the API server would.
-func verifies(t *testing.T, s *SelfSigned, now time.Time) bool {
+func verifies(t *testing.T, s *RotatingCA, now time.Time) bool {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(s.CABundle())
@@ -41,10 +40,10 @@ func verifies(t *testing.T, s *SelfSigned, now time.Time) bool {
 	return err == nil
 }
 
-func TestSelfSignedRotation(t *testing.T) {
+func TestRotatingCA(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	dir := t.TempDir()
-	s := &SelfSigned{Dir: dir, DNSNames: []string{"odh-webhook.odh-training.svc"}, IPs: []net.IP{net.ParseIP("127.0.0.1")},
+	s := &RotatingCA{Name: "odh-webhook", Dir: dir, DNSNames: []string{"odh-webhook.odh-training.svc"}, IPs: []net.IP{net.ParseIP("127.0.0.1")},
 		CAValidity: 90 * time.Hour, CertValidity: 9 * time.Hour, PublishDelay: time.Minute, Now: func() time.Time { return now }}
 	step := func(d time.Duration) bool {
 		t.Helper()
@@ -76,7 +75,7 @@ func TestSelfSignedRotation(t *testing.T) {
 		t.Error("serving certificate not renewed")
 	}
 	// A restart reuses the CA and certificate from the directory.
-	s2 := &SelfSigned{Dir: dir, DNSNames: s.DNSNames, CAValidity: s.CAValidity, CertValidity: s.CertValidity, Now: s.Now}
+	s2 := &RotatingCA{Name: "odh-webhook", Dir: dir, DNSNames: s.DNSNames, CAValidity: s.CAValidity, CertValidity: s.CertValidity, Now: s.Now}
 	if _, err := s2.Rotate(); err != nil {
 		t.Fatal(err)
 	}
@@ -113,41 +112,5 @@ func TestSelfSignedRotation(t *testing.T) {
 		if c.Equal(ca1[0]) {
 			t.Error("expired CA still in the bundle")
 		}
-	}
-}
-
-// FileCert serves what another component (cert-manager) writes, and picks
-// up a renewed pair.
-func TestFileCertReload(t *testing.T) {
-	dir := t.TempDir()
-	now := time.Now()
-	s := &SelfSigned{Dir: dir, DNSNames: []string{"a.example"}, Now: func() time.Time { return now }}
-	if _, err := s.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	f := &FileCert{CertFile: dir + "/tls.crt", KeyFile: dir + "/tls.key"}
-	if err := f.Load(); err != nil {
-		t.Fatal(err)
-	}
-	first, err := f.GetCertificate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Renew (a new CA makes a new pair) and make the reload check due.
-	now = now.Add(400 * 24 * time.Hour)
-	if _, err := s.Rotate(); err != nil {
-		t.Fatal(err)
-	}
-	later := time.Now().Add(time.Minute)
-	if err := os.Chtimes(dir+"/tls.crt", later, later); err != nil {
-		t.Fatal(err)
-	}
-	f.checked = time.Time{}
-	second, err := f.GetCertificate(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Equal(first.Certificate[0], second.Certificate[0]) {
-		t.Error("renewed certificate not picked up")
 	}
 }
