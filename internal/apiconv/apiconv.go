@@ -1,5 +1,5 @@
-// Package apiconv converts between the domain model (internal/job,
-// internal/engine) and the API's protobuf messages. Both sides share field
+// Package apiconv converts between the domain model (internal/job) and the
+// API's protobuf messages. Both sides share field
 // names, so the JSON of a job and the protojson of its message are the same
 // document; a round-trip test keeps them in step.
 package apiconv
