@@ -45,7 +45,7 @@ function freePort() {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** startServer starts odh-server and resolves when /healthz answers. */
-export async function startServer({ extraArgs = [] } = {}) {
+export async function startServer({ extraArgs = [], tokenFile = true } = {}) {
   const bin = serverBin();
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), 'odh-ui-e2e-'));
@@ -83,7 +83,8 @@ export async function startServer({ extraArgs = [] } = {}) {
     if (Date.now() > deadline) throw new Error(`odh-server did not start within 30s:\n${output}`);
     await sleep(100);
   }
-  const token = readFileSync(join(stateDir, 'token'), 'utf8').trim();
+  // With --policy-file the tokens are the file's; there is no token file.
+  const token = tokenFile ? readFileSync(join(stateDir, 'token'), 'utf8').trim() : '';
   return {
     url,
     token,

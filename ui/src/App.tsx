@@ -22,11 +22,12 @@ import {
   Content,
 } from '@patternfly/react-core';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { HttpApi, type Api } from './api/client';
+import { HttpApi, whoIs, type Api, type Identity } from './api/client';
 import { ApiContext } from './api/context';
 import type { Version } from './api/types';
-import { clearToken, getToken } from './auth';
+import { clearToken, getToken, setToken, type LinkToken } from './auth';
 import { LoginPage } from './pages/LoginPage';
+import { SwitchUserPage } from './pages/SwitchUserPage';
 import { JobListPage } from './pages/JobListPage';
 import { CreateJobPage } from './pages/CreateJobPage';
 import { JobDetailPage } from './pages/JobDetailPage';
@@ -56,7 +57,7 @@ function Routes({ theme }: { theme: Theme }) {
   return <JobListPage />;
 }
 
-function Shell({ onLogout, version }: { onLogout: () => void; version?: Version }) {
+function Shell({ onLogout, version, user }: { onLogout: () => void; version?: Version; user?: string }) {
   const { path } = useLocation();
   const nav = useNavigate();
   const [theme, setTheme] = useState<Theme>(loadTheme);
@@ -113,6 +114,13 @@ function Shell({ onLogout, version }: { onLogout: () => void; version?: Version 
                   onChange={(_e, highContrast) => setTheme((t) => ({ ...t, highContrast }))}
                 />
               </ToolbarItem>
+              {user && (
+                <ToolbarItem alignSelf="center" visibility={{ default: 'hidden', md: 'visible' }}>
+                  <Content component="small" data-testid="signed-in-as">
+                    Signed in as <strong>{user}</strong>
+                  </Content>
+                </ToolbarItem>
+              )}
               <ToolbarItem>
                 <Button variant="plain" onClick={onLogout}>
                   Log out
@@ -157,14 +165,34 @@ function Shell({ onLogout, version }: { onLogout: () => void; version?: Version 
   );
 }
 
-/** App wires the API client, the login gate and the page shell. */
-export function App({ api: injected, onUnauthenticatedRef }: { api?: Api; onUnauthenticatedRef?: (f: () => void) => void }) {
+export interface AppProps {
+  api?: Api;
+  onUnauthenticatedRef?: (f: () => void) => void;
+  /** What the URL's ?token= asked for (main.tsx takes it out of the URL before the first render). */
+  linkToken?: LinkToken;
+  /** Who a token belongs to; defaults to asking the server. */
+  whoIs?: (token: string) => Promise<Identity>;
+}
+
+/** App wires the API client, the login gate, the switch-user prompt and the page shell. */
+export function App({ api: injected, onUnauthenticatedRef, linkToken, whoIs: whoIsProp }: AppProps) {
   const [needLogin, setNeedLogin] = useState(false);
+  const [pending, setPending] = useState(linkToken?.kind === 'pending' ? linkToken.token : undefined);
+  // Bumped when the token changes, so that who is signed in is asked again.
+  const [session, setSession] = useState(0);
 
   const [version, setVersion] = useState<Version>();
+  const [user, setUser] = useState<string>();
   const onUnauthenticated = useCallback(() => setNeedLogin(true), []);
   onUnauthenticatedRef?.(onUnauthenticated);
   const api = useMemo<Api>(() => injected ?? new HttpApi({ token: getToken, onUnauthenticated }), [injected, onUnauthenticated]);
+  const identify = useMemo(() => whoIsProp ?? ((t: string) => whoIs(t)), [whoIsProp]);
+  const onSwitch = useCallback(() => {
+    if (pending) setToken(pending);
+    setPending(undefined);
+    setSession((n) => n + 1);
+  }, [pending]);
+  const onStay = useCallback(() => setPending(undefined), []);
 
   useEffect(() => {
     if (needLogin) return;
@@ -176,14 +204,42 @@ export function App({ api: injected, onUnauthenticatedRef }: { api?: Api; onUnau
       });
   }, [api, needLogin]);
 
-  if (needLogin) return <LoginPage api={api} onLogin={() => setNeedLogin(false)} />;
+  useEffect(() => {
+    if (needLogin || pending || !api.canI) return;
+    let live = true;
+    api.canI('default', 'get', 'mpijobs').then(
+      (r) => live && setUser(r.user || undefined),
+      () => live && setUser(undefined),
+    );
+    return () => {
+      live = false;
+    };
+  }, [api, needLogin, pending, session]);
+
+  const current = getToken();
+  if (pending && current) {
+    return <SwitchUserPage current={current} next={pending} whoIs={identify} onSwitch={onSwitch} onStay={onStay} />;
+  }
+  if (needLogin) {
+    return (
+      <LoginPage
+        api={api}
+        onLogin={() => {
+          setNeedLogin(false);
+          setSession((n) => n + 1);
+        }}
+      />
+    );
+  }
   return (
     <ApiContext.Provider value={api}>
       <Router>
         <Shell
           version={version}
+          user={user}
           onLogout={() => {
             clearToken();
+            setUser(undefined);
             setNeedLogin(true);
           }}
         />

@@ -4,14 +4,14 @@ import './app.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App';
-import { adoptTokenFromUrl } from './auth';
+import { takeTokenFromUrl } from './auth';
 import { applyTheme, loadTheme } from './theme';
 
-adoptTokenFromUrl();
+const linkToken = takeTokenFromUrl();
 applyTheme(loadTheme());
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <App />
+    <App linkToken={linkToken} />
   </StrictMode>,
 );

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, HttpApi, logQueryString, readNdjson, watchPath } from './client';
+import { ApiError, HttpApi, logQueryString, readNdjson, watchPath, whoIs } from './client';
 import type { WatchEvent } from './types';
 
 function streamOf(chunks: string[]): ReadableStream<Uint8Array> {
@@ -99,5 +99,22 @@ describe('HttpApi rate limiting', () => {
     const api = new HttpApi({ token: () => null, fetch: f as unknown as typeof fetch });
     expect(await api.version()).toEqual({ version: 'v1' });
     expect(f).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('whoIs', () => {
+  it('asks with the given token, not the session\'s, and tells a refused token from an error', async () => {
+    const seen: string[] = [];
+    const fetch = vi.fn(async (_url: string, init: RequestInit) => {
+      const auth = (init.headers as Record<string, string>).Authorization;
+      seen.push(auth);
+      if (auth === 'Bearer good') return new Response(JSON.stringify({ allowed: true, user: 'alice' }), { status: 200 });
+      if (auth === 'Bearer broken') return new Response('{"message":"boom"}', { status: 500 });
+      return new Response(JSON.stringify({ reason: 'Unauthenticated', message: 'the bearer token is not valid' }), { status: 401 });
+    }) as unknown as typeof globalThis.fetch;
+    expect(await whoIs('good', { fetch })).toEqual({ accepted: true, user: 'alice' });
+    expect(await whoIs('bad', { fetch })).toEqual({ accepted: false, message: 'the bearer token is not valid' });
+    await expect(whoIs('broken', { fetch })).rejects.toMatchObject({ httpStatus: 500 });
+    expect(seen).toEqual(['Bearer good', 'Bearer bad', 'Bearer broken']);
   });
 });

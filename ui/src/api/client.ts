@@ -359,3 +359,22 @@ export class HttpApi implements Api {
     if (res.body) await readNdjson<LogLine>(res.body, onLines);
   }
 }
+
+/** Identity is who the server takes a token for. */
+export type Identity = { accepted: true; user: string } | { accepted: false; message: string };
+
+/**
+ * whoIs asks the server whom a token belongs to — the user of a CanI
+ * answer — without storing the token or reporting a 401 to the app.
+ * Errors other than "not accepted" (network, 5xx) are thrown.
+ */
+export async function whoIs(token: string, o: Omit<HttpApiOptions, 'token' | 'onUnauthenticated'> = {}): Promise<Identity> {
+  const api = new HttpApi({ ...o, token: () => token });
+  try {
+    const r = await api.canI('default', 'get', 'mpijobs');
+    return { accepted: true, user: r.user ?? '' };
+  } catch (e) {
+    if (e instanceof ApiError && e.unauthenticated) return { accepted: false, message: e.message };
+    throw e;
+  }
+}
