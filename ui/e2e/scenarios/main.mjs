@@ -3,6 +3,7 @@
 // every page. Run by e2e/run.mjs.
 import { expect } from '../suite.mjs';
 import { startServer } from '../harness.mjs';
+import { yamlEditorSteps } from './yaml-editor.mjs';
 
 const HELLO = `sh -c 'echo hello from rank $OMPI_COMM_WORLD_RANK; sleep 2'`;
 
@@ -74,14 +75,7 @@ async function run(s, browser, server) {
     await axe('create-form');
   });
 
-  await step('create form: YAML view stays in sync', async () => {
-    await page.getByRole('button', { name: 'YAML' }).click();
-    const yaml = await page.getByTestId('yaml-editor').inputValue();
-    expect(yaml.includes('name: e2e-hello') && yaml.includes('suite: e2e') && yaml.includes('replicas: 2'), `YAML:\n${yaml}`);
-    await axe('create-yaml');
-    await page.getByRole('button', { name: 'Form' }).click();
-    expect((await nameField().inputValue()) === 'e2e-hello', 'name lost after YAML round trip');
-  });
+  await yamlEditorSteps({ step, axe, page, nameField });
 
   await step('save as template', async () => {
     await page.getByRole('button', { name: 'Save as template' }).click();
@@ -208,11 +202,13 @@ async function run(s, browser, server) {
       await page.getByTestId('legend-cpu').getByText(r, { exact: true }).waitFor();
       await page.getByTestId(`series-memory-${r}`).waitFor({ state: 'attached' });
     }
-    // Busy ranks show up as CPU use, not just as a line at zero.
+    // Busy ranks show up as CPU use, not just as a line at zero. The bar is
+    // low on purpose: on a shared 2-core machine at load 20 a busy rank gets
+    // about a tenth of a core; an idle one reads 0.
     await page.waitForFunction(
       () =>
         ['worker-0', 'worker-1'].every(
-          (r) => Number(document.querySelector(`[data-testid="table-cpu"] tr[data-replica="${r}"]`)?.getAttribute('data-peak')) > 0.2,
+          (r) => Number(document.querySelector(`[data-testid="table-cpu"] tr[data-replica="${r}"]`)?.getAttribute('data-peak')) > 0.03,
         ),
       null,
       { timeout: 15_000 },

@@ -4,7 +4,7 @@
 // operation of the document with parameters and body fields it declares.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { documentedValues, generate, OPENAPI_PATH, OUTPUT_PATH } from '../../scripts/gen-api-types.mjs';
+import { documentedValues, generate, generateSchema, OPENAPI_PATH, OUTPUT_PATH, SCHEMA_OUTPUT_PATH } from '../../scripts/gen-api-types.mjs';
 import { phaseColor } from '../lib/status';
 import { CLEAN_POD_POLICIES, MPI_IMPLEMENTATIONS } from '../lib/form';
 import { PHASE_ORDER } from '../lib/listFilter';
@@ -32,6 +32,8 @@ describe('openapi.gen.ts', () => {
     const committed = readFileSync(OUTPUT_PATH, 'utf8');
     // A plain equality check would print 360 lines; say what to do instead.
     expect(committed === generate(doc), 'src/api/openapi.gen.ts is stale: run `npm run gen:api` in ui/ and commit it').toBe(true);
+    const schema = readFileSync(SCHEMA_OUTPUT_PATH, 'utf8');
+    expect(schema === generateSchema(doc), 'src/api/schema.gen.ts is stale: run `npm run gen:api` in ui/ and commit it').toBe(true);
   });
 
   it('reads value lists from descriptions and ignores open or prose ones', () => {

@@ -1,5 +1,6 @@
 import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
+import { EditorView } from '@codemirror/view';
 import { describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../api/client';
 import type { MPIJob } from '../api/types';
@@ -65,16 +66,33 @@ describe('CreateJobPage', () => {
     fireEvent.change(screen.getByLabelText(/^Name\s*\*?$/), { target: { value: 'pi' } });
     fireEvent.change(screen.getByLabelText(/^Command/), { target: { value: 'python3 pi.py' } });
     await userEvent.click(screen.getByRole('button', { name: 'YAML' }));
-    const editor = screen.getByTestId('yaml-editor') as HTMLTextAreaElement;
-    expect(editor.value).toContain('name: pi');
-    expect(editor.value).toMatch(/command:\n\s+- python3\n\s+- pi.py/);
-    fireEvent.change(editor, { target: { value: editor.value.replace('name: pi', 'name: pi-yaml').replace('replicas: 2', 'replicas: 5') } });
-    fireEvent.change(editor, { target: { value: editor.value + '\n  bad: [' } });
+    // The editor is CodeMirror (loaded lazily); edits go through its view as typing would.
+    const host = await screen.findByTestId('yaml-editor');
+    await waitFor(() => expect(host.querySelector('.cm-editor')).not.toBeNull());
+    const view = EditorView.findFromDOM(host.querySelector('.cm-editor') as HTMLElement)!;
+    const text = () => view.state.doc.toString();
+    const replace = (t: string) => act(() => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: t } }));
+    expect(text()).toContain('name: pi');
+    expect(text()).toMatch(/command:\n\s+- python3\n\s+- pi.py/);
+    replace(text().replace('name: pi', 'name: pi-yaml').replace('replicas: 2', 'replicas: 5'));
+    replace(text() + '\n  bad: [');
     expect(screen.getByText(/Flow sequence|Unexpected|flow/i)).toBeInTheDocument();
-    fireEvent.change(editor, { target: { value: editor.value.replace('\n  bad: [', '') } });
+    expect(screen.getByRole('button', { name: 'Create' })).toBeDisabled();
+    replace(text().replace('\n  bad: [', ''));
     await userEvent.click(screen.getByRole('button', { name: 'Form' }));
     expect(screen.getByLabelText(/^Name\s*\*?$/)).toHaveValue('pi-yaml');
     expect(screen.getByLabelText(/Number of workers/)).toHaveValue(5);
+  });
+
+  it('marks the dry run\'s errors at their lines in the YAML view', async () => {
+    const api = mockApi({ createJob: vi.fn((_ns: string, j: MPIJob) => invalidName(j)) });
+    renderWithApi(<CreateJobPage />, api, '/create');
+    fireEvent.change(screen.getByLabelText(/^Name\s*\*?$/), { target: { value: 'BAD' } });
+    await userEvent.click(screen.getByRole('button', { name: 'YAML' }));
+    const problems = await screen.findByTestId('yaml-problems', {}, { timeout: 5000 });
+    await waitFor(() => expect(problems).toHaveTextContent('Line 4: metadata.name: must be a lowercase DNS-1035 label'));
+    // spec.volumes is not in the text: listed without a line.
+    expect(problems).toHaveTextContent('spec.volumes[0]: exactly one source');
   });
 
   it('creates the job and maps a rejected submit onto the fields, opening advanced options', async () => {

@@ -69,7 +69,13 @@ export function CreateJobPage() {
               </ToggleGroup>
 
               {s.view === 'yaml' ? (
-                <YamlView text={s.yamlText} error={s.yamlError} upstream={!!s.manifest} onChange={(text) => dispatch({ type: 'yaml', text })} />
+                <YamlView
+                  text={s.yamlText}
+                  error={s.yamlError}
+                  upstream={!!s.manifest}
+                  serverErrors={s.serverErrors}
+                  onChange={(text) => dispatch({ type: 'yaml', text })}
+                />
               ) : (
                 <>
                   {s.manifest && (
