@@ -82,6 +82,8 @@ generate: tools ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI) from proto/ and 
 	  proto/odh/training/v1/training.proto
 	cp .cache/openapi/odh/training/v1/training.openapi.json gen/openapi/training.openapi.json
 	$(GO) run ./hack/gendocs docs/reference/cli
+	@if command -v node >/dev/null 2>&1; then node ui/scripts/gen-api-types.mjs; \
+	else echo "==> Node.js not found: ui/src/api/*.gen.ts not regenerated (the UI tests will say if they are stale)"; fi
 
 PROTO_M := Mgoogle/api/annotations.proto=google.golang.org/genproto/googleapis/api/annotations,Mgoogle/api/http.proto=google.golang.org/genproto/googleapis/api/annotations
 
@@ -89,9 +91,9 @@ PROTO_M := Mgoogle/api/annotations.proto=google.golang.org/genproto/googleapis/a
 verify: verify-generated lint ## Check that generated code and docs are fresh, and run the linters
 
 .PHONY: verify-generated
-verify-generated: generate ## Regenerate and fail if gen/ or docs/reference/cli changed
-	@if [ -n "$$(git status --porcelain -- gen docs/reference/cli)" ]; then \
-	  git --no-pager diff --stat -- gen docs/reference/cli; git status --porcelain -- gen docs/reference/cli; \
+verify-generated: generate ## Regenerate and fail if gen/, docs/reference/cli or the UI's API types changed
+	@if [ -n "$$(git status --porcelain -- gen docs/reference/cli ui/src/api/openapi.gen.ts ui/src/api/schema.gen.ts)" ]; then \
+	  git --no-pager diff --stat -- gen docs/reference/cli ui/src/api/*.gen.ts; git status --porcelain -- gen docs/reference/cli ui/src/api/*.gen.ts; \
 	  echo "error: generated files are stale; run 'make generate' and commit the result" >&2; exit 1; fi
 
 .PHONY: lint

@@ -1,15 +1,24 @@
-// Dashboard benchmark (not a pass/fail test): the job list with 1,000 jobs on
-// a real odh-server in headless Chromium.
-//   - time to interactive: navigation start → the 1,000 watched jobs are listed
-//   - filtering: input event → the filtered table is painted
-//   - status latency: the server's watch stream reports a change → the row shows it
+// Dashboard benchmark (not a pass/fail test) on a real odh-server in headless
+// Chromium:
+//   - the job list with 1,000 jobs
+//     - time to interactive: navigation start → the 1,000 watched jobs are listed
+//     - filtering: input event → the filtered table is painted
+//     - status latency: the server's watch stream reports a change → the row shows it
+//   - the detail page of a 1,000-worker job
+//     - time to interactive: navigation start → the worker map shows every
+//       worker, the worker table its first page
+//     - filtering the map: input event → the matching cells are painted
 // The jobs are created through the API with runPolicy.suspend so that seeding
 // does not start 1,000 mpiruns; status changes come from resuming some of them.
-// Usage: ODH_SERVER_BIN=../bin/odh-server npm run bench   (BENCH_JOBS=1000)
+// The local engine cannot run 1,000 ranks on one machine, so the wide job stays
+// suspended: the server lists every worker (Pending, no node), as it would
+// before a cluster schedules them.
+// Usage: ODH_SERVER_BIN=../bin/odh-server npm run bench   (BENCH_JOBS=1000, BENCH_WORKERS=1000)
 import { join } from 'node:path';
 import { artifactsDir, ensureArtifacts, launchBrowser, startServer } from './harness.mjs';
 
 const N = Number(process.env.BENCH_JOBS ?? 1000);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1000);
 const RUNS = 5;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs) => `median ${median(xs).toFixed(0)} ms, min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)} (n=${xs.length})`;
@@ -72,9 +81,66 @@ async function watchFor(server, n, predicate) {
   return { done };
 }
 
+/** benchDetail measures the detail page of one job with WORKERS workers. */
+async function benchDetail(server, page) {
+  await server.api('POST', '/api/v1/namespaces/default/mpijobs', {
+    job: {
+      metadata: { name: 'bench-wide' },
+      spec: { command: ['true'], workers: { replicas: WORKERS, resources: { cpu: '2', memory: '20000Mi' } }, runPolicy: { suspend: true } },
+    },
+    dryRun: false,
+  });
+  const last = `topology-worker-${WORKERS - 1}`;
+  const tti = [];
+  for (let r = 0; r < RUNS; r++) {
+    await page.goto(`${server.url}/jobs/default/bench-wide`);
+    await page.waitForFunction(
+      ({ last, n }) => {
+        const summary = document.querySelector('[data-testid="topology-summary"]')?.textContent ?? '';
+        const ready =
+          summary.startsWith(`${n.toLocaleString('en-US')} worker`) &&
+          document.querySelector(`[data-testid="${last}"]`) &&
+          document.querySelectorAll('[data-testid="worker-table"] tbody tr').length > 1;
+        if (ready && !window.__tti) window.__tti = performance.now();
+        return !!window.__tti;
+      },
+      { last, n: WORKERS },
+      { polling: 'raf', timeout: 60_000 },
+    );
+    tti.push(await page.evaluate(() => window.__tti));
+  }
+  await page.getByTestId('topology').screenshot({ path: join(artifactsDir, `bench-detail-${WORKERS}.png`) });
+  const filterMap = (value, expect) =>
+    page.evaluate(
+      ({ value, expect }) =>
+        new Promise((resolve, reject) => {
+          const input = document.querySelector('input[aria-label="Filter workers"]');
+          const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+          const t0 = performance.now();
+          setter.call(input, value);
+          input.dispatchEvent(new Event('input', { bubbles: true }));
+          const check = () => {
+            const n = document.querySelectorAll('.odh-wgrid [role="gridcell"]').length;
+            if (n === expect) requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0));
+            else if (performance.now() - t0 > 10_000) reject(new Error(`${n} cells, want ${expect}`));
+            else requestAnimationFrame(check);
+          };
+          check();
+        }),
+      { value, expect },
+    );
+  const filter = [];
+  const clear = [];
+  for (let r = 0; r < RUNS; r++) {
+    filter.push(await filterMap(`${r * 100}-${r * 100 + 99}`, Math.min(100, WORKERS - r * 100)));
+    clear.push(await filterMap('', WORKERS));
+  }
+  return { tti, filter, clear };
+}
+
 async function main() {
   ensureArtifacts();
-  const server = await startServer({ extraArgs: ['--slots=64'] });
+  const server = await startServer({ extraArgs: [`--slots=${Math.max(64, WORKERS)}`] });
   const browser = await launchBrowser();
   try {
     console.log(`seeding ${N} jobs...`);
@@ -162,6 +228,8 @@ async function main() {
     }
     await filterOnce('Search jobs by name', '', 20);
 
+    const detail = await benchDetail(server, page);
+
     console.log(`\nDashboard benchmark (${N} jobs, headless Chromium, local engine)`);
     console.log(`  seed ${N} jobs through the API:        ${(seedMs / 1000).toFixed(1)} s`);
     console.log(`  time to interactive (list, all jobs):  ${fmt(tti)}  [goal < 1000 ms]`);
@@ -170,6 +238,10 @@ async function main() {
     console.log(`  clear filter (${N} jobs):             ${fmt(filters.clear)}`);
     console.log(`  status change, server watch → UI row:  ${fmt(latency)}  [goal < 1000 ms]`);
     console.log('  (status latency: the row\'s change minus the moment a second watch client in this script got the same event;\n   both read the server\'s stream in parallel, so small negative values are possible)');
+    console.log(`\nDetail page of a ${WORKERS}-worker job`);
+    console.log(`  time to interactive (map + table):      ${fmt(detail.tti)}  [goal < 1000 ms]`);
+    console.log(`  filter the map (index range, 100 match): ${fmt(detail.filter)}`);
+    console.log(`  clear the map filter (${WORKERS} cells):   ${fmt(detail.clear)}`);
   } finally {
     await browser.close();
     await server.stop();

@@ -8,8 +8,9 @@ import { artifactsDir, ensureArtifacts, launchBrowser } from './harness.mjs';
 import { createSuite } from './suite.mjs';
 import { mainScenario } from './scenarios/main.mjs';
 import { switchUserScenario } from './scenarios/switch-user.mjs';
+import { topologyScaleScenario } from './scenarios/topology-scale.mjs';
 
-const scenarios = { main: mainScenario, 'switch-user': switchUserScenario };
+const scenarios = { main: mainScenario, 'switch-user': switchUserScenario, 'topology-scale': topologyScaleScenario };
 const only = process.env.E2E_ONLY?.split(',').filter(Boolean);
 for (const n of only ?? []) if (!scenarios[n]) throw new Error(`E2E_ONLY: unknown scenario ${n} (have ${Object.keys(scenarios).join(', ')})`);
 

@@ -1,8 +1,7 @@
-import { fireEvent, render, screen, within } from '@testing-library/react';
-import { describe, expect, it, vi } from 'vitest';
+import { render, screen, within } from '@testing-library/react';
+import { describe, expect, it } from 'vitest';
 import { job } from '../test/mockApi';
 import { ErrorSummary } from './ErrorSummary';
-import { Topology } from './Topology';
 
 describe('ErrorSummary', () => {
   it('explains a failed rank and what to try', () => {
@@ -31,32 +30,5 @@ describe('ErrorSummary', () => {
   it('renders nothing for a healthy job', () => {
     const { container } = render(<ErrorSummary job={job('x', 'Succeeded')} />);
     expect(container).toBeEmptyDOMElement();
-  });
-});
-
-describe('Topology', () => {
-  it('draws the launcher and every worker with its state, details on focus, and selects on Enter', () => {
-    const onSelect = vi.fn();
-    render(
-      <Topology
-        replicas={3}
-        onSelect={onSelect}
-        status={{
-          launcher: { name: 'launcher', index: -1, state: 'Running' },
-          workerStatuses: [
-            { name: 'worker-0', index: 0, state: 'Running', node: 'node-a', restarts: 0 },
-            { name: 'worker-1', index: 1, state: 'Failed', exitCode: 137, reason: 'OOMKilled', restarts: 2, node: 'node-b' },
-          ],
-        }}
-      />,
-    );
-    expect(screen.getByTestId('topology-worker-2')).toHaveAttribute('data-state', 'Pending');
-    const w1 = screen.getByTestId('topology-worker-1');
-    expect(w1).toHaveAttribute('data-state', 'Failed');
-    fireEvent.focus(w1);
-    expect(screen.getByTestId('topology-details')).toHaveTextContent('worker-1: Failed, reason OOMKilled, exit code 137, restarts 2, node node-b');
-    fireEvent.keyDown(w1, { key: 'Enter' });
-    expect(onSelect).toHaveBeenCalledWith(1);
-    expect(screen.getAllByRole('button')).toHaveLength(4);
   });
 });

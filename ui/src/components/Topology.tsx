@@ -1,40 +1,16 @@
-// Worker topology: launcher → workers, each node coloured by state, with
-// details on hover or keyboard focus. A plain SVG rather than
-// @patternfly/react-topology: the picture is a fixed one-to-many tree, and
-// react-topology would add mobx, d3 and ~1 MB for a force layout we do not need;
-// here every node is a real focusable button with a text label.
-import { useState } from 'react';
+// Worker topology: the launcher and every worker, readable from 2 to 1,000+
+// workers. Workers are grouped by state (problems first) or by node, with
+// counts; each group is a grid of cells coloured by state (and patterned, so
+// colour is not the only cue), which zoom in and out. A search narrows it
+// down (index, range, state:, node:). Keyboard: one Tab stop per group,
+// arrow keys move between workers, Enter opens a worker's logs.
+import { Button, Content, Flex, FlexItem, SearchInput, ToggleGroup, ToggleGroupItem, Tooltip } from '@patternfly/react-core';
+import SearchMinusIcon from '@patternfly/react-icons/dist/esm/icons/search-minus-icon';
+import SearchPlusIcon from '@patternfly/react-icons/dist/esm/icons/search-plus-icon';
+import { memo, useCallback, useDeferredValue, useMemo, useState } from 'react';
 import type { JobStatus, ReplicaStatus } from '../api/types';
-
-const W = 112;
-const H = 40;
-const GAP_X = 16;
-const GAP_Y = 20;
-const PER_ROW = 8;
-
-const STATE_COLOR: Record<string, string> = {
-  Running: 'blue',
-  Succeeded: 'green',
-  Failed: 'red',
-  Pending: 'gray',
-  Unknown: 'orange',
-};
-
-function colorOf(r: ReplicaStatus): string {
-  if (r.reason === 'OOMKilled' || r.reason === 'Evicted') return 'red';
-  return STATE_COLOR[r.state ?? 'Pending'] ?? 'gray';
-}
-
-export function describeReplica(r: ReplicaStatus): string {
-  const parts = [`${r.name ?? 'replica'}: ${r.state ?? 'Pending'}`];
-  if (r.ready) parts.push('ready');
-  if (r.reason) parts.push(`reason ${r.reason}`);
-  if (r.exitCode !== undefined) parts.push(`exit code ${r.exitCode}`);
-  parts.push(`restarts ${r.restarts ?? 0}`);
-  if (r.node) parts.push(`node ${r.node}`);
-  if (r.ranks?.length) parts.push(`ranks ${r.ranks.join(', ')}`);
-  return parts.join(', ');
-}
+import { describeReplica, formatCount, groupWorkers, parseWorkerQuery, stateOf, STATE_ORDER, summary, troubled, type GroupBy, type WorkerGroup } from '../lib/workers';
+import { WorkerGrid, ZOOMS } from './WorkerGrid';
 
 /** replicasOf fills in placeholder workers the status does not list yet. */
 export function replicasOf(status: JobStatus | undefined, replicas: number): { launcher: ReplicaStatus; workers: ReplicaStatus[] } {
@@ -47,96 +23,148 @@ export function replicasOf(status: JobStatus | undefined, replicas: number): { l
   return { launcher: { ...launcher, name: launcher.name || 'launcher' }, workers };
 }
 
+/** defaultZoom shows index numbers while they fit, plain cells for big jobs. */
+export function defaultZoom(n: number): number {
+  if (n <= 32) return 3;
+  if (n <= 256) return 2;
+  return 1;
+}
+
 export interface TopologyProps {
-  status: JobStatus | undefined;
-  replicas: number;
+  launcher: ReplicaStatus;
+  workers: ReplicaStatus[];
+  /** The search, shared with the worker table. */
+  query: string;
+  onQueryChange: (q: string) => void;
   /** Called with -1 for the launcher or the worker index (e.g. to open its logs). */
   onSelect?: (index: number) => void;
 }
 
-export function Topology({ status, replicas, onSelect }: TopologyProps) {
-  const { launcher, workers } = replicasOf(status, replicas);
-  const [focus, setFocus] = useState<ReplicaStatus | null>(null);
-  const cols = Math.max(1, Math.min(PER_ROW, workers.length));
-  const rows = Math.ceil(workers.length / cols);
-  const width = cols * W + (cols - 1) * GAP_X + 16;
-  const busY = H + 8 + GAP_Y;
-  const top = busY + GAP_Y;
-  const height = top + rows * (H + GAP_Y) + 8;
-  const lx = width / 2 - W / 2;
-
-  const node = (r: ReplicaStatus, x: number, y: number) => {
-    const c = colorOf(r);
-    const label = r.index === -1 ? 'launcher' : `worker ${r.index}`;
-    const sub = r.exitCode !== undefined && r.state !== 'Running' ? `${r.state} (${r.exitCode})` : r.state ?? 'Pending';
-    const desc = describeReplica(r);
-    return (
-      <g
-        key={r.name}
-        transform={`translate(${x},${y})`}
-        role="button"
-        tabIndex={0}
-        aria-label={`${desc}. Press Enter to show its logs.`}
-        className="odh-topology-node"
-        data-state={r.state ?? 'Pending'}
-        data-testid={`topology-${r.name}`}
-        onMouseEnter={() => setFocus(r)}
-        onFocus={() => setFocus(r)}
-        onClick={() => onSelect?.(r.index ?? -1)}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' || e.key === ' ') {
-            e.preventDefault();
-            onSelect?.(r.index ?? -1);
-          }
-        }}
-      >
-        <title>{desc}</title>
-        <rect
-          width={W}
-          height={H}
-          rx={6}
-          style={{
-            fill: `var(--pf-t--global--color--nonstatus--${c}--default)`,
-            stroke: 'var(--pf-t--global--border--color--default)',
-          }}
-        />
-        <text x={W / 2} y={16} textAnchor="middle" style={{ fill: `var(--pf-t--global--text--color--nonstatus--on-${c}--default)`, fontWeight: 600, fontSize: 13 }}>
-          {label}
-        </text>
-        <text x={W / 2} y={32} textAnchor="middle" style={{ fill: `var(--pf-t--global--text--color--nonstatus--on-${c}--default)`, fontSize: 12 }}>
-          {sub}
-          {r.restarts ? ` ↻${r.restarts}` : ''}
-        </text>
-      </g>
-    );
-  };
-
-  const firstRowCenters = workers.slice(0, cols).map((_, i) => 8 + i * (W + GAP_X) + W / 2);
+function Legend() {
   return (
-    <div className="odh-topology">
-      <svg
-        width={width}
-        height={height}
-        viewBox={`0 0 ${width} ${height}`}
-        role="group"
-        aria-label={`Worker topology: launcher and ${workers.length} workers`}
-        style={{ maxWidth: '100%', height: 'auto' }}
-      >
-        <g aria-hidden="true" style={{ stroke: 'var(--pf-t--global--border--color--default)', strokeWidth: 1.5 }}>
-          <line x1={width / 2} y1={H + 8} x2={width / 2} y2={busY} />
-          {firstRowCenters.length > 1 && (
-            <line x1={firstRowCenters[0]} y1={busY} x2={firstRowCenters[firstRowCenters.length - 1]} y2={busY} />
-          )}
-          {firstRowCenters.map((x) => (
-            <line key={x} x1={x} y1={busY} x2={x} y2={top} />
-          ))}
-        </g>
-        {node({ ...launcher, index: -1 }, lx, 8)}
-        {workers.map((w, i) => node(w, 8 + (i % cols) * (W + GAP_X), top + Math.floor(i / cols) * (H + GAP_Y)))}
-      </svg>
+    <ul className="odh-wmap-legend" aria-label="Legend">
+      {STATE_ORDER.map((s) => (
+        <li key={s}>
+          <span className={`odh-wcell odh-wcell--${s.toLowerCase()}`} aria-hidden="true" />
+          {s}
+        </li>
+      ))}
+      <li>
+        <span className="odh-wcell odh-wcell--running odh-wcell--troubled" aria-hidden="true" />
+        OOM-killed or evicted
+      </li>
+    </ul>
+  );
+}
+
+function GroupHeader({ g, by, onOnly }: { g: WorkerGroup; by: GroupBy; onOnly: (q: string) => void }) {
+  const counts =
+    by === 'state'
+      ? ''
+      : ` — ${Object.entries(g.counts)
+          .sort((a, b) => STATE_ORDER.indexOf(a[0]) - STATE_ORDER.indexOf(b[0]))
+          .map(([s, n]) => `${formatCount(n)} ${s}`)
+          .join(', ')}`;
+  return (
+    <Flex alignItems={{ default: 'alignItemsCenter' }} spaceItems={{ default: 'spaceItemsSm' }} className="odh-wmap-group-header">
+      <FlexItem>
+        <h3 className="pf-v6-u-font-size-sm pf-v6-u-font-weight-bold" data-testid={`group-${g.key}`}>
+          {by === 'node' ? `Node ${g.label}` : g.label}: {formatCount(g.workers.length)} worker{g.workers.length === 1 ? '' : 's'}
+          {counts}
+        </h3>
+      </FlexItem>
+      {by !== 'none' && (
+        <FlexItem>
+          <Button variant="link" isInline size="sm" onClick={() => onOnly(by === 'state' ? `state:${g.key.toLowerCase()}` : `node:${g.key}`)}>
+            Show only {by === 'state' ? g.label : 'this node'}
+          </Button>
+        </FlexItem>
+      )}
+    </Flex>
+  );
+}
+
+/** Topology is the worker map with its search, grouping and zoom. */
+export const Topology = memo(function Topology({ launcher, workers, query, onQueryChange, onSelect }: TopologyProps) {
+  const [by, setBy] = useState<GroupBy>('state');
+  const [zoom, setZoom] = useState(() => defaultZoom(workers.length));
+  const [focus, setFocus] = useState<ReplicaStatus | null>(null);
+  // The search box stays responsive while a big map re-renders.
+  const deferredQuery = useDeferredValue(query);
+  const parsed = useMemo(() => parseWorkerQuery(deferredQuery), [deferredQuery]);
+  const shown = useMemo(() => workers.filter(parsed.test), [workers, parsed]);
+  const groups = useMemo(() => groupWorkers(shown, by), [shown, by]);
+  const select = useCallback((i: number) => onSelect?.(i), [onSelect]);
+  const l = { ...launcher, index: -1 };
+
+  return (
+    <div className="odh-topology" data-testid="topology">
+      <Content component="p" data-testid="topology-summary">
+        {summary(workers)}
+      </Content>
+      <Flex spaceItems={{ default: 'spaceItemsSm' }} alignItems={{ default: 'alignItemsCenter' }} className="pf-v6-u-mb-sm">
+        <FlexItem grow={{ default: 'grow' }}>
+          <SearchInput
+            aria-label="Filter workers"
+            placeholder="Filter: 12, 100-199, state:failed, node:gpu-1"
+            value={query}
+            onChange={(_e, v) => onQueryChange(v)}
+            onClear={() => onQueryChange('')}
+            aria-describedby="topology-filter-help"
+          />
+        </FlexItem>
+        <FlexItem>
+          <ToggleGroup aria-label="Group workers by">
+            {(['state', 'node', 'none'] as const).map((b) => (
+              <ToggleGroupItem key={b} text={b === 'none' ? 'No groups' : `By ${b}`} buttonId={`group-by-${b}`} isSelected={by === b} onChange={() => setBy(b)} />
+            ))}
+          </ToggleGroup>
+        </FlexItem>
+        <FlexItem>
+          <Tooltip content="Zoom out">
+            <Button variant="plain" aria-label="Zoom out" icon={<SearchMinusIcon />} isDisabled={zoom === 0} onClick={() => setZoom((z) => Math.max(0, z - 1))} />
+          </Tooltip>
+          <Tooltip content="Zoom in">
+            <Button variant="plain" aria-label="Zoom in" icon={<SearchPlusIcon />} isDisabled={zoom === ZOOMS.length - 1} onClick={() => setZoom((z) => Math.min(ZOOMS.length - 1, z + 1))} />
+          </Tooltip>
+        </FlexItem>
+      </Flex>
+      <Content component="small" id="topology-filter-help" className={parsed.error ? 'odh-error-text' : undefined} data-testid="topology-filter-help">
+        {parsed.error ??
+          (query.trim()
+            ? `${formatCount(shown.length)} of ${formatCount(workers.length)} workers match.`
+            : 'An index (12), a range (100-199), state:failed, node:NAME or any text; the table below follows the same filter.')}
+      </Content>
+      <div className="odh-wmap">
+        <Button
+          variant="secondary"
+          size="sm"
+          className="odh-wmap-launcher"
+          data-testid="topology-launcher"
+          data-state={stateOf(l)}
+          aria-label={`${describeReplica(l)}. Press Enter to show its logs.`}
+          onFocus={() => setFocus(l)}
+          onMouseEnter={() => setFocus(l)}
+          onClick={() => select(-1)}
+        >
+          Launcher: {stateOf(l)}
+          {troubled(l) ? ` (${l.reason})` : ''}
+          {l.node ? ` on ${l.node}` : ''}
+        </Button>
+        {groups.map((g) =>
+          g.workers.length ? (
+            <section key={g.key} className="odh-wmap-group" aria-label={`${g.label}: ${g.workers.length} workers`}>
+              <GroupHeader g={g} by={by} onOnly={onQueryChange} />
+              <WorkerGrid workers={g.workers} label={g.label} zoom={zoom} onSelect={select} onFocusWorker={setFocus} />
+            </section>
+          ) : null,
+        )}
+        {!shown.length && <Content component="p">No worker matches the filter.</Content>}
+      </div>
+      <Legend />
       <p className="odh-topology-details" aria-live="polite" data-testid="topology-details">
-        {focus ? describeReplica(focus) : 'Hover over or focus a node for details; Enter shows its logs.'}
+        {focus ? describeReplica(focus) : 'Hover over or focus a worker for details; Enter shows its logs.'}
       </p>
     </div>
   );
-}
+});

@@ -45,8 +45,8 @@ export function formatCPU(cores: number): string {
   return trim(cores, 3);
 }
 
-/** formatMemory shows bytes in the largest binary unit that keeps the number ≥ 1. */
-export function formatMemory(bytes: number): string {
+/** formatMemory shows bytes in the largest binary unit that keeps the number ≥ 1, with up to digits decimals. */
+export function formatMemory(bytes: number, digits = 2): string {
   if (bytes === 0) return '0';
   const units: [string, number][] = [
     ['Ti', 2 ** 40],
@@ -54,7 +54,7 @@ export function formatMemory(bytes: number): string {
     ['Mi', 2 ** 20],
     ['Ki', 2 ** 10],
   ];
-  for (const [u, v] of units) if (bytes >= v) return `${trim(bytes / v, 2)}${u}`;
+  for (const [u, v] of units) if (bytes >= v) return `${trim(bytes / v, digits)}${u}`;
   return trim(bytes, 0);
 }
 

@@ -25,31 +25,47 @@ import {
   EmptyStateBody,
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useApi } from '../api/context';
 import type { Api } from '../api/client';
-import type { CanIResponse, JobEvent, MPIJob } from '../api/types';
+import type { CanIResponse, JobEvent, MPIJob, ResourceTotals } from '../api/types';
 import { ConfirmDelete } from '../components/ConfirmDelete';
 import { ErrorSummary } from '../components/ErrorSummary';
 import { LogPanel } from '../components/LogPanel';
 import { ResourceCharts } from '../components/ResourceCharts';
 import { StatusLabel } from '../components/StatusLabel';
 import { replicasOf, Topology } from '../components/Topology';
+import { WorkerTable } from '../components/WorkerTable';
 import { useJobWatch, useNow } from '../hooks';
 import { joinCommand } from '../lib/form';
 import { errorSummary } from '../lib/hints';
 import { durationMs, formatDuration, formatTime, isTerminal, phaseOf } from '../lib/status';
 import { jobToYaml } from '../lib/yaml';
+import { formatCPU, formatMemory, parseQuantity } from '../lib/quantity';
+import { formatCount } from '../lib/workers';
 import { Link, useLocation, useNavigate } from '../router';
 
 const TABS = ['overview', 'logs', 'events', 'history', 'yaml'] as const;
 type TabKey = (typeof TABS)[number];
 
+/** totalsText shows what the job requests in total in units people read: 19.5Gi, not 20000Mi. */
+export function totalsText(req: ResourceTotals): string {
+  const mem = parseQuantity(req.memory);
+  const cpu = parseQuantity(req.cpu);
+  return [
+    `${formatCount(req.gpus ?? 0)} GPUs`,
+    `${cpu === null ? req.cpu : formatCount(Number(formatCPU(cpu)))} CPU`,
+    `${mem === null ? req.memory : formatMemory(mem, 1)} memory`,
+    `${formatCount(req.slots ?? 0)} ranks`,
+  ].join(', ');
+}
+
 function Overview({ job, now, onSelectReplica }: { job: MPIJob; now: number; onSelectReplica: (i: number) => void }) {
   const s = job.status ?? {};
   const spec = job.spec ?? {};
   const replicas = spec.workers?.replicas ?? 1;
-  const { launcher, workers } = replicasOf(s, replicas);
+  const { launcher, workers } = useMemo(() => replicasOf(job.status, replicas), [job.status, replicas]);
+  const [query, setQuery] = useState('');
   const req = s.requested;
   const dl = (term: string, value: React.ReactNode) => (
     <DescriptionListGroup>
@@ -78,11 +94,8 @@ function Overview({ job, now, onSelectReplica }: { job: MPIJob; now: number; onS
               {dl('Image', spec.image)}
               {dl('Command', spec.command && <code>{joinCommand(spec.command)}</code>)}
               {dl('MPI implementation', spec.mpiImplementation)}
-              {dl('Workers', `${replicas} × ${spec.workers?.slotsPerWorker ?? 1} slot(s)`)}
-              {dl(
-                'Requested in total',
-                req && `${req.gpus ?? 0} GPUs, ${req.cpu ?? '0'} CPU, ${req.memory ?? '0'} memory, ${req.slots ?? 0} ranks`,
-              )}
+              {dl('Workers', `${formatCount(replicas)} × ${spec.workers?.slotsPerWorker ?? 1} slot(s)`)}
+              {dl('Requested in total', req && <span data-testid="requested-total">{totalsText(req)}</span>)}
               {dl(
                 'Labels',
                 Object.entries(job.metadata?.labels ?? {})
@@ -95,12 +108,6 @@ function Overview({ job, now, onSelectReplica }: { job: MPIJob; now: number; onS
       </GridItem>
       <GridItem lg={7}>
         <Card isCompact>
-          <CardTitle component="h2">Worker topology</CardTitle>
-          <CardBody>
-            <Topology status={s} replicas={replicas} onSelect={onSelectReplica} />
-          </CardBody>
-        </Card>
-        <Card isCompact className="pf-v6-u-mt-md">
           <CardTitle component="h2">Resource usage</CardTitle>
           <CardBody>
             <ResourceCharts namespace={job.metadata?.namespace ?? ''} name={job.metadata?.name ?? ''} phase={phaseOf(job)} />
@@ -108,44 +115,15 @@ function Overview({ job, now, onSelectReplica }: { job: MPIJob; now: number; onS
         </Card>
       </GridItem>
       <GridItem span={12}>
-        <Table aria-label="Launcher and workers" variant="compact" data-testid="worker-table">
-          <Thead>
-            <Tr>
-              <Th>Replica</Th>
-              <Th>State</Th>
-              <Th>Ready</Th>
-              <Th>Ranks</Th>
-              <Th>Node</Th>
-              <Th>Restarts</Th>
-              <Th>Exit code</Th>
-              <Th>Reason</Th>
-              <Th>Started</Th>
-              <Th>Finished</Th>
-              <Th screenReaderText="Actions" />
-            </Tr>
-          </Thead>
-          <Tbody>
-            {[launcher, ...workers].map((r) => (
-              <Tr key={r.name} data-testid={`replica-${r.name}`}>
-                <Td dataLabel="Replica">{r.name}</Td>
-                <Td dataLabel="State">{r.state ?? 'Pending'}</Td>
-                <Td dataLabel="Ready">{r.ready ? 'Yes' : 'No'}</Td>
-                <Td dataLabel="Ranks">{r.ranks?.join(', ') || '—'}</Td>
-                <Td dataLabel="Node">{r.node || '—'}</Td>
-                <Td dataLabel="Restarts">{r.restarts ?? 0}</Td>
-                <Td dataLabel="Exit code">{r.exitCode ?? '—'}</Td>
-                <Td dataLabel="Reason">{r.reason ? `${r.reason}${r.message ? `: ${r.message}` : ''}` : '—'}</Td>
-                <Td dataLabel="Started">{formatTime(r.startTime)}</Td>
-                <Td dataLabel="Finished">{formatTime(r.finishTime)}</Td>
-                <Td dataLabel="Actions">
-                  <Button variant="link" isInline onClick={() => onSelectReplica(r.index ?? -1)} aria-label={`Logs of ${r.name}`}>
-                    Logs
-                  </Button>
-                </Td>
-              </Tr>
-            ))}
-          </Tbody>
-        </Table>
+        <Card isCompact>
+          <CardTitle component="h2">Worker topology</CardTitle>
+          <CardBody>
+            <Topology launcher={launcher} workers={workers} query={query} onQueryChange={setQuery} onSelect={onSelectReplica} />
+          </CardBody>
+        </Card>
+      </GridItem>
+      <GridItem span={12}>
+        <WorkerTable launcher={launcher} workers={workers} query={query} onSelect={onSelectReplica} />
       </GridItem>
     </Grid>
   );
@@ -272,14 +250,19 @@ export function JobDetailPage({ namespace, name, isDark }: { namespace: string; 
   const mayDelete = access.delete?.allowed !== false;
 
   const base = `/jobs/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`;
-  const go = (t: TabKey, src?: string) => {
-    const q = new URLSearchParams();
-    if (t !== 'overview') q.set('tab', t);
-    if (t === 'logs') q.set('source', src ?? source);
-    const qs = q.toString();
-    window.history.replaceState(null, '', qs ? `${base}?${qs}` : base);
-    window.dispatchEvent(new PopStateEvent('popstate'));
-  };
+  const go = useCallback(
+    (t: TabKey, src?: string) => {
+      const q = new URLSearchParams();
+      if (t !== 'overview') q.set('tab', t);
+      if (t === 'logs') q.set('source', src ?? source);
+      const qs = q.toString();
+      window.history.replaceState(null, '', qs ? `${base}?${qs}` : base);
+      window.dispatchEvent(new PopStateEvent('popstate'));
+    },
+    [base, source],
+  );
+  // Stable, so that the worker map and table (memoized) do not re-render every second with the clock.
+  const selectReplica = useCallback((i: number) => go('logs', i < 0 ? 'launcher' : `worker-${i}`), [go]);
 
   const act = async (f: () => Promise<unknown>) => {
     setBusy(true);
@@ -382,7 +365,7 @@ export function JobDetailPage({ namespace, name, isDark }: { namespace: string; 
         <Tabs activeKey={tab} onSelect={(_e, k) => go(k as TabKey)} aria-label="Job details" role="region" mountOnEnter unmountOnExit>
           <Tab eventKey="overview" title={<TabTitleText>Overview</TabTitleText>}>
             <div className="pf-v6-u-pt-md">
-              <Overview job={job} now={now} onSelectReplica={(i) => go('logs', i < 0 ? 'launcher' : `worker-${i}`)} />
+              <Overview job={job} now={now} onSelectReplica={selectReplica} />
             </div>
           </Tab>
           <Tab eventKey="logs" title={<TabTitleText>Logs</TabTitleText>}>
