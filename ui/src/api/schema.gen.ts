@@ -67,6 +67,10 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
       "type": "object",
       "ref": "MPIJob"
     },
+    "upstreamManifest": {
+      "type": "string",
+      "description": "Dry runs only: the kubeflow.org/v2beta1 MPIJob this job becomes on a\ncluster, as YAML, rendered by the kubernetes engine's translation. The\nkubernetes engine always sets it; a server with the local engine sets it\nwhen the job has what a cluster needs (an image), and leaves it empty\notherwise."
+    },
     "warnings": {
       "type": "array",
       "items": {
