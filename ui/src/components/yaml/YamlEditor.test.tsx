@@ -52,4 +52,13 @@ describe('YamlEditor', () => {
     rerender(<YamlEditor value={'kind: MPIJob\n'} onChange={() => {}} problems={[]} schemaHints labelledBy="l" describedBy="d" />);
     expect(viewOf().state.doc.toString()).toBe('kind: MPIJob\n');
   });
+
+  it('shows a hostile error message as text, never as markup', async () => {
+    const evil = '<img src=x onerror="window.__pwned=1">';
+    const { container } = render(
+      <YamlEditor value={JOB} onChange={() => {}} problems={[{ field: 'metadata.name', message: evil }]} schemaHints labelledBy="l" describedBy="d" />,
+    );
+    expect(await screen.findByText(`Line 4: metadata.name: ${evil}`)).toBeInTheDocument();
+    expect(container.querySelector('img')).toBeNull();
+  });
 });
