@@ -16,14 +16,19 @@ export const ZOOMS = [
 ] as const;
 const GAP = 3;
 
+/**
+ * useWidth is the element's width, measured before the first paint (0 until
+ * then, so the cells are laid out once, for the real width). Where layout is
+ * not computed (tests), 600.
+ */
 function useWidth(ref: React.RefObject<HTMLElement | null>): number {
   const [w, setW] = useState(0);
   useLayoutEffect(() => {
     const el = ref.current;
     if (!el) return;
-    setW(el.clientWidth);
+    setW(el.clientWidth || 600);
     if (typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(() => setW(el.clientWidth));
+    const ro = new ResizeObserver(() => setW(el.clientWidth || 600));
     ro.observe(el);
     return () => ro.disconnect();
   }, [ref]);
@@ -43,7 +48,7 @@ export const WorkerGrid = memo(function WorkerGrid({ workers, label, zoom, onSel
   const box = useRef<HTMLDivElement>(null);
   const width = useWidth(box);
   const z = ZOOMS[zoom] ?? ZOOMS[1];
-  const cols = Math.max(1, Math.floor(((width || 600) + GAP) / (z.size + GAP)));
+  const cols = Math.max(1, Math.floor((width + GAP) / (z.size + GAP)));
   const [active, setActive] = useState(0);
   const pending = useRef(false);
   const pos = Math.min(active, workers.length - 1);
@@ -105,7 +110,8 @@ export const WorkerGrid = memo(function WorkerGrid({ workers, label, zoom, onSel
   };
 
   const rows: ReplicaStatus[][] = [];
-  for (let i = 0; i < workers.length; i += cols) rows.push(workers.slice(i, i + cols));
+  // Until the width is known (the layout effect, before the first paint) there is nothing to lay out.
+  if (width) for (let i = 0; i < workers.length; i += cols) rows.push(workers.slice(i, i + cols));
   return (
     <div
       ref={box}
