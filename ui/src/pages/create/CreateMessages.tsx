@@ -34,7 +34,7 @@ export function CreateErrors({ otherErrors, submitError }: { otherErrors: { fiel
 export function ServerNotes({ warnings }: { warnings: string[] }) {
   if (!warnings.length) return null;
   return (
-    <Alert variant="info" isInline isPlain title="Notes from the server" component="h3">
+    <Alert variant="info" isInline isPlain title="Notes from the server" component="h2">
       <List>
         {warnings.map((w) => (
           <ListItem key={w}>{w}</ListItem>
