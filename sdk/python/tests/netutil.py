@@ -234,10 +234,12 @@ def make_certs(dir: str, names: Tuple[str, ...] = ("localhost",), ips: Tuple[str
 
     for ca in ("ca", "other_ca"):
         run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-            "-subj", "/CN=test %s" % ca, "-keyout", ca + ".key", "-out", ca + ".crt")
+            "-subj", "/CN=test %s" % ca, "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-keyout", ca + ".key", "-out", ca + ".crt")
     san = ",".join(["DNS:" + n for n in names] + ["IP:" + i for i in ips])
     with open(os.path.join(dir, "ext.cnf"), "w") as f:
-        f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth\n" % san)
+        f.write("subjectAltName=%s\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n"
+                "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n" % san)
     run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=odh-server",
         "-keyout", "server.key", "-out", "server.csr")
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",

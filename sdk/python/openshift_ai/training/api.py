@@ -335,6 +335,12 @@ class HTTPTransport(_Base):
         """Close the idle connections."""
         self.pool.close()
 
+    def __del__(self) -> None:
+        try:
+            self.pool.close()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
     def _connect(self, timeout: Optional[float]) -> http.client.HTTPConnection:
         self.pool.opened += 1
         host, port = (self.proxy.host, self.proxy.port) if self.proxy else (self.host, self.port)

@@ -168,6 +168,7 @@ class DirectServer:
                 extra = {k: v for k, v in rec.items() if k not in ("time", "level", "msg")}
                 line = text + (" " + json.dumps(extra) if extra else "")
             self._log.append(line)
+        proc.stderr.close()
         self._ready.set()  # the process ended: stop waiting
 
     def _wait(self, timeout: float) -> None:
