@@ -46,18 +46,12 @@ def _close(*socks: socket.socket) -> None:
         s.close()
 
 
-class TCPProxy:
-    """Relay 127.0.0.1:<port> → target. ``connections`` counts accepted
-    connections; ``idle_timeout`` closes a connection nothing crossed for
-    that long; :meth:`cut_all` closes every open one now."""
+class _Listener:
+    """Accept connections on 127.0.0.1:<port>, each served by ``_serve`` in
+    its own thread; ``connections`` counts them."""
 
-    def __init__(self, target: Tuple[str, int], idle_timeout: Optional[float] = None) -> None:
-        self.target = target
-        self.idle_timeout = idle_timeout
+    def _listen(self) -> None:
         self.connections = 0
-        self.endings: Dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._open: List[threading.Event] = []
         self._stop = threading.Event()
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -76,9 +70,25 @@ class TCPProxy:
                 client, _ = self._sock.accept()
             except OSError:
                 return
-            with self._lock:
-                self.connections += 1
+            self.connections += 1
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class TCPProxy(_Listener):
+    """Relay 127.0.0.1:<port> → target. ``connections`` counts accepted
+    connections; ``idle_timeout`` closes a connection nothing crossed for
+    that long; :meth:`cut_all` closes every open one now."""
+
+    def __init__(self, target: Tuple[str, int], idle_timeout: Optional[float] = None) -> None:
+        self.target = target
+        self.idle_timeout = idle_timeout
+        self.endings: Dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._open: List[threading.Event] = []
+        self._listen()
 
     def _serve(self, client: socket.socket) -> None:
         try:
@@ -111,7 +121,7 @@ class TCPProxy:
         self._sock.close()
 
 
-class HTTPProxy:
+class HTTPProxy(_Listener):
     """A forward proxy on 127.0.0.1: CONNECT tunnels (https servers) and
     absolute-form requests (http servers). ``hosts`` maps the names clients
     ask for ("odh.test:8443") to real addresses; ``requests`` records each
@@ -120,24 +130,7 @@ class HTTPProxy:
     def __init__(self, hosts: Dict[str, Tuple[str, int]]) -> None:
         self.hosts = hosts
         self.requests: List[Tuple[str, Optional[str]]] = []
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(64)
-        self.port = self._sock.getsockname()[1]
-        self.url = "http://127.0.0.1:%d" % self.port
-        self._stop = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            r, _, _ = select.select([self._sock], [], [], 0.05)
-            if not r:
-                continue
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+        self._listen()
 
     def _serve(self, client: socket.socket) -> None:
         head = b""
