@@ -1,6 +1,6 @@
-"""What errors look like: client-side validation (every problem at once,
-with the server's field paths and messages), a missing job, and a name that
-is already taken.
+"""What errors look like: validation by the server (a dry run — every
+problem at once, with field paths — and nothing created), a missing job,
+and a name that is already taken.
 
     python3 sdk/python/examples/errors.py
 """

@@ -15,7 +15,7 @@ import uuid
 
 from tests import _paths
 from tests.server_harness import SKIP_REASON, server_binary
-from openshift_ai.training import ConnectionError, ForbiddenError, MPIJobClient, MPIJobSpec, NotFoundError, ValidationError, WorkerSpec
+from openshift_ai.training import AuthenticationError, ConnectionError, ForbiddenError, MPIJobClient, MPIJobSpec, NotFoundError, ValidationError, WorkerSpec
 from openshift_ai.training.direct import direct_requested, find_server_binary
 
 BINARY = server_binary()
@@ -124,6 +124,14 @@ class HarnessTest(unittest.TestCase):
         try:
             self.assertTrue(c.config.sources["server"].startswith("direct mode"))
             self.assertEqual("kubernetes", c.version().engine)
+            # The private server is this client's alone: loopback, a random
+            # token in a directory only this user can read.
+            self.assertTrue(c.server.startswith("http://127.0.0.1:"))
+            self.assertEqual(0o700, os.stat(c._direct.tmp).st_mode & 0o777)
+            self.assertEqual(0o600, os.stat(os.path.join(c._direct.tmp, "token")).st_mode & 0o777)
+            for token in (None, "guess"):
+                with self.assertRaises(AuthenticationError):
+                    MPIJobClient(server=c.server, token=token, namespace="team-a", retries=0).list_mpijobs()
             name = "sdk-direct-%s" % uuid.uuid4().hex[:5]
             with self.assertRaises(ValidationError) as cm:
                 c.create_mpijob(MPIJobSpec(name="Bad_Name", command=["true"], worker_spec=WorkerSpec(replicas=0)))
