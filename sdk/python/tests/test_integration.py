@@ -98,6 +98,34 @@ class ApiTest(IntegrationTest):
             os.environ.clear()
             os.environ.update(old)
 
+    def test_contexts_saved_by_the_cli_are_the_sdks(self):
+        """`odh login` writes the config file; the SDK finds the same file
+        (Go's os.UserConfigDir) and picks contexts by the same rules."""
+        import subprocess
+
+        odh = os.environ.get("ODH_BIN") or os.path.join(_paths.REPO_ROOT, "bin", "odh")
+        if not os.access(odh, os.X_OK):
+            self.skipTest("bin/odh is not built")
+        home = os.path.join(SERVER.tmp, "cli-home")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ODH_") and k != "XDG_CONFIG_HOME"}
+        env.update(HOME=home, NO_COLOR="1")
+        for name, ns in (("first", "ns-one"), ("second", "ns-two")):
+            p = subprocess.run([odh, "login", "--name", name, "--server", SERVER.url, "--token", SERVER.token, "-n", ns], env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual(0, p.returncode, p.stderr)
+        old = dict(os.environ)
+        try:
+            os.environ.clear()
+            os.environ.update(env)
+            c = MPIJobClient()
+            self.assertEqual(("second", "ns-two", SERVER.token), (c.config.context, c.namespace, c.config.token))
+            self.assertEqual(os.path.join(home, ".config", "odh", "config.json"), c.config.sources["server"].split(" ")[2])
+            self.assertEqual("local", c.version().engine)
+            os.environ["ODH_CONTEXT"] = "first"
+            self.assertEqual(("first", "ns-one"), (MPIJobClient().config.context, MPIJobClient().namespace))
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+
     def test_errors_from_the_server(self):
         with self.assertRaises(AuthenticationError) as cm:
             self.client(token="wrong").list_mpijobs()
