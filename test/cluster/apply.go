@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -107,6 +109,12 @@ func readObjects(path string) ([]*unstructured.Unstructured, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeObjects(b, path)
+}
+
+// decodeObjects decodes a (multi-document) YAML or JSON stream; source
+// names it in errors.
+func decodeObjects(b []byte, source string) ([]*unstructured.Unstructured, error) {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 64<<10)
 	var out []*unstructured.Unstructured
 	for {
@@ -115,7 +123,7 @@ func readObjects(path string) ([]*unstructured.Unstructured, error) {
 			if errors.Is(err, io.EOF) {
 				return out, nil
 			}
-			return nil, fmt.Errorf("decode %s: %w", path, err)
+			return nil, fmt.Errorf("decode %s: %w", source, err)
 		}
 		if len(m) == 0 {
 			continue
@@ -124,20 +132,45 @@ func readObjects(path string) ([]*unstructured.Unstructured, error) {
 	}
 }
 
+// kustomize renders a kustomization directory with the harness's kubectl
+// (kubectl kustomize), as `kubectl apply -k` would.
+func (c *Cluster) kustomize(ctx context.Context, dir string) ([]*unstructured.Unstructured, error) {
+	cmd := exec.CommandContext(ctx, c.Layout.Bin("kubectl"), "kustomize", dir)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("kubectl kustomize %s: %w: %s", dir, err, strings.TrimSpace(stderr.String()))
+	}
+	return decodeObjects(stdout.Bytes(), dir)
+}
+
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// crdEstablished reports an error unless the CRD named name is Established.
-func crdEstablished(ctx context.Context, dyn dynamic.Interface, name string) error {
-	crd, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+// crdsEstablished reports an error unless every CRD named is Established
+// (one list request).
+func crdsEstablished(ctx context.Context, dyn dynamic.Interface, names []string) error {
+	list, err := dyn.Resource(crdGVR).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
-	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	for _, c := range conds {
-		cm, _ := c.(map[string]any)
-		if cm["type"] == "Established" && cm["status"] == "True" {
-			return nil
+	established := map[string]bool{}
+	for _, crd := range list.Items {
+		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		for _, c := range conds {
+			cm, _ := c.(map[string]any)
+			if cm["type"] == "Established" && cm["status"] == "True" {
+				established[crd.GetName()] = true
+			}
 		}
 	}
-	return fmt.Errorf("CRD %s not Established yet", name)
+	var missing []string
+	for _, n := range names {
+		if !established[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("CRDs not Established (yet): %s", strings.Join(missing, ", "))
+	}
+	return nil
 }

@@ -9,22 +9,30 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
-	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
-// Pinned versions. Changing one means changing the tool module's go.mod too.
+// Pinned versions. Changing one means changing the tool module's go.mod too
+// (TestToolModulesPinVersions checks they agree).
 const (
-	KubernetesVersion  = "v1.35.4"
-	KwokVersion        = "v0.7.0"
-	MPIOperatorVersion = "v0.8.2"
-	KueueVersion       = "v0.17.0"
+	KubernetesVersion       = "v1.35.4"
+	KwokVersion             = "v0.7.0"
+	MPIOperatorVersion      = "v0.8.2"
+	KueueVersion            = "v0.17.0"
+	JobSetVersion           = "v0.11.1"
+	TrainerVersion          = "v2.2.0"
+	SchedulerPluginsVersion = "v0.32.7"
+	MetricsServerVersion    = "v0.8.0"
+	VolcanoAPIsVersion      = "v1.12.1"
+	ControllerToolsVersion  = "v0.17.3"
 )
 
 // toolBuild is one `go build` invocation in one tool module producing one or
@@ -32,7 +40,7 @@ const (
 type toolBuild struct {
 	module   string   // directory below test/cluster/tools
 	packages []string // import paths of the commands
-	binaries []string // their binary names (last path element)
+	binaries []string // their installed names, in the order of packages
 	ldflags  string
 	// patchModule is a dependency built from a patched copy: patches maps a
 	// file (path relative to the module root) to a function returning its
@@ -43,6 +51,11 @@ type toolBuild struct {
 	// patchDirs are the patched module's directories to copy besides
 	// cmd and pkg.
 	patchDirs []string
+	// generate, if set, runs after the build with the built binaries (and
+	// again if outputs are missing): e.g. CRDs generated from Go types.
+	generate func(ctx context.Context, l Layout, opts BuildOptions, dir string) error
+	// outputs are files generate writes; missing ones mean a rebuild.
+	outputs func(l Layout) []string
 }
 
 func kubeVersionLDFlags() string {
@@ -59,66 +72,6 @@ func kubeVersionLDFlags() string {
 		}
 	}
 	return b.String()
-}
-
-// operatorHealthAddrEnv names the environment variable our build of the MPI
-// operator reads for its health-check listen address.
-const operatorHealthAddrEnv = "ODH_MPI_OPERATOR_HEALTH_ADDR"
-
-// patchOperatorHealthAddr makes the operator's health server listen where
-// operatorHealthAddrEnv says (loopback) instead of the hard-coded ":8080" on
-// all interfaces (it would also collide with anything else on 8080). The
-// patch is applied at build time to a copy of the module, so the operator's
-// code is otherwise exactly v0.8.2.
-func patchOperatorHealthAddr(orig string) (string, error) {
-	const from = `Addr:    fmt.Sprintf(":%d", healthCheckPort),`
-	if strings.Count(orig, from) != 1 {
-		return "", errors.New("mpi-operator cmd/mpi-operator/app/server.go: health server address line not found; the overlay patch needs updating")
-	}
-	patched := strings.Replace(orig, from, `Addr:    odhHealthCheckAddr(),`, 1)
-	patched += `
-// odhHealthCheckAddr is added by odh-training's test harness build: listen on the address in $` + operatorHealthAddrEnv + `, or on
-// loopback, never on all interfaces.
-func odhHealthCheckAddr() string {
-	if a := os.Getenv("` + operatorHealthAddrEnv + `"); a != "" {
-		return a
-	}
-	return fmt.Sprintf("127.0.0.1:%d", healthCheckPort)
-}
-`
-	return patched, nil
-}
-
-// kueueMetricsCertDirEnv names the environment variable our build of Kueue
-// reads for its metrics server certificate directory.
-const kueueMetricsCertDirEnv = "ODH_KUEUE_METRICS_CERT_DIR"
-
-// patchKueueMetricsCertDir makes Kueue read its metrics serving certificate
-// from the directory in kueueMetricsCertDirEnv instead of the hard-coded
-// /etc/kueue/metrics/certs, which it requires whenever its internal
-// certificate management is off (as here: the harness CA signs its
-// certificates).
-func patchKueueMetricsCertDir(orig string) (string, error) {
-	const from = `metricsCertPath := "/etc/kueue/metrics/certs"`
-	if strings.Count(orig, from) != 1 {
-		return "", errors.New("kueue cmd/kueue/main.go: metrics certificate path line not found; the overlay patch needs updating")
-	}
-	return strings.Replace(orig, from, `metricsCertPath := os.Getenv("`+kueueMetricsCertDirEnv+`") // patched by odh-training's test harness build`, 1), nil
-}
-
-// kueueVisibilityCertDirEnv names the environment variable our build of
-// Kueue reads for its visibility server's certificate directory.
-const kueueVisibilityCertDirEnv = "ODH_KUEUE_VISIBILITY_CERT_DIR"
-
-// patchKueueVisibilityCertDir does the same for the visibility server,
-// which reads a hard-coded /visibility/tls.{crt,key} then.
-func patchKueueVisibilityCertDir(orig string) (string, error) {
-	const from, imp = `certDir = "/visibility"`, "import (\n"
-	if strings.Count(orig, from) != 1 || !strings.Contains(orig, imp) {
-		return "", errors.New("kueue pkg/visibility/server.go: certificate directory line not found; the overlay patch needs updating")
-	}
-	patched := strings.Replace(orig, from, `certDir = os.Getenv("`+kueueVisibilityCertDirEnv+`") // patched by odh-training's test harness build`, 1)
-	return strings.Replace(patched, imp, imp+"\t\"os\"\n", 1), nil
 }
 
 func toolBuilds() []toolBuild {
@@ -162,7 +115,81 @@ func toolBuilds() []toolBuild {
 				"pkg/visibility/server.go": patchKueueVisibilityCertDir,
 			},
 		},
+		{
+			module:   "jobset",
+			packages: []string{"sigs.k8s.io/jobset"},
+			binaries: []string{"jobset"},
+			ldflags:  "-s -w -X sigs.k8s.io/jobset/pkg/version.GitVersion=" + JobSetVersion,
+		},
+		{
+			module:   "trainer",
+			packages: []string{"github.com/kubeflow/trainer/v2/cmd/trainer-controller-manager"},
+			binaries: []string{"trainer-controller-manager"},
+			ldflags:  "-s -w",
+		},
+		{
+			module:   "scheduler-plugins",
+			packages: []string{"sigs.k8s.io/scheduler-plugins/cmd/scheduler", "sigs.k8s.io/scheduler-plugins/cmd/controller"},
+			binaries: []string{"scheduler-plugins-scheduler", "scheduler-plugins-controller"},
+			ldflags:  "-s -w",
+		},
+		{
+			module:   "metrics-server",
+			packages: []string{"sigs.k8s.io/metrics-server/cmd/metrics-server"},
+			binaries: []string{"metrics-server"},
+			ldflags:  "-s -w",
+		},
+		{
+			module:   "volcano",
+			packages: []string{"sigs.k8s.io/controller-tools/cmd/controller-gen"},
+			binaries: []string{"controller-gen"},
+			ldflags:  "-s -w",
+			generate: generateVolcanoCRDs,
+			outputs: func(l Layout) []string {
+				return []string{
+					filepath.Join(l.VolcanoCRDDir(), "scheduling.volcano.sh_podgroups.yaml"),
+					filepath.Join(l.VolcanoCRDDir(), "scheduling.volcano.sh_queues.yaml"),
+				}
+			},
+		},
 	}
+}
+
+// generateVolcanoCRDs generates the CRDs of Volcano's scheduling API
+// (PodGroup, Queue) from the Go types of volcano.sh/apis with
+// controller-gen, as Volcano's own build does, into bin/cluster/crds/volcano.
+func generateVolcanoCRDs(ctx context.Context, l Layout, opts BuildOptions, dir string) error {
+	tmp, err := os.MkdirTemp(l.BinDir(), ".crds-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.CommandContext(ctx, l.Bin("controller-gen"),
+		"crd:crdVersions=v1,allowDangerousTypes=true",
+		"paths=volcano.sh/apis/pkg/apis/scheduling/v1beta1",
+		"output:crd:dir="+tmp)
+	cmd.Dir = dir
+	cmd.Env = goEnv()
+	cmd.Stdout, cmd.Stderr = opts.Output, opts.Output
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("controller-gen for volcano.sh/apis %s: %w", VolcanoAPIsVersion, err)
+	}
+	if err := os.RemoveAll(l.VolcanoCRDDir()); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(l.VolcanoCRDDir()), 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp, l.VolcanoCRDDir())
+}
+
+// goEnv is the environment of the go commands the build runs in tool
+// modules: their own go.mod, never changed.
+func goEnv() []string {
+	return append(os.Environ(), "GOWORK=off", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly"))
 }
 
 // BuildOptions tunes Build.
@@ -173,20 +200,29 @@ type BuildOptions struct {
 	Force bool
 	// Output receives the go command's output; default os.Stderr.
 	Output io.Writer
+	// Jobs is how many `go build`s run at once; default $ODH_CLUSTER_BUILD_JOBS
+	// or 2. Each one compiles in parallel itself; running two overlaps one's
+	// single-threaded link and module loading with the other's compiling.
+	Jobs int
 }
 
 // Build builds every pinned binary whose stamp (a hash of its tool module's
 // go.mod and go.sum, the build flags, the overlay patches and the Go version)
-// changed, into bin/cluster/. It also makes sure etcd is installed.
+// changed, into bin/cluster/, and odh-webhook from the main module when a
+// source file it is built from changed. It also makes sure etcd is
+// installed.
 func Build(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions) error {
 	if opts.Go == "" {
-		opts.Go = os.Getenv("GO")
-	}
-	if opts.Go == "" {
-		opts.Go = "go"
+		opts.Go = goCommand()
 	}
 	if opts.Output == nil {
 		opts.Output = os.Stderr
+	}
+	if opts.Jobs == 0 {
+		opts.Jobs, _ = strconv.Atoi(os.Getenv("ODH_CLUSTER_BUILD_JOBS"))
+	}
+	if opts.Jobs <= 0 {
+		opts.Jobs = 2
 	}
 	if err := os.MkdirAll(filepath.Join(l.BinDir(), ".stamps"), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", l.BinDir(), err)
@@ -197,16 +233,45 @@ func Build(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions) e
 		return err
 	}
 	defer unlock()
-	goVersion, err := commandOutput(ctx, "", opts.Go, "env", "GOVERSION")
+	goVersion, err := goVersionOf(ctx, opts.Go)
 	if err != nil {
-		return fmt.Errorf("go env GOVERSION: %w", err)
+		return err
 	}
+	builds := []func() error{func() error { return buildWebhook(ctx, l, log, opts, goVersion) }}
 	for _, tb := range toolBuilds() {
-		if err := buildOne(ctx, l, log, opts, tb, strings.TrimSpace(goVersion)); err != nil {
-			return err
-		}
+		builds = append(builds, func() error { return buildOne(ctx, l, log, opts, tb, goVersion) })
+	}
+	var (
+		wg   sync.WaitGroup
+		errs = make([]error, len(builds))
+		sem  = make(chan struct{}, opts.Jobs)
+	)
+	for i, b := range builds {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = b()
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	return EnsureEtcd(ctx, log, opts.Output)
+}
+
+// goVersionOf returns the version of the go command: part of every stamp.
+// It is read from $GOTOOLCHAIN when that names a toolchain (as the Makefile
+// sets it), saving a process start on every `up`.
+func goVersionOf(ctx context.Context, goCmd string) (string, error) {
+	if tc := os.Getenv("GOTOOLCHAIN"); strings.HasPrefix(tc, "go1.") && !strings.Contains(tc, "+") && goCmd == "go" {
+		return tc, nil
+	}
+	v, err := commandOutput(ctx, "", goCmd, "env", "GOVERSION")
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	return strings.TrimSpace(v), nil
 }
 
 func buildOne(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions, tb toolBuild, goVersion string) error {
@@ -221,15 +286,27 @@ func buildOne(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions
 		h.Write(b)
 	}
 	fmt.Fprintf(h, "go=%s goos=%s goarch=%s\nldflags=%s\npackages=%s\n", goVersion, runtime.GOOS, runtime.GOARCH, tb.ldflags, strings.Join(tb.packages, ","))
+	for i, pkg := range tb.packages {
+		// Installed under another name than go build gives it. (Only then:
+		// the stamps of earlier harness versions stay valid.)
+		if path.Base(pkg) != tb.binaries[i] {
+			fmt.Fprintf(h, "install %s as %s\n", pkg, tb.binaries[i])
+		}
+	}
 
-	var modfile string
+	var (
+		modDir string
+		texts  map[string]string
+	)
 	if len(tb.patches) > 0 {
-		f, patched, err := preparePatchedModule(ctx, l, opts, dir, tb)
-		if err != nil {
+		var err error
+		if modDir, err = moduleDir(ctx, opts.Go, dir, tb.patchModule); err != nil {
 			return err
 		}
-		modfile = f
-		h.Write(patched)
+		if texts, err = patchedTexts(modDir, tb); err != nil {
+			return err
+		}
+		stampPatches(h, texts)
 	}
 	stamp := hex.EncodeToString(h.Sum(nil))
 
@@ -242,9 +319,23 @@ func buildOne(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions
 			upToDate = false
 		}
 	}
+	if tb.outputs != nil {
+		for _, f := range tb.outputs(l) {
+			if !fileExists(f) {
+				upToDate = false
+			}
+		}
+	}
 	if upToDate {
 		log.Debug("binaries up to date", "module", tb.module, "binaries", tb.binaries)
 		return nil
+	}
+	var modfile string
+	if len(tb.patches) > 0 {
+		var err error
+		if modfile, err = preparePatchedModule(l, dir, modDir, tb, texts); err != nil {
+			return err
+		}
 	}
 
 	log.Info("building pinned binaries (cold builds take minutes)", "module", tb.module, "binaries", tb.binaries)
@@ -256,32 +347,41 @@ func buildOne(ctx context.Context, l Layout, log *slog.Logger, opts BuildOptions
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	out := tmp + string(filepath.Separator)
-	if len(tb.binaries) == 1 {
-		out = filepath.Join(tmp, tb.binaries[0])
+	// One `go build` for all the module's commands: they share compilation.
+	out := filepath.Join(tmp, path.Base(tb.packages[0]))
+	if len(tb.packages) > 1 {
+		out = tmp + string(filepath.Separator)
 	}
 	args := []string{"build", "-trimpath", "-ldflags=" + tb.ldflags, "-o", out}
 	if modfile != "" {
 		args = append(args, "-modfile="+modfile)
 	}
-	args = append(args, tb.packages...)
-	cmd := exec.CommandContext(ctx, opts.Go, args...)
+	cmd := exec.CommandContext(ctx, opts.Go, append(args, tb.packages...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS="+strings.TrimSpace(os.Getenv("GOFLAGS")+" -mod=readonly"))
+	cmd.Env = goEnv()
 	cmd.Stdout = opts.Output
 	cmd.Stderr = opts.Output
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build %s in %s: %w", strings.Join(tb.binaries, ", "), dir, err)
 	}
-	for _, bin := range tb.binaries {
-		if err := os.Rename(filepath.Join(tmp, bin), l.Bin(bin)); err != nil {
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	for i, bin := range tb.binaries {
+		// go build names each binary after its package's last element.
+		if err := os.Rename(filepath.Join(tmp, path.Base(tb.packages[i])), l.Bin(bin)); err != nil {
 			return fmt.Errorf("install %s: %w", bin, err)
 		}
+	}
+	if tb.generate != nil {
+		if err := tb.generate(ctx, l, opts, dir); err != nil {
+			return err
+		}
+	}
+	for _, bin := range tb.binaries {
 		if err := os.WriteFile(stampFile(l, bin), []byte(stamp+"\n"), 0o644); err != nil {
 			return err
 		}
 	}
-	log.Info("built", "module", tb.module, "duration", time.Since(start).Round(time.Second))
+	log.Info("built", "module", tb.module, "duration", time.Since(start).Round(time.Second), "cpu", cpu.Round(time.Second))
 	return nil
 }
 
@@ -289,91 +389,16 @@ func stampFile(l Layout, bin string) string {
 	return filepath.Join(l.BinDir(), ".stamps", bin+".stamp")
 }
 
-// preparePatchedModule copies tb.patchModule (as required by the tool module
-// in toolDir) to bin/cluster/.src/<module>/, applies tb.patches, and writes a
-// modfile that replaces the module with that copy. It returns the modfile
-// and the patched texts (for the stamp).
-func preparePatchedModule(ctx context.Context, l Layout, opts BuildOptions, toolDir string, tb toolBuild) (modfile string, patched []byte, err error) {
-	modDir, err := moduleDir(ctx, opts.Go, toolDir, tb.patchModule)
-	if err != nil {
-		return "", nil, err
-	}
-	src := filepath.Join(l.BinDir(), ".src", tb.module)
-	if err := os.RemoveAll(src); err != nil {
-		return "", nil, err
-	}
-	for _, sub := range append([]string{"go.mod", "go.sum", "LICENSE", "cmd", "pkg"}, tb.patchDirs...) {
-		if err := copyTree(filepath.Join(modDir, sub), filepath.Join(src, sub)); err != nil {
-			return "", nil, fmt.Errorf("copy %s: %w", tb.patchModule, err)
-		}
-	}
-	// In a fixed order: the patched texts go into the stamp.
-	for _, rel := range slices.Sorted(maps.Keys(tb.patches)) {
-		patch := tb.patches[rel]
-		f := filepath.Join(src, filepath.FromSlash(rel))
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", nil, fmt.Errorf("patch %s: %w", tb.patchModule, err)
-		}
-		text, err := patch(string(b))
-		if err != nil {
-			return "", nil, err
-		}
-		if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
-			return "", nil, err
-		}
-		patched = append(patched, text...)
-	}
-	gomod, err := os.ReadFile(filepath.Join(toolDir, "go.mod"))
-	if err != nil {
-		return "", nil, err
-	}
-	gosum, err := os.ReadFile(filepath.Join(toolDir, "go.sum"))
-	if err != nil {
-		return "", nil, err
-	}
-	modfile = filepath.Join(l.BinDir(), ".src", tb.module+".mod")
-	gomod = fmt.Appendf(gomod, "\n// Added by the harness build: the patched copy.\nreplace %s => %s\n", tb.patchModule, src)
-	if err := os.WriteFile(modfile, gomod, 0o644); err != nil {
-		return "", nil, err
-	}
-	if err := os.WriteFile(strings.TrimSuffix(modfile, ".mod")+".sum", gosum, 0o644); err != nil {
-		return "", nil, err
-	}
-	return modfile, patched, nil
-}
-
-// copyTree copies a file or directory tree, leaving out tests.
-func copyTree(from, to string) error {
-	return filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(from, path)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(to, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		if strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
-}
-
 // moduleDir returns the module-cache directory of module as required by the
-// tool module in toolDir, downloading it if needed.
+// tool module in toolDir, downloading it if needed. The version the tool
+// module requires is read from its go.mod, and the directory looked up in
+// the module cache directly (a `go list` costs a process start on every
+// `up`); `go list -m` answers when that is not enough (a replace, a module
+// not downloaded yet).
 func moduleDir(ctx context.Context, goCmd, toolDir, module string) (string, error) {
+	if dir := cachedModuleDir(toolDir, module); dir != "" {
+		return dir, nil
+	}
 	out, err := commandOutput(ctx, toolDir, goCmd, "list", "-m", "-json", module)
 	if err != nil {
 		return "", fmt.Errorf("locate module %s: %w", module, err)
@@ -389,6 +414,61 @@ func moduleDir(ctx context.Context, goCmd, toolDir, module string) (string, erro
 		return moduleDir(ctx, goCmd, toolDir, module)
 	}
 	return m.Dir, nil
+}
+
+// cachedModuleDir finds module in the module cache at the version the
+// go.mod in toolDir requires, or returns "".
+func cachedModuleDir(toolDir, module string) string {
+	b, err := os.ReadFile(filepath.Join(toolDir, "go.mod"))
+	if err != nil {
+		return ""
+	}
+	version := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		replace := strings.HasPrefix(line, "replace ")
+		f := strings.Fields(strings.TrimPrefix(strings.TrimPrefix(line, "require "), "replace "))
+		if len(f) < 2 || f[0] != module {
+			continue
+		}
+		if replace || f[1] == "=>" || (len(f) > 2 && f[2] == "=>") {
+			return "" // replaced: ask go list
+		}
+		version = f[1]
+	}
+	cache := moduleCache()
+	if version == "" || cache == "" {
+		return ""
+	}
+	var esc strings.Builder
+	for _, r := range module {
+		if 'A' <= r && r <= 'Z' {
+			esc.WriteByte('!')
+			r += 'a' - 'A'
+		}
+		esc.WriteRune(r)
+	}
+	dir := filepath.Join(cache, filepath.FromSlash(esc.String())+"@"+version)
+	if !fileExists(filepath.Join(dir, "go.mod")) && !fileExists(filepath.Join(dir, "LICENSE")) {
+		return ""
+	}
+	return dir
+}
+
+// moduleCache is the module cache directory as the go command resolves it
+// by default ($GOMODCACHE, else $GOPATH/pkg/mod, else ~/go/pkg/mod).
+func moduleCache() string {
+	if d := os.Getenv("GOMODCACHE"); d != "" {
+		return d
+	}
+	if p := filepath.SplitList(os.Getenv("GOPATH")); len(p) > 0 && p[0] != "" {
+		return filepath.Join(p[0], "pkg", "mod")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(home, "go", "pkg", "mod")
 }
 
 func commandOutput(ctx context.Context, dir, name string, args ...string) (string, error) {

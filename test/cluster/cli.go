@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -45,6 +46,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		mem := fs.String("node-memory", "", "memory capacity per node (default 64Gi)")
 		gpus := fs.String("node-gpus", "", "nvidia.com/gpu per node (default 4)")
 		timeout := fs.Duration("timeout", 3*time.Minute, "how long each component may take to become healthy")
+		gang := fs.String("gang-scheduling", os.Getenv(GangSchedulingEnv), "the MPI operator's gang scheduling: "+GangSchedulingNone+", "+CoschedulerName+" or "+GangSchedulingVolcano+" (default: keep the running harness's; $"+GangSchedulingEnv+")")
 		if fs.Parse(args[1:]) != nil {
 			return 2
 		}
@@ -52,7 +54,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var c *Cluster
 		c, err = Up(ctx, Options{
 			Log: newLogger(stderr, *verbose), SkipBuild: *skip, StartTimeout: *timeout,
-			Nodes: NodeOptions{Count: *nodes, CPU: *cpu, Memory: *mem, GPUs: *gpus},
+			Nodes:          NodeOptions{Count: *nodes, CPU: *cpu, Memory: *mem, GPUs: *gpus},
+			GangScheduling: *gang,
 		})
 		if err == nil {
 			fmt.Fprintf(stderr, "control plane ready in %s: %s\n", time.Since(start).Round(100*time.Millisecond), c.APIServerURL())
@@ -143,19 +146,11 @@ func status(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	checks := map[string]func(context.Context) error{
-		CompEtcd: c.checkEtcd, CompAPIServer: c.checkAPIServer, CompControllerManager: c.checkControllerManager,
-		CompScheduler: c.checkScheduler, CompKwok: c.checkKwok, CompOperator: c.checkOperator,
-	}
-	ports := map[string]int{
-		CompEtcd: c.State.Ports.Etcd, CompAPIServer: c.State.Ports.APIServer, CompControllerManager: c.State.Ports.ControllerManager,
-		CompScheduler: c.State.Ports.Scheduler, CompKwok: c.State.Ports.Kwok, CompOperator: c.State.Ports.OperatorHealth,
-	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "COMPONENT\tPID\tPORT\tSTATE\tLOG")
 	var problems []string
-	for _, name := range componentOrder {
-		p := c.State.Processes[name]
+	for _, comp := range components() {
+		p := c.State.Processes[comp.name]
 		pid, state := "-", "not started"
 		if p != nil {
 			pid = itoa(p.PID)
@@ -163,16 +158,18 @@ func status(ctx context.Context, w io.Writer) error {
 			if processAlive(p) {
 				state = "healthy"
 				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				if err := checks[name](cctx); err != nil {
+				if err := comp.check(c, cctx); err != nil {
 					state = "unhealthy: " + err.Error()
+				} else if !c.alive(comp.name) {
+					state = "stale: its binary was rebuilt (make cluster-up restarts it)"
 				}
 				cancel()
 			}
 		}
 		if state != "healthy" {
-			problems = append(problems, name+" "+state)
+			problems = append(problems, comp.name+" "+state)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", name, pid, ports[name], state, c.Layout.LogFile(name))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", comp.name, pid, comp.port(c.State.Ports), state, c.Layout.LogFile(comp.name))
 	}
 	tw.Flush()
 	if len(problems) == 0 {
@@ -186,6 +183,7 @@ func status(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(w, "nodes: %d\n", len(nodes.Items))
 		}
 	}
+	fmt.Fprintf(w, "gang scheduling (mpi-operator): %s\n", c.State.gangScheduling())
 	fmt.Fprintf(w, "apiserver: %s\nkubeconfigs: %s/{%s}.kubeconfig\n", c.APIServerURL(), c.Layout.StateDir(), strings.Join(Users(), ","))
 	if len(problems) > 0 {
 		return fmt.Errorf("not healthy: %s", strings.Join(problems, "; "))

@@ -124,14 +124,15 @@ var (
 // A harness Ensure started keeps running after the tests end, so the next
 // test package reuses it; `odh-cluster down` (run by make test-integration at
 // the end) stops it. Environment: ODH_CLUSTER_SKIP_BUILD=1 uses the binaries
-// in bin/cluster/ as they are; ODH_CLUSTER_VERBOSE=1 logs progress to stderr.
+// in bin/cluster/ as they are; ODH_CLUSTER_VERBOSE=1 logs progress to stderr;
+// ODH_CLUSTER_GANG_SCHEDULING sets Options.GangScheduling.
 func Ensure(ctx context.Context) (*Cluster, error) {
 	ensureOnce.Lock()
 	defer ensureOnce.Unlock()
 	if ensured != nil {
 		return ensured, nil
 	}
-	opts := Options{SkipBuild: os.Getenv("ODH_CLUSTER_SKIP_BUILD") == "1"}
+	opts := Options{SkipBuild: os.Getenv("ODH_CLUSTER_SKIP_BUILD") == "1", GangScheduling: os.Getenv(GangSchedulingEnv)}
 	if os.Getenv("ODH_CLUSTER_VERBOSE") == "1" {
 		opts.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func TestKwokConfigRenders(t *testing.T) {
-	cfg := kwokConfig("/tmp/default.log")
+	cfg := kwokConfig("/tmp/default.log", "---\napiVersion: kwok.x-k8s.io/v1alpha1\nkind: Metric\nmetadata:\n  name: metrics-resource\nspec:\n  path: /metrics/nodes/{nodeName}/metrics/resource\n")
 	if regexp.MustCompile(`@[A-Z_]+@`).MatchString(cfg) {
 		t.Fatalf("placeholders left in kwok config:\n%s", cfg)
 	}
@@ -31,12 +31,13 @@ func TestKwokConfigRenders(t *testing.T) {
 	}
 	want := []string{
 		"Stage/odh-pod-start", "Stage/odh-pod-exit", "Stage/odh-pod-image-pull-error", "Stage/odh-pod-restart", "Stage/odh-pod-unready",
-		"Stage/odh-pod-ready", "Stage/odh-pod-terminate", "Stage/odh-pod-delete", "ClusterLogs/odh-default-logs",
+		"Stage/odh-pod-ready", "Stage/odh-pod-terminate", "Stage/odh-pod-delete",
+		"ClusterResourceUsage/odh-usage-from-annotations", "Metric/metrics-resource", "ClusterLogs/odh-default-logs",
 	}
 	if strings.Join(names, ",") != strings.Join(want, ",") {
 		t.Errorf("kwok config documents = %v, want %v", names, want)
 	}
-	for _, a := range []string{AnnotationExitCode, AnnotationRestartCount, AnnotationReady, AnnotationStartDelay, AnnotationPodReason, AnnotationPodMessage, UnpullableRegistry} {
+	for _, a := range []string{AnnotationExitCode, AnnotationRestartCount, AnnotationReady, AnnotationStartDelay, AnnotationPodReason, AnnotationPodMessage, UnpullableRegistry, AnnotationUsageCPU, AnnotationUsageMemory} {
 		if !strings.Contains(cfg, a) {
 			t.Errorf("kwok config does not use annotation %s", a)
 		}

@@ -62,14 +62,37 @@ func identities() []Identity {
 		// status, leases and events for all of them: the Node authorizer only
 		// admits one node per identity, so kwok runs as a cluster admin.
 		{Name: "kwok", User: "kwok", Groups: []string{"system:masters"}},
-		// The MPI operator runs with its own user and the upstream ClusterRole
-		// (see operatorRBAC).
-		{Name: "mpi-operator", User: operatorUser},
+		// The MPI operator, JobSet, Trainer, the coscheduling scheduler and
+		// its PodGroup controller run with their own users and the
+		// ClusterRoles their projects ship (see componentRBAC).
+		{Name: CompOperator, User: operatorUser},
 		{Name: CompKueue, User: kueueUser, Groups: []string{"system:masters"}},
+		{Name: CompJobSet, User: jobSetUser},
+		{Name: CompTrainer, User: trainerUser},
+		{Name: CompCoscheduler, User: coschedulerUser},
+		{Name: CompPodGroupController, User: podGroupControllerUser},
+		// metrics-server and odh-webhook authenticate as the ServiceAccounts
+		// their manifests bind (deploy/webhook; metrics-server's
+		// manifests/base/rbac.yaml), by static tokens.
+		{Name: CompMetricsServer, User: serviceAccountUser(metricsServerNamespace, metricsServerService), Groups: serviceAccountGroups(metricsServerNamespace)},
+		{Name: CompWebhook, User: serviceAccountUser(WebhookNamespace, webhookServiceAccount), Groups: serviceAccountGroups(WebhookNamespace)},
 	}
 }
 
-const operatorUser = "system:odh:mpi-operator"
+// Users of the components with identities of their own.
+const (
+	operatorUser           = "system:odh:mpi-operator"
+	jobSetUser             = "system:odh:jobset"
+	trainerUser            = "system:odh:trainer"
+	coschedulerUser        = "system:odh:scheduler-plugins"
+	podGroupControllerUser = "system:odh:scheduler-plugins-controller"
+)
+
+func serviceAccountUser(ns, name string) string { return "system:serviceaccount:" + ns + ":" + name }
+
+func serviceAccountGroups(ns string) []string {
+	return []string{"system:serviceaccounts", "system:serviceaccounts:" + ns}
+}
 
 // Persona ClusterRoles of deploy/rbac the test identities are bound to.
 const (
@@ -147,10 +170,26 @@ func kustomizationResources(dir string) ([]string, error) {
 	return out, nil
 }
 
-// operatorRBAC returns the extra rule the operator needs beyond upstream's
-// manifests/base/cluster-role.yaml: v0.8.2 updates launcher Jobs' status when
-// it unsuspends them but its shipped ClusterRole lacks that permission.
-func operatorRBAC() []any {
+// operatorRBAC returns upstream's manifests/base/cluster-role.yaml (the
+// operator's ClusterRole, bound to its identity, and the roles aggregating
+// MPIJobs into admin/edit/view), plus
+// the one rule the operator needs beyond it: v0.8.2 updates launcher Jobs'
+// status when it unsuspends them but its shipped ClusterRole lacks that
+// permission.
+func (c *Cluster) operatorRBAC(ctx context.Context) ([]any, error) {
+	dir, err := moduleCacheDir(ctx, c.Layout, "mpi-operator", "github.com/kubeflow/mpi-operator")
+	if err != nil {
+		return nil, err
+	}
+	roles, err := readObjects(filepath.Join(dir, "manifests", "base", "cluster-role.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var objs []any
+	for _, r := range roles {
+		objs = append(objs, r)
+	}
+	objs = append(objs, clusterRoleBinding("odh-test-mpi-operator", "mpi-operator", operatorUser))
 	extra := &rbacv1.ClusterRole{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
 		ObjectMeta: metav1.ObjectMeta{Name: "odh-test-mpi-operator-extra", Labels: harnessLabels()},
@@ -160,17 +199,7 @@ func operatorRBAC() []any {
 			Verbs:     []string{"update", "patch"},
 		}},
 	}
-	var objs []any
-	objs = append(objs, extra)
-	for _, role := range []string{"mpi-operator", extra.Name} {
-		objs = append(objs, &rbacv1.ClusterRoleBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
-			ObjectMeta: metav1.ObjectMeta{Name: "odh-test-" + role, Labels: harnessLabels()},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role},
-			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: operatorUser}},
-		})
-	}
-	return objs
+	return append(objs, extra, clusterRoleBinding("odh-test-"+extra.Name, extra.Name, operatorUser)), nil
 }
 
 func harnessLabels() map[string]string {

@@ -2,13 +2,11 @@ package cluster
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -18,7 +16,10 @@ import (
 // and admission webhooks (MPIJob defaulting and validation, and those of its
 // own resources) serve on loopback with a certificate from the harness CA.
 // The webhooks' configurations call it by URL, as no Service can reach a
-// loopback process. Only the kubeflow.org/mpijob integration is enabled. Its
+// loopback process. The integrations enabled are those of the jobs the
+// harness runs: kubeflow.org/mpijob, trainer.kubeflow.org/trainjob and
+// jobset.x-k8s.io/jobset (a job opts in with the kueue.x-k8s.io/queue-name
+// label; others are left alone). Its
 // visibility API (pending workloads and their positions) is an aggregated
 // API: its APIService points at an ExternalName Service "localhost", which
 // the aggregator dials directly.
@@ -80,11 +81,13 @@ visibilityServer:
 integrations:
   frameworks:
   - kubeflow.org/mpijob
+  - jobset.x-k8s.io/jobset
+  - trainer.kubeflow.org/trainjob
 `, KueueNamespace, healthPort, webhookPort, certDir, visibilityPort)
 }
 
 // kueueCommand returns how to run Kueue.
-func (c *Cluster) kueueCommand() (binary string, args, env []string, err error) {
+func (c *Cluster) kueueCommand(context.Context) (binary string, args, env []string, err error) {
 	dir := filepath.Join(c.Layout.StateDir(), "kueue")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, nil, err
@@ -113,25 +116,22 @@ func (c *Cluster) checkKueue(ctx context.Context) error {
 	return httpCheck(ctx, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/readyz", c.State.Ports.KueueHealth), "", "ok")
 }
 
-// kueueWebhookKinds are the resources whose Kueue webhooks the harness
-// registers: MPIJobs and Kueue's own.
+// keepKueueWebhook selects the Kueue webhooks the harness registers: those
+// of Kueue's own resources and of the enabled integrations.
 func keepKueueWebhook(w map[string]any) bool {
 	rules, _, _ := unstructured.NestedSlice(w, "rules")
 	for _, r := range rules {
 		rm, _ := r.(map[string]any)
 		groups, _, _ := unstructured.NestedStringSlice(rm, "apiGroups")
-		resources, _, _ := unstructured.NestedStringSlice(rm, "resources")
-		if slices.Contains(groups, "kueue.x-k8s.io") || slices.Contains(resources, "mpijobs") {
+		if slices.Contains(groups, "kueue.x-k8s.io") {
 			return true
 		}
 	}
-	return false
+	return webhookRules(w, "mpijobs", "jobsets", "trainjobs")
 }
 
 // kueueWebhooks reads upstream's webhook configurations and points the ones
-// the harness uses at the Kueue process: by URL on loopback, trusting the
-// harness CA. The others (integrations that are off) are dropped, so they
-// cannot block objects Kueue does not serve.
+// the harness uses at the Kueue process.
 func (c *Cluster) kueueWebhooks(ctx context.Context) ([]*unstructured.Unstructured, error) {
 	dir, err := moduleCacheDir(ctx, c.Layout, "kueue", kueueModule)
 	if err != nil {
@@ -141,89 +141,25 @@ func (c *Cluster) kueueWebhooks(ctx context.Context) ([]*unstructured.Unstructur
 	if err != nil {
 		return nil, err
 	}
-	ca, err := c.PKI.CAData()
+	out, err := c.loopbackWebhooks(objs, c.State.Ports.KueueWebhook, keepKueueWebhook, "kueue-")
 	if err != nil {
 		return nil, err
 	}
-	caBundle := base64.StdEncoding.EncodeToString(ca)
-	var out []*unstructured.Unstructured
-	for _, o := range objs {
-		hooks, _, _ := unstructured.NestedSlice(o.Object, "webhooks")
-		var keep []any
-		for _, h := range hooks {
-			hm, _ := h.(map[string]any)
-			if !keepKueueWebhook(hm) {
-				continue
-			}
-			path, _, _ := unstructured.NestedString(hm, "clientConfig", "service", "path")
-			if path == "" {
-				return nil, fmt.Errorf("kueue webhook %v: no clientConfig.service.path", hm["name"])
-			}
-			hm["clientConfig"] = map[string]any{
-				"url":      fmt.Sprintf("https://127.0.0.1:%d%s", c.State.Ports.KueueWebhook, path),
-				"caBundle": caBundle,
-			}
-			keep = append(keep, hm)
-		}
-		if len(keep) == 0 {
-			continue
-		}
-		if err := unstructured.SetNestedSlice(o.Object, keep, "webhooks"); err != nil {
-			return nil, err
-		}
-		o.SetName("kueue-" + strings.TrimPrefix(o.GetName(), "kueue-"))
-		o.SetLabels(harnessLabels())
-		out = append(out, o)
-	}
 	if len(out) != 2 {
-		return nil, fmt.Errorf("kueue %s webhook manifests: found %d configurations with MPIJob or Kueue webhooks, want 2 (mutating and validating)", KueueVersion, len(out))
+		return nil, fmt.Errorf("kueue %s webhook manifests: found %d configurations with webhooks the harness uses, want 2 (mutating and validating)", KueueVersion, len(out))
 	}
 	return out, nil
 }
 
 // kueueVisibilityAPI returns the visibility API's Service and APIService.
 func (c *Cluster) kueueVisibilityAPI() ([]*unstructured.Unstructured, error) {
-	ca, err := c.PKI.CAData()
-	if err != nil {
-		return nil, err
-	}
-	svc := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "v1", "kind": "Service",
-		"metadata": map[string]any{"name": kueueVisibilityService, "namespace": KueueNamespace, "labels": map[string]any{"app.kubernetes.io/managed-by": "odh-cluster"}},
-		"spec": map[string]any{
-			"type": "ExternalName", "externalName": "localhost",
-			"ports": []any{map[string]any{"name": "https", "port": int64(c.State.Ports.KueueVisibility), "protocol": "TCP"}},
-		},
-	}}
-	var out []*unstructured.Unstructured
-	out = append(out, svc)
-	for _, v := range []string{"v1beta2", "v1beta1"} {
-		out = append(out, &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-			"metadata": map[string]any{"name": v + ".visibility.kueue.x-k8s.io", "labels": map[string]any{"app.kubernetes.io/managed-by": "odh-cluster"}},
-			"spec": map[string]any{
-				"group": "visibility.kueue.x-k8s.io", "version": v,
-				"groupPriorityMinimum": int64(100), "versionPriority": int64(map[string]int{"v1beta2": 100, "v1beta1": 90}[v]),
-				"caBundle": base64.StdEncoding.EncodeToString(ca),
-				"service":  map[string]any{"name": kueueVisibilityService, "namespace": KueueNamespace, "port": int64(c.State.Ports.KueueVisibility)},
-			},
-		}})
-	}
-	return out, nil
+	return c.aggregatedAPI(kueueVisibilityService, KueueNamespace, c.State.Ports.KueueVisibility, "visibility.kueue.x-k8s.io", map[string]int64{"v1beta2": 100, "v1beta1": 90})
 }
 
 // checkKueueVisibility reports an error until the aggregator serves the
 // visibility API.
 func (c *Cluster) checkKueueVisibility(ctx context.Context) error {
-	cs, err := c.Clientset(Admin)
-	if err != nil {
-		return err
-	}
-	res := cs.Discovery().RESTClient().Get().AbsPath("/apis/visibility.kueue.x-k8s.io/v1beta2").Do(ctx)
-	if err := res.Error(); err != nil {
-		return fmt.Errorf("kueue visibility API: %w", err)
-	}
-	return nil
+	return c.checkAPIPath(ctx, "/apis/visibility.kueue.x-k8s.io/v1beta2")
 }
 
 // registerKueue applies the webhook configurations and the visibility API
@@ -237,15 +173,8 @@ func (c *Cluster) registerKueue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hooks = append(hooks, vis...)
-	a, err := c.adminApplier()
-	if err != nil {
+	if err := c.applyAll(ctx, append(hooks, vis...)...); err != nil {
 		return err
-	}
-	for _, h := range hooks {
-		if err := a.apply(ctx, h); err != nil {
-			return err
-		}
 	}
 	return poll(ctx, time.Minute, c.checkKueueVisibility)
 }

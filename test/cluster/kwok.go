@@ -461,10 +461,11 @@ const restartPending = `((.metadata.annotations["` + AnnotationRestartCount + `"
 // from UnpullableRegistry.
 const unpullable = `(.spec.containers[0].image | startswith("` + UnpullableRegistry + `"))`
 
-// kwokConfig renders kwok's --config file: the pod stages above plus a
+// kwokConfig renders kwok's --config file: the pod stages above, a
 // ClusterLogs rule that serves defaultLog for every container without a
-// per-pod Logs object.
-func kwokConfig(defaultLog string) string {
+// per-pod Logs object, the ClusterResourceUsage of every pod (kwokUsage)
+// and metric, kwok's Metric manifest that serves resource metrics.
+func kwokConfig(defaultLog, metric string) string {
 	r := strings.NewReplacer(
 		"@START_DELAY@", AnnotationStartDelay,
 		"@EXIT_CODE@", AnnotationExitCode,
@@ -478,8 +479,11 @@ func kwokConfig(defaultLog string) string {
 		"@REGISTRY@", UnpullableRegistry,
 		"@UNPULLABLE@", strings.ReplaceAll(unpullable, "'", "''"),
 		"@RESTART_PENDING@", strings.ReplaceAll(restartPending, "'", "''"),
+		"@USAGE_CPU@", AnnotationUsageCPU,
+		"@USAGE_MEMORY@", AnnotationUsageMemory,
 	)
-	return strings.TrimSpace(r.Replace(kwokStages)) + fmt.Sprintf(`
+	return strings.TrimSpace(r.Replace(kwokStages)) + "\n---\n" + strings.TrimSpace(r.Replace(kwokUsage)) +
+		"\n---\n" + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(metric), "---")) + fmt.Sprintf(`
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: ClusterLogs
@@ -496,8 +500,9 @@ spec:
 // logs set with Cluster.SetPodLogs.
 const DefaultLogLine = "odh-cluster: fake container running on a kwok node (no logs set for this pod)"
 
-// writeKwokFiles writes kwok's config and the default log file into dir.
-func writeKwokFiles(dir string) (configFile string, err error) {
+// writeKwokFiles writes kwok's config and the default log file into dir;
+// metric is kwok's Metric manifest.
+func writeKwokFiles(dir, metric string) (configFile string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
@@ -506,7 +511,7 @@ func writeKwokFiles(dir string) (configFile string, err error) {
 		return "", err
 	}
 	configFile = filepath.Join(dir, "kwok.yaml")
-	return configFile, os.WriteFile(configFile, []byte(kwokConfig(defaultLog)), 0o644)
+	return configFile, os.WriteFile(configFile, []byte(kwokConfig(defaultLog, metric)), 0o644)
 }
 
 // criLog formats text in the CRI container log format kwok reads

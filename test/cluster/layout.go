@@ -59,6 +59,9 @@ func (l Layout) BinDir() string { return filepath.Join(l.Root, "bin", "cluster")
 // Bin is the path of one pinned binary.
 func (l Layout) Bin(name string) string { return filepath.Join(l.BinDir(), name) }
 
+// VolcanoCRDDir holds the Volcano CRDs the build generates.
+func (l Layout) VolcanoCRDDir() string { return filepath.Join(l.BinDir(), "crds", "volcano") }
+
 // ToolsDir holds the tool modules.
 func (l Layout) ToolsDir() string { return filepath.Join(l.Root, "test", "cluster", "tools") }
 

@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -90,6 +91,7 @@ func ensureNodes(ctx context.Context, cs kubernetes.Interface, o NodeOptions, kw
 				Annotations: map[string]string{
 					"kwok.x-k8s.io/node":           "fake",
 					"node.alpha.kubernetes.io/ttl": "0",
+					resourceMetricsPathAnnotation:  resourceMetricsPath(name),
 				},
 			},
 			// Nodes, unlike most objects, keep the status given at creation.
@@ -112,6 +114,12 @@ func ensureNodes(ctx context.Context, cs kubernetes.Interface, o NodeOptions, kw
 		}
 		if err != nil {
 			return fmt.Errorf("get node %s: %w", name, err)
+		}
+		if existing.Annotations[resourceMetricsPathAnnotation] == "" {
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, resourceMetricsPathAnnotation, resourceMetricsPath(name))
+			if existing, err = cs.CoreV1().Nodes().Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+				return fmt.Errorf("annotate node %s: %w", name, err)
+			}
 		}
 		// A restarted harness may have moved kwok to another port.
 		if existing.Status.DaemonEndpoints.KubeletEndpoint.Port != int32(kwokPort) {

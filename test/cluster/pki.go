@@ -40,11 +40,15 @@ const (
 	pkiKwokCert       = "kwok.crt"
 	pkiKwokKey        = "kwok.key"
 	pkiKueueDir       = "kueue" // tls.crt and tls.key, as Kueue's webhook and visibility servers read them
-	pkiFrontProxy     = "front-proxy-client.crt"
-	pkiFrontProxyKey  = "front-proxy-client.key"
-	pkiSAKey          = "sa.key"
-	pkiSAPub          = "sa.pub"
-	pkiTokens         = "tokens.csv"
+	// pkiLoopbackDir holds tls.crt and tls.key for the other servers on
+	// loopback the apiserver calls: webhooks (odh-webhook, Trainer, JobSet)
+	// and aggregated APIs (metrics-server).
+	pkiLoopbackDir   = "loopback"
+	pkiFrontProxy    = "front-proxy-client.crt"
+	pkiFrontProxyKey = "front-proxy-client.key"
+	pkiSAKey         = "sa.key"
+	pkiSAPub         = "sa.pub"
+	pkiTokens        = "tokens.csv"
 )
 
 // Path returns the path of a file in the PKI directory.
@@ -93,6 +97,14 @@ func EnsurePKI(dir string) (*PKI, error) {
 			DNSNames:    []string{"localhost", kueueVisibilityService + "." + KueueNamespace + ".svc"},
 			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		}},
+		{filepath.Join(pkiLoopbackDir, "tls.crt"), filepath.Join(pkiLoopbackDir, "tls.key"), &x509.Certificate{
+			Subject:     pkix.Name{CommonName: "odh-cluster-loopback"},
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			// Webhooks are called by URL (127.0.0.1); the aggregator checks
+			// an aggregated server's certificate against its Service's name.
+			DNSNames:    []string{"localhost", metricsServerService + "." + metricsServerNamespace + ".svc"},
+			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		}},
 		// The aggregator's client certificate towards aggregated API servers
 		// (--proxy-client-cert-file), trusted through --requestheader-*.
 		{pkiFrontProxy, pkiFrontProxyKey, &x509.Certificate{
@@ -100,8 +112,10 @@ func EnsurePKI(dir string) (*PKI, error) {
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		}},
 	}
-	if err := os.MkdirAll(p.Path(pkiKueueDir), 0o700); err != nil {
-		return nil, err
+	for _, d := range []string{pkiKueueDir, pkiLoopbackDir} {
+		if err := os.MkdirAll(p.Path(d), 0o700); err != nil {
+			return nil, err
+		}
 	}
 	for _, leaf := range leaves {
 		if fileExists(p.Path(leaf.key)) && hasNames(p.Path(leaf.cert), leaf.tmpl.DNSNames) {
@@ -164,7 +178,7 @@ func (p *PKI) ensureCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 		return nil, nil, fmt.Errorf("create CA: %w", err)
 	}
 	// Leaves signed by an older CA would no longer verify.
-	for _, f := range []string{pkiAPIServerCert, pkiKubeletClient, pkiKwokCert} {
+	for _, f := range []string{pkiAPIServerCert, pkiKubeletClient, pkiKwokCert, filepath.Join(pkiKueueDir, "tls.crt"), filepath.Join(pkiLoopbackDir, "tls.crt"), pkiFrontProxy} {
 		_ = os.Remove(p.Path(f))
 	}
 	if err := writeKey(p.Path(pkiCAKey), key); err != nil {

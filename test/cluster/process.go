@@ -26,6 +26,36 @@ type State struct {
 	Processes map[string]*Process `json:"processes"`
 	// StartedAt is when the control plane was first started.
 	StartedAt time.Time `json:"startedAt"`
+	// GangScheduling is the MPI operator's gang-scheduling mode (see
+	// Options.GangScheduling); empty means none.
+	GangScheduling string `json:"gangScheduling,omitempty"`
+}
+
+func (st *State) gangScheduling() string {
+	if st.GangScheduling == "" {
+		return GangSchedulingNone
+	}
+	return st.GangScheduling
+}
+
+// newState picks free ports for a cold start.
+func newState(gangScheduling string) (*State, error) {
+	ports, err := freePorts(18)
+	if err != nil {
+		return nil, err
+	}
+	return &State{
+		Ports: Ports{
+			Etcd: ports[0], EtcdPeer: ports[1], APIServer: ports[2], ControllerManager: ports[3],
+			Scheduler: ports[4], Kwok: ports[5], OperatorHealth: ports[6],
+			KueueHealth: ports[7], KueueWebhook: ports[8], KueueVisibility: ports[9],
+			JobSetHealth: ports[10], JobSetWebhook: ports[11], TrainerHealth: ports[12], TrainerWebhook: ports[13],
+			Coscheduler: ports[14], PodGroupControllerHealth: ports[15], MetricsServer: ports[16], Webhook: ports[17],
+		},
+		Processes:      map[string]*Process{},
+		StartedAt:      time.Now().UTC(),
+		GangScheduling: gangScheduling,
+	}, nil
 }
 
 // Ports of the harness's components, all on 127.0.0.1.
@@ -40,6 +70,17 @@ type Ports struct {
 	KueueHealth       int `json:"kueueHealth"`
 	KueueWebhook      int `json:"kueueWebhook"`
 	KueueVisibility   int `json:"kueueVisibility"`
+	JobSetHealth      int `json:"jobSetHealth"`
+	JobSetWebhook     int `json:"jobSetWebhook"`
+	TrainerHealth     int `json:"trainerHealth"`
+	TrainerWebhook    int `json:"trainerWebhook"`
+	// Coscheduler is the scheduler-plugins scheduler's secure port
+	// (health); PodGroupControllerHealth its controller's health port.
+	Coscheduler              int `json:"coscheduler"`
+	PodGroupControllerHealth int `json:"podGroupControllerHealth"`
+	MetricsServer            int `json:"metricsServer"`
+	// Webhook is odh-webhook's port.
+	Webhook int `json:"webhook"`
 }
 
 // Process is one started component.

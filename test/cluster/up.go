@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -19,29 +17,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Component names, in start order. They name the log files and the entries of
-// state.json.
-const (
-	CompEtcd              = "etcd"
-	CompAPIServer         = "kube-apiserver"
-	CompControllerManager = "kube-controller-manager"
-	CompScheduler         = "kube-scheduler"
-	CompKwok              = "kwok"
-	CompOperator          = "mpi-operator"
-	CompKueue             = "kueue"
-)
-
-var componentOrder = []string{CompEtcd, CompAPIServer, CompControllerManager, CompScheduler, CompKwok, CompOperator, CompKueue}
-
 // MPIJobCRD is the name of the upstream MPIJob CustomResourceDefinition.
 const MPIJobCRD = "mpijobs.kubeflow.org"
-
-const (
-	serviceCIDR      = "10.96.0.0/12"
-	serviceClusterIP = "10.96.0.1"
-	podCIDR          = "10.0.0.1/16"
-	saIssuer         = "https://kubernetes.default.svc.cluster.local"
-)
 
 // Options configures Up.
 type Options struct {
@@ -58,6 +35,13 @@ type Options struct {
 	// StartTimeout bounds how long each component may take to become
 	// healthy; default 3 minutes (a loaded 2-core machine is slow).
 	StartTimeout time.Duration
+	// GangScheduling is the MPI operator's gang-scheduling mode:
+	// GangSchedulingNone (no PodGroups, the default of a cold start),
+	// CoschedulerName (scheduler-plugins PodGroups, pods scheduled by the
+	// coscheduling scheduler) or GangSchedulingVolcano. Empty keeps the
+	// running harness's mode. A change restarts the operator only; it
+	// applies to every MPIJob the operator reconciles from then on.
+	GangScheduling string
 }
 
 // Up builds what is missing, then starts the control plane or reuses a
@@ -72,6 +56,11 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = 3 * time.Minute
+	}
+	switch opts.GangScheduling {
+	case "", GangSchedulingNone, GangSchedulingVolcano, CoschedulerName:
+	default:
+		return nil, fmt.Errorf("gang scheduling %q: want %s, %s or %s", opts.GangScheduling, GangSchedulingNone, CoschedulerName, GangSchedulingVolcano)
 	}
 	opts.Nodes = opts.Nodes.withDefaults()
 	log := opts.Log
@@ -90,7 +79,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	for _, bin := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "mpi-operator", "kueue"} {
+	for _, bin := range requiredBinaries() {
 		if !fileExists(l.Bin(bin)) {
 			return nil, fmt.Errorf("%s missing: run `make cluster-build` (or odh-cluster up without --skip-build)", l.Bin(bin))
 		}
@@ -112,12 +101,21 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		st = nil
 		return wipeData(l)
 	}
-	if st != nil && st.Ports.KueueVisibility == 0 {
-		// Started by a harness version without Kueue (or its visibility
-		// API): its apiserver lacks Kueue's token or the aggregation flags,
-		// its state the ports. Start afresh.
+	if st != nil && st.Ports.Webhook == 0 {
+		// Started by an older harness version: its apiserver lacks the
+		// newer components' tokens, its state their ports. Start afresh.
 		log.Info("control plane from an older harness version; restarting it")
 		if err := afresh(); err != nil {
+			return nil, err
+		}
+	}
+	if st != nil && opts.GangScheduling != "" && opts.GangScheduling != st.gangScheduling() {
+		log.Info("switching the MPI operator's gang scheduling", "from", st.gangScheduling(), "to", opts.GangScheduling)
+		if err := stopProcess(st.Processes[CompOperator], 10*time.Second); err != nil {
+			return nil, err
+		}
+		st.GangScheduling = opts.GangScheduling
+		if err := saveState(l.StateFile(), st); err != nil {
 			return nil, err
 		}
 	}
@@ -142,81 +140,71 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	if st == nil {
-		ports, err := freePorts(10)
-		if err != nil {
+		if st, err = newState(opts.GangScheduling); err != nil {
 			return nil, err
-		}
-		st = &State{
-			Ports: Ports{
-				Etcd: ports[0], EtcdPeer: ports[1], APIServer: ports[2], ControllerManager: ports[3],
-				Scheduler: ports[4], Kwok: ports[5], OperatorHealth: ports[6],
-				KueueHealth: ports[7], KueueWebhook: ports[8], KueueVisibility: ports[9],
-			},
-			Processes: map[string]*Process{},
-			StartedAt: time.Now().UTC(),
 		}
 	}
 	c.State = st
 	if err := c.writeKubeconfigs(); err != nil {
 		return nil, err
 	}
-	start := func(name string, check func(context.Context) error) error {
-		if c.alive(name) {
+	start := func(comp component) error {
+		check := func(ctx context.Context) error { return comp.check(c, ctx) }
+		if c.alive(comp.name) {
 			if poll(ctx, 10*time.Second, check) == nil {
 				return nil
 			}
-			log.Info("restarting unhealthy component", "component", name)
+			log.Info("restarting unhealthy component", "component", comp.name)
 		}
 		// Stale (its binary was rebuilt) or unhealthy: replace it.
-		if p := st.Processes[name]; processAlive(p) {
+		if p := st.Processes[comp.name]; processAlive(p) {
 			if err := stopProcess(p, 10*time.Second); err != nil {
 				return err
 			}
 		}
-		binary, args, env, err := c.command(ctx, name)
+		if comp.prepare != nil {
+			if err := comp.prepare(c, ctx); err != nil {
+				return fmt.Errorf("prepare %s: %w", comp.name, err)
+			}
+		}
+		binary, args, env, err := comp.command(c, ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", comp.name, err)
+		}
+		log.Info("starting", "component", comp.name, "log", l.LogFile(comp.name))
+		r, err := startProcess(comp.name, binary, args, env, l.LogFile(comp.name))
 		if err != nil {
 			return err
 		}
-		log.Info("starting", "component", name, "log", l.LogFile(name))
-		r, err := startProcess(name, binary, args, env, l.LogFile(name))
-		if err != nil {
-			return err
-		}
-		st.Processes[name] = r.proc
+		st.Processes[comp.name] = r.proc
 		if err := saveState(l.StateFile(), st); err != nil {
 			return err
 		}
-		return waitHealthy(ctx, name, r, opts.StartTimeout, check)
+		return waitHealthy(ctx, comp.name, r, opts.StartTimeout, check)
 	}
 
-	if err := start(CompEtcd, c.checkEtcd); err != nil {
-		return nil, err
-	}
-	if err := start(CompAPIServer, c.checkAPIServer); err != nil {
-		return nil, err
-	}
-	if err := c.bootstrap(ctx); err != nil {
-		return nil, err
-	}
-	// The rest need the apiserver and the bootstrap objects (CRDs, RBAC).
-	for _, s := range []struct {
-		name  string
-		check func(context.Context) error
-	}{
-		{CompControllerManager, c.checkControllerManager},
-		{CompScheduler, c.checkScheduler},
-		{CompKwok, c.checkKwok},
-		{CompOperator, c.checkOperator},
-		{CompKueue, c.checkKueue},
-	} {
-		if err := start(s.name, s.check); err != nil {
+	comps := components()
+	for _, comp := range comps {
+		if err := start(comp); err != nil {
 			return nil, err
 		}
+		if comp.name == CompAPIServer {
+			// The rest need the apiserver and the bootstrap objects
+			// (CRDs, RBAC).
+			if err := c.bootstrap(ctx); err != nil {
+				return nil, err
+			}
+		}
 	}
-	// Kueue serves now: route MPIJob and Kueue admission, and its
-	// visibility API, to it.
-	if err := c.registerKueue(ctx); err != nil {
-		return nil, err
+	// Everything serves now: route admission and the aggregated APIs to
+	// the components that serve them.
+	for _, comp := range comps {
+		if comp.register == nil {
+			continue
+		}
+		if err := comp.register(c, ctx); err != nil {
+			return nil, fmt.Errorf("register %s: %w", comp.name, err)
+		}
 	}
 	cs, err := c.Clientset(Admin)
 	if err != nil {
@@ -246,147 +234,15 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// command returns how to run one component.
-func (c *Cluster) command(ctx context.Context, name string) (binary string, args, env []string, err error) {
-	l, p, st := c.Layout, c.PKI, c.State
-	loop := func(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
-	switch name {
-	case CompEtcd:
-		client, peer := "http://"+loop(st.Ports.Etcd), "http://"+loop(st.Ports.EtcdPeer)
-		return EtcdPath, []string{
-			"--name=odh",
-			"--data-dir=" + l.EtcdDir(),
-			"--listen-client-urls=" + client,
-			"--advertise-client-urls=" + client,
-			"--listen-peer-urls=" + peer,
-			"--initial-advertise-peer-urls=" + peer,
-			"--initial-cluster=odh=" + peer,
-			"--initial-cluster-state=new",
-			"--logger=zap",
-			"--log-outputs=stderr",
-			"--auto-compaction-mode=periodic",
-			"--auto-compaction-retention=10m",
-		}, nil, nil
-	case CompAPIServer:
-		return l.Bin(name), []string{
-			"--etcd-servers=http://" + loop(st.Ports.Etcd),
-			"--bind-address=127.0.0.1",
-			"--advertise-address=127.0.0.1",
-			"--secure-port=" + itoa(st.Ports.APIServer),
-			"--tls-cert-file=" + p.Path(pkiAPIServerCert),
-			"--tls-private-key-file=" + p.Path(pkiAPIServerKey),
-			"--client-ca-file=" + p.Path(pkiCACert),
-			"--token-auth-file=" + p.Path(pkiTokens),
-			"--authorization-mode=Node,RBAC",
-			"--service-account-issuer=" + saIssuer,
-			"--service-account-key-file=" + p.Path(pkiSAPub),
-			"--service-account-signing-key-file=" + p.Path(pkiSAKey),
-			"--service-cluster-ip-range=" + serviceCIDR,
-			// Endpoints may not hold loopback addresses: do not publish the
-			// apiserver's own address in the kubernetes Service.
-			"--endpoint-reconciler-type=none",
-			"--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultTolerationSeconds," +
-				"Priority,ResourceQuota,NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
-			"--allow-privileged=true",
-			"--kubelet-preferred-address-types=InternalIP,Hostname",
-			"--kubelet-certificate-authority=" + p.Path(pkiCACert),
-			"--kubelet-client-certificate=" + p.Path(pkiKubeletClient),
-			"--kubelet-client-key=" + p.Path(pkiKubeletClientK),
-			// The aggregation layer, for Kueue's visibility API: the
-			// aggregator presents this client certificate and passes the
-			// caller in X-Remote-* headers, which aggregated servers trust
-			// from that name only.
-			"--proxy-client-cert-file=" + p.Path(pkiFrontProxy),
-			"--proxy-client-key-file=" + p.Path(pkiFrontProxyKey),
-			"--requestheader-client-ca-file=" + p.Path(pkiCACert),
-			"--requestheader-allowed-names=" + frontProxyUser,
-			"--requestheader-username-headers=X-Remote-User",
-			"--requestheader-group-headers=X-Remote-Group",
-			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-			"--cert-dir=" + filepath.Join(l.PKIDir(), "kube-apiserver"),
-			"--profiling=false",
-			"--event-ttl=1h",
-			// Debian's etcd 3.4.23 lacks the progress notifications that
-			// watch-list streams need, and with WatchList on the apiserver
-			// turns every watch from resourceVersion 0 (kwok's) into such a
-			// stream and fails it: pods would go unnoticed until a re-list.
-			"--feature-gates=WatchList=false",
-		}, nil, nil
-	case CompControllerManager:
-		return l.Bin(name), []string{
-			"--kubeconfig=" + l.Kubeconfig(name),
-			"--bind-address=127.0.0.1",
-			"--secure-port=" + itoa(st.Ports.ControllerManager),
-			"--cert-dir=" + filepath.Join(l.PKIDir(), name),
-			"--leader-elect=false",
-			"--controllers=*",
-			"--use-service-account-credentials=true",
-			"--service-account-private-key-file=" + p.Path(pkiSAKey),
-			"--root-ca-file=" + p.Path(pkiCACert),
-			"--cluster-signing-cert-file=" + p.Path(pkiCACert),
-			"--cluster-signing-key-file=" + p.Path(pkiCAKey),
-			"--service-cluster-ip-range=" + serviceCIDR,
-			"--allocate-node-cidrs=false",
-			"--kube-api-qps=100",
-			"--kube-api-burst=200",
-			"--profiling=false",
-		}, nil, nil
-	case CompScheduler:
-		return l.Bin(name), []string{
-			"--kubeconfig=" + l.Kubeconfig(name),
-			"--bind-address=127.0.0.1",
-			"--secure-port=" + itoa(st.Ports.Scheduler),
-			"--leader-elect=false",
-			"--profiling=false",
-		}, nil, nil
-	case CompKwok:
-		config, err := writeKwokFiles(l.KwokDir())
-		if err != nil {
-			return "", nil, nil, err
-		}
-		return l.Bin(name), []string{
-			"--config=" + config,
-			"--kubeconfig=" + l.Kubeconfig(name),
-			"--manage-all-nodes=true",
-			"--node-ip=127.0.0.1",
-			"--node-port=" + itoa(st.Ports.Kwok),
-			"--server-address=" + loop(st.Ports.Kwok),
-			"--tls-cert-file=" + p.Path(pkiKwokCert),
-			"--tls-private-key-file=" + p.Path(pkiKwokKey),
-			"--cidr=" + podCIDR,
-			"--node-lease-duration-seconds=40",
-			"--enable-crds=Logs",
-		}, nil, nil
-	case CompOperator:
-		// The operator exits (klog.Fatal) when it cannot renew its leader
-		// lease within 5s, which a loaded 2-core CI machine can cause: run it
-		// in a restart loop so one slow moment does not break later tests.
-		binary, args := restartLoop(l.Bin(name),
-			"--kubeConfig="+l.Kubeconfig(name),
-			"--lock-namespace="+operatorNamespace,
-			"--kube-api-qps=50",
-			"--kube-api-burst=100",
-			// As deploy/operator runs it: upstream's 10 queue events/s
-			// make jobs wait minutes behind other tests' pod events.
-			"--controller-queue-rate-limit=100",
-			"--controller-queue-burst=1000",
-		)
-		return binary, args, []string{operatorHealthAddrEnv + "=" + loop(st.Ports.OperatorHealth)}, nil
-	case CompKueue:
-		return c.kueueCommand()
-	}
-	return "", nil, nil, fmt.Errorf("unknown component %q", name)
-}
-
-// bootstrap applies the cluster-wide objects the harness provides: namespaces,
-// CRDs (MPIJob and kwok's Logs), the operator's RBAC and the test
-// identities' permissions. All server-side applied, so reruns are cheap.
+// bootstrap applies the cluster-wide objects the harness provides:
+// namespaces, every component's CRDs and RBAC and the test identities'
+// permissions. All server-side applied, so reruns are cheap.
 func (c *Cluster) bootstrap(ctx context.Context) error {
 	a, err := c.adminApplier()
 	if err != nil {
 		return err
 	}
-	for _, ns := range []string{TeamA, TeamB, operatorNamespace, KueueNamespace} {
+	for _, ns := range []string{TeamA, TeamB, operatorNamespace, KueueNamespace, WebhookNamespace} {
 		if err := a.apply(ctx, &corev1.Namespace{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 			ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: harnessLabels()},
@@ -394,33 +250,20 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
-	mpiDir, err := moduleCacheDir(ctx, c.Layout, "mpi-operator", "github.com/kubeflow/mpi-operator")
+	files, err := c.crdFiles(ctx)
 	if err != nil {
 		return err
 	}
-	kwokDir, err := moduleCacheDir(ctx, c.Layout, "kwok", "sigs.k8s.io/kwok")
+	rbac, err := c.componentRBAC(ctx)
 	if err != nil {
 		return err
 	}
-	for _, f := range []string{
-		filepath.Join(mpiDir, "manifests", "base", "kubeflow.org_mpijobs.yaml"),
-		filepath.Join(mpiDir, "manifests", "base", "cluster-role.yaml"),
-		filepath.Join(kwokDir, "kustomize", "crd", "bases", "kwok.x-k8s.io_logs.yaml"),
-	} {
+	for _, f := range files {
 		if err := a.applyFile(ctx, f); err != nil {
 			return err
 		}
 	}
-	kueueCRDFiles, err := kueueCRDs(ctx, c.Layout)
-	if err != nil {
-		return err
-	}
-	for _, f := range kueueCRDFiles {
-		if err := a.applyFile(ctx, f); err != nil {
-			return err
-		}
-	}
-	for _, o := range operatorRBAC() {
+	for _, o := range rbac {
 		if err := a.apply(ctx, o); err != nil {
 			return err
 		}
@@ -429,13 +272,54 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 		return err
 	}
 	return poll(ctx, time.Minute, func(ctx context.Context) error {
-		for _, crd := range []string{MPIJobCRD, "logs.kwok.x-k8s.io", KueueWorkloadCRD} {
-			if err := crdEstablished(ctx, a.dyn, crd); err != nil {
-				return err
-			}
-		}
-		return nil
+		return crdsEstablished(ctx, a.dyn, requiredCRDs)
 	})
+}
+
+// requiredCRDs must be Established before the components start.
+var requiredCRDs = []string{
+	MPIJobCRD, "logs.kwok.x-k8s.io", "resourceusages.kwok.x-k8s.io", KueueWorkloadCRD,
+	JobSetCRD, TrainJobCRD, ClusterTrainingRuntimeCRD, PodGroupCRD, VolcanoPodGroupCRD, VolcanoQueueCRD,
+}
+
+// crdFiles lists the CRD manifests of every component, read from the
+// module cache of their tool modules (Volcano's: generated by the build).
+func (c *Cluster) crdFiles(ctx context.Context) ([]string, error) {
+	mpiDir, err := moduleCacheDir(ctx, c.Layout, "mpi-operator", "github.com/kubeflow/mpi-operator")
+	if err != nil {
+		return nil, err
+	}
+	kwokDir, err := moduleCacheDir(ctx, c.Layout, "kwok", "sigs.k8s.io/kwok")
+	if err != nil {
+		return nil, err
+	}
+	files := []string{
+		filepath.Join(mpiDir, "manifests", "base", "kubeflow.org_mpijobs.yaml"),
+		filepath.Join(kwokDir, "kustomize", "crd", "bases", "kwok.x-k8s.io_logs.yaml"),
+		filepath.Join(kwokDir, "kustomize", "crd", "bases", "kwok.x-k8s.io_resourceusages.yaml"),
+	}
+	for _, more := range []func(context.Context, Layout) ([]string, error){kueueCRDs, jobSetCRDs, trainerCRDs, coschedulingCRDs, volcanoCRDs} {
+		f, err := more(ctx, c.Layout)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f...)
+	}
+	return files, nil
+}
+
+// componentRBAC returns the ClusterRoles and bindings of the components
+// that run with their own, non-admin identity.
+func (c *Cluster) componentRBAC(ctx context.Context) ([]any, error) {
+	var objs []any
+	for _, more := range []func(context.Context) ([]any, error){c.operatorRBAC, c.jobSetRBAC, c.trainerRBAC, c.coschedulingRBAC, c.metricsServerRBAC} {
+		o, err := more(ctx)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, o...)
+	}
+	return objs, nil
 }
 
 // refreshIdentities reapplies the test identities' RBAC.
@@ -447,38 +331,47 @@ func (c *Cluster) refreshIdentities(ctx context.Context) error {
 	return grantTestIdentities(ctx, a, c.Layout.Root)
 }
 
-// healthy validates a running harness: every process alive and healthy, the
-// nodes Ready and the MPIJob CRD Established.
+// healthy validates a running harness: every process alive, on its current
+// binary and healthy, the nodes Ready, the CRDs Established and the
+// aggregated APIs served. The checks run concurrently: a warm start is
+// mostly this.
 func (c *Cluster) healthy(ctx context.Context, nodes int) error {
-	checks := map[string]func(context.Context) error{
-		CompEtcd: c.checkEtcd, CompAPIServer: c.checkAPIServer, CompControllerManager: c.checkControllerManager,
-		CompScheduler: c.checkScheduler, CompKwok: c.checkKwok, CompOperator: c.checkOperator, CompKueue: c.checkKueue,
-	}
-	for _, name := range componentOrder {
-		if !c.alive(name) {
-			return fmt.Errorf("%s is not running", name)
-		}
-		if err := checks[name](ctx); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+	comps := components()
+	errs := make([]error, len(comps)+2)
+	var wg sync.WaitGroup
+	for i, comp := range comps {
+		wg.Go(func() {
+			if !c.alive(comp.name) {
+				errs[i] = fmt.Errorf("%s is not running (or runs an older binary)", comp.name)
+			} else if err := comp.check(c, ctx); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", comp.name, err)
+			}
+		})
 	}
 	cs, err := c.Clientset(Admin)
 	if err != nil {
 		return err
 	}
-	if err := nodesReady(ctx, cs, nodes); err != nil {
-		return err
-	}
+	wg.Go(func() { errs[len(comps)] = nodesReady(ctx, cs, nodes) })
+	wg.Go(func() { errs[len(comps)+1] = c.checkAPIs(ctx) })
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// checkAPIs reports an error unless every required CRD is Established and
+// the aggregated APIs (Kueue's visibility API, metrics.k8s.io) are served.
+func (c *Cluster) checkAPIs(ctx context.Context) error {
 	a, err := c.adminApplier()
 	if err != nil {
 		return err
 	}
-	for _, crd := range []string{MPIJobCRD, KueueWorkloadCRD} {
-		if err := crdEstablished(ctx, a.dyn, crd); err != nil {
-			return err
-		}
+	if err := crdsEstablished(ctx, a.dyn, requiredCRDs); err != nil {
+		return err
 	}
-	return c.checkKueueVisibility(ctx)
+	if err := c.checkKueueVisibility(ctx); err != nil {
+		return err
+	}
+	return c.checkMetricsAPI(ctx)
 }
 
 // alive reports whether the component's process runs, and runs the current
@@ -499,52 +392,6 @@ func (c *Cluster) alive(name string) bool {
 		return false
 	}
 	return true
-}
-
-func (c *Cluster) checkEtcd(ctx context.Context) error {
-	return httpCheck(ctx, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/health", c.State.Ports.Etcd), "", `"health":"true"`)
-}
-
-func (c *Cluster) checkAPIServer(ctx context.Context) error {
-	hc, err := c.caClient()
-	if err != nil {
-		return err
-	}
-	return httpCheck(ctx, hc, c.APIServerURL()+"/readyz", c.PKI.Tokens[Admin], "ok")
-}
-
-func (c *Cluster) checkControllerManager(ctx context.Context) error {
-	return httpCheck(ctx, insecureClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", c.State.Ports.ControllerManager), "", "ok")
-}
-
-func (c *Cluster) checkScheduler(ctx context.Context) error {
-	return httpCheck(ctx, insecureClient, fmt.Sprintf("https://127.0.0.1:%d/healthz", c.State.Ports.Scheduler), "", "ok")
-}
-
-func (c *Cluster) checkKwok(ctx context.Context) error {
-	hc, err := c.caClient()
-	if err != nil {
-		return err
-	}
-	return httpCheck(ctx, hc, fmt.Sprintf("https://127.0.0.1:%d/healthz", c.State.Ports.Kwok), "", "ok")
-}
-
-func (c *Cluster) checkOperator(ctx context.Context) error {
-	return httpCheck(ctx, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/healthz", c.State.Ports.OperatorHealth), "", "ok")
-}
-
-// The controller-manager and scheduler serve /healthz with a self-signed
-// certificate they generate themselves.
-var insecureClient = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback health probe of a test harness
-
-func (c *Cluster) caClient() (*http.Client, error) {
-	ca, err := c.PKI.CAData()
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}, nil
 }
 
 func httpCheck(ctx context.Context, hc *http.Client, url, token, want string) error {
@@ -649,9 +496,7 @@ func stopAll(st *State, log *slog.Logger) error {
 		mu   sync.Mutex
 		errs []error
 	)
-	for i := len(componentOrder) - 1; i >= 0; i-- {
-		name := componentOrder[i]
-		p := st.Processes[name]
+	for name, p := range st.Processes {
 		if p == nil || !processAlive(p) {
 			continue
 		}
