@@ -3,19 +3,17 @@
 // Package security_test checks multi-tenant security end to end on the real
 // control plane of test/cluster: the real odh-server binary with
 // --engine=kubernetes (TokenReview, impersonation, access reviews; the
-// rights of deploy/server/rbac.yaml), odh-webhook (the real webhook
-// configurations of deploy/webhook, pointed at a loopback URL and limited
-// to this suite's namespaces) and kubectl with the harness identities,
-// bound to the persona roles of deploy/rbac.
+// rights of deploy/server/rbac.yaml), odh-webhook as the harness runs it for
+// every test (configured as deploy/webhook configures it: its webhook
+// configurations, policy and RBAC, on a loopback URL) and kubectl with the
+// harness identities, bound to the persona roles of deploy/rbac.
 package security_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -28,19 +26,15 @@ import (
 	"time"
 
 	mpiclient "github.com/kubeflow/mpi-operator/pkg/client/clientset/versioned"
-	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	authv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/yaml"
 
-	"github.com/odh-training/odh-training/internal/odhwebhook"
 	"github.com/odh-training/odh-training/internal/webhook"
 	"github.com/odh-training/odh-training/test/cluster"
 )
@@ -57,8 +51,6 @@ var (
 	srvAddr  string
 	auditLog string
 	workDir  string
-	// whName names this run's webhook configurations.
-	whName string
 )
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
@@ -96,10 +88,9 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// setup creates the namespaces and bindings, starts odh-webhook and
-// registers it, and starts odh-server. stop undoes it in reverse order
-// (webhook configurations first, so a failed run never leaves the cluster
-// calling a webhook that is gone).
+// setup creates the namespaces and bindings, checks that the harness's
+// odh-webhook admits this run's jobs, and starts odh-server. stop undoes it
+// in reverse order.
 func setup(ctx context.Context) (stop func(), err error) {
 	var undo []func()
 	stop = func() {
@@ -122,11 +113,9 @@ func setup(ctx context.Context) (stop func(), err error) {
 			return stop, err
 		}
 	}
-	// Identities from the real manifests.
-	for _, f := range []string{"deploy/server/rbac.yaml", "deploy/webhook/base/rbac.yaml", "deploy/webhook/base/serviceaccount.yaml"} {
-		if out, err := kubectl(cluster.Admin, "apply", "--server-side", "--force-conflicts", "--field-manager=odh-security-test", "-n", "odh-training", "-f", filepath.Join(repoRoot, f)); err != nil {
-			return stop, fmt.Errorf("apply %s: %v\n%s", f, err, out)
-		}
+	// The server's identity from the real manifests.
+	if out, err := kubectl(cluster.Admin, "apply", "--server-side", "--force-conflicts", "--field-manager=odh-security-test", "-n", "odh-training", "-f", filepath.Join(repoRoot, "deploy/server/rbac.yaml")); err != nil {
+		return stop, fmt.Errorf("apply deploy/server/rbac.yaml: %v\n%s", err, out)
 	}
 	if _, err := admin.CoreV1().ServiceAccounts("odh-training").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "odh-server"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return stop, err
@@ -135,50 +124,11 @@ func setup(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return stop, err
 	}
-	webhookKC, err := saKubeconfig(ctx, "odh-webhook")
-	if err != nil {
+	// odh-webhook is the harness's: the API server calls it for this run's
+	// namespaces as for every other.
+	if err := webhookReady(ctx); err != nil {
 		return stop, err
 	}
-	// The configurations get this run's name (deploy/'s own name is left
-	// alone for the manifest tests running next to this suite); the
-	// webhook may patch them like the real ones.
-	whName = "odh-training-mpijobs-" + runID
-	cr := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: whName}, Rules: []rbacv1.PolicyRule{{
-		APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations", "validatingwebhookconfigurations"},
-		ResourceNames: []string{whName}, Verbs: []string{"get", "update"}}}}
-	if _, err := admin.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{}); err != nil {
-		return stop, err
-	}
-	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: whName}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: whName},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "odh-webhook", Namespace: "odh-training"}}}
-	if _, err := admin.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
-		return stop, err
-	}
-	undo = append(undo, func() {
-		_ = admin.RbacV1().ClusterRoleBindings().Delete(context.Background(), whName, metav1.DeleteOptions{})
-		_ = admin.RbacV1().ClusterRoles().Delete(context.Background(), whName, metav1.DeleteOptions{})
-	})
-
-	// odh-webhook on loopback, with its own CA.
-	port, err := freePort()
-	if err != nil {
-		return stop, err
-	}
-	wctx, wcancel := context.WithCancel(context.Background())
-	wdone := make(chan error, 1)
-	go func() {
-		wdone <- odhwebhook.Run(wctx, &odhwebhook.Options{
-			Listen: fmt.Sprintf("127.0.0.1:%d", port), Kubeconfig: webhookKC, CertDir: filepath.Join(workDir, "webhook"),
-			DNSNames: []string{"localhost"}, IPAddresses: []string{"127.0.0.1"},
-			MutatingConfigs: []string{whName}, ValidatingConfig: []string{whName},
-			RotateInterval: time.Second, LogLevel: "info", LogFormat: "text",
-		}, io.Discard)
-	}()
-	undo = append(undo, func() { wcancel(); <-wdone })
-	if err := registerWebhook(ctx, port); err != nil {
-		return stop, err
-	}
-	undo = append(undo, unregisterWebhook)
 
 	// odh-server, the real binary.
 	bin := filepath.Join(workDir, "odh-server")
@@ -242,63 +192,9 @@ func setup(ctx context.Context) (stop func(), err error) {
 	return stop, nil
 }
 
-// registerWebhook applies deploy/webhook's configurations with the
-// service reference replaced by the loopback URL and the namespace
-// selector narrowed to this run's namespaces, then waits until the webhook
-// has published its CA and the API server calls it.
-func registerWebhook(ctx context.Context, port int) error {
-	data, err := os.ReadFile(filepath.Join(repoRoot, "deploy/webhook/base/webhookconfigurations.yaml"))
-	if err != nil {
-		return err
-	}
-	sel := &metav1.LabelSelector{MatchLabels: map[string]string{"odh.test/security": runID}}
-	url := func(cc admissionregistrationv1.WebhookClientConfig) admissionregistrationv1.WebhookClientConfig {
-		u := fmt.Sprintf("https://127.0.0.1:%d%s", port, *cc.Service.Path)
-		return admissionregistrationv1.WebhookClientConfig{URL: &u}
-	}
-	rd := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := rd.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return err
-		}
-		var tm metav1.TypeMeta
-		if err := yaml.Unmarshal(doc, &tm); err != nil {
-			return err
-		}
-		switch tm.Kind {
-		case "MutatingWebhookConfiguration":
-			var c admissionregistrationv1.MutatingWebhookConfiguration
-			if err := yaml.UnmarshalStrict(doc, &c); err != nil {
-				return err
-			}
-			c.Name = whName
-			for i := range c.Webhooks {
-				c.Webhooks[i].ClientConfig, c.Webhooks[i].NamespaceSelector = url(c.Webhooks[i].ClientConfig), sel
-			}
-			_ = admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, c.Name, metav1.DeleteOptions{})
-			if _, err := admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Create(ctx, &c, metav1.CreateOptions{}); err != nil {
-				return err
-			}
-		case "ValidatingWebhookConfiguration":
-			var c admissionregistrationv1.ValidatingWebhookConfiguration
-			if err := yaml.UnmarshalStrict(doc, &c); err != nil {
-				return err
-			}
-			c.Name = whName
-			for i := range c.Webhooks {
-				c.Webhooks[i].ClientConfig, c.Webhooks[i].NamespaceSelector = url(c.Webhooks[i].ClientConfig), sel
-			}
-			_ = admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, c.Name, metav1.DeleteOptions{})
-			if _, err := admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Create(ctx, &c, metav1.CreateOptions{}); err != nil {
-				return err
-			}
-		}
-	}
-	// The webhook patches the caBundle itself; then the API server must
-	// reach it: a server-side dry run comes back stamped.
+// webhookReady waits until the API server calls the harness's odh-webhook
+// for this run's namespaces: a server-side dry run comes back stamped.
+func webhookReady(ctx context.Context) error {
 	alice := userMPI(cluster.Alice)
 	return pollFor(ctx, 2*time.Minute, func() error {
 		u, err := alice.KubeflowV2beta1().MPIJobs(nsA).Create(ctx, upstreamJob("probe", nsA, 1, true), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
@@ -306,16 +202,10 @@ func registerWebhook(ctx context.Context, port int) error {
 			return err
 		}
 		if u.Annotations[webhook.AnnotationCreator] != "alice" {
-			return fmt.Errorf("not stamped yet: %v", u.Annotations)
+			return fmt.Errorf("not stamped: %v (is odh-webhook registered? make cluster-status)", u.Annotations)
 		}
 		return nil
 	})
-}
-
-func unregisterWebhook() {
-	ctx := context.Background()
-	_ = admin.AdmissionregistrationV1().MutatingWebhookConfigurations().Delete(ctx, whName, metav1.DeleteOptions{})
-	_ = admin.AdmissionregistrationV1().ValidatingWebhookConfigurations().Delete(ctx, whName, metav1.DeleteOptions{})
 }
 
 func deleteNamespace(name string) {
