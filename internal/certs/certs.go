@@ -4,7 +4,8 @@
 // a CA that rotates itself and its serving certificate (RotatingCA, for
 // odh-webhook) and a certificate read from files another component renews
 // (FileCert). odh-server's self-signed certificate, odh-webhook's CA and the
-// end-to-end tests' certificates are made here.
+// end-to-end tests' certificates and the control-plane harness's PKI
+// (test/cluster) are made here.
 package certs
 
 import (

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/odh-training/odh-training/internal/certs"
 )
 
 func TestKwokConfigRenders(t *testing.T) {
@@ -67,14 +69,14 @@ func TestPKIReusedAndVerifiable(t *testing.T) {
 			t.Errorf("token of %s not stable across loads", id.Name)
 		}
 	}
-	ca, err := readCert(p2.Path(pkiCACert))
+	ca, err := certs.ReadCert(p2.Path(pkiCACert))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	for cert, host := range map[string]string{pkiAPIServerCert: "kubernetes.default.svc", pkiKwokCert: "127.0.0.1"} {
-		c, err := readCert(p2.Path(cert))
+		c, err := certs.ReadCert(p2.Path(cert))
 		if err != nil {
 			t.Fatal(err)
 		}

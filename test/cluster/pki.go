@@ -11,13 +11,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/odh-training/odh-training/internal/certs"
 )
 
 // PKI is the harness's certificate authority, the certificates it issued and
@@ -64,7 +65,7 @@ func EnsurePKI(dir string) (*PKI, error) {
 		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	p := &PKI{Dir: dir}
-	caCert, caKey, err := p.ensureCA()
+	ca, err := p.ensureCA()
 	if err != nil {
 		return nil, err
 	}
@@ -121,23 +122,35 @@ func EnsurePKI(dir string) (*PKI, error) {
 		if fileExists(p.Path(leaf.key)) && hasNames(p.Path(leaf.cert), leaf.tmpl.DNSNames) {
 			continue
 		}
-		if err := p.issue(caCert, caKey, leaf.tmpl, leaf.cert, leaf.key); err != nil {
+		tmpl := *leaf.tmpl
+		tmpl.NotBefore, tmpl.NotAfter = validity()
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+		kp, err := ca.Issue(tmpl)
+		if err != nil {
+			return nil, fmt.Errorf("issue %s: %w", leaf.cert, err)
+		}
+		if err := kp.Write(p.Path(leaf.cert), p.Path(leaf.key)); err != nil {
 			return nil, err
 		}
 	}
 	if !fileExists(p.Path(pkiSAKey)) || !fileExists(p.Path(pkiSAPub)) {
+		// The ServiceAccount token signing key: a bare key pair, no certificate.
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		if err != nil {
 			return nil, err
 		}
-		if err := writeKey(p.Path(pkiSAKey), key); err != nil {
+		der, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			return nil, err
+		}
+		if err := certs.WriteFile(p.Path(pkiSAKey), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return nil, err
 		}
 		pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 		if err != nil {
 			return nil, err
 		}
-		if err := writePEM(p.Path(pkiSAPub), "PUBLIC KEY", pub, 0o644); err != nil {
+		if err := certs.WriteFile(p.Path(pkiSAPub), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}), 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -147,68 +160,34 @@ func EnsurePKI(dir string) (*PKI, error) {
 	return p, nil
 }
 
-func (p *PKI) ensureCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
-	if fileExists(p.Path(pkiCACert)) && fileExists(p.Path(pkiCAKey)) {
-		cert, err := readCert(p.Path(pkiCACert))
-		if err != nil {
-			return nil, nil, err
-		}
-		key, err := readKey(p.Path(pkiCAKey))
-		if err != nil {
-			return nil, nil, err
-		}
-		return cert, key, nil
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
+// validity is ten years from an hour ago (clock skew between components).
+func validity() (notBefore, notAfter time.Time) {
 	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "odh-cluster-ca"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
+	return now.Add(-time.Hour), now.AddDate(10, 0, 0)
+}
+
+func (p *PKI) ensureCA() (*certs.KeyPair, error) {
+	if fileExists(p.Path(pkiCACert)) && fileExists(p.Path(pkiCAKey)) {
+		return certs.Load(p.Path(pkiCACert), p.Path(pkiCAKey))
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	nb, na := validity()
+	ca, err := certs.NewCA(x509.Certificate{
+		Subject:   pkix.Name{CommonName: "odh-cluster-ca"},
+		NotBefore: nb,
+		NotAfter:  na,
+		KeyUsage:  x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("create CA: %w", err)
+		return nil, fmt.Errorf("create CA: %w", err)
 	}
 	// Leaves signed by an older CA would no longer verify.
 	for _, f := range []string{pkiAPIServerCert, pkiKubeletClient, pkiKwokCert, filepath.Join(pkiKueueDir, "tls.crt"), filepath.Join(pkiLoopbackDir, "tls.crt"), pkiFrontProxy} {
 		_ = os.Remove(p.Path(f))
 	}
-	if err := writeKey(p.Path(pkiCAKey), key); err != nil {
-		return nil, nil, err
+	if err := ca.Write(p.Path(pkiCACert), p.Path(pkiCAKey)); err != nil {
+		return nil, err
 	}
-	if err := writePEM(p.Path(pkiCACert), "CERTIFICATE", der, 0o644); err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, err
-}
-
-func (p *PKI) issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate, certFile, keyFile string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	tmpl.SerialNumber = serial()
-	tmpl.NotBefore = now.Add(-time.Hour)
-	tmpl.NotAfter = now.AddDate(10, 0, 0)
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return fmt.Errorf("issue %s: %w", certFile, err)
-	}
-	if err := writeKey(p.Path(keyFile), key); err != nil {
-		return err
-	}
-	return writePEM(p.Path(certFile), "CERTIFICATE", der, 0o644)
+	return ca, nil
 }
 
 // ensureTokens loads tokens.csv (kube-apiserver's --token-auth-file format:
@@ -257,30 +236,10 @@ func (p *PKI) ensureTokens() error {
 	return os.WriteFile(p.Path(pkiTokens), []byte(b.String()), 0o600)
 }
 
-func serial() *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		panic(err)
-	}
-	return n
-}
-
-func writeKey(path string, key *ecdsa.PrivateKey) error {
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	return writePEM(path, "EC PRIVATE KEY", der, 0o600)
-}
-
-func writePEM(path, typ string, der []byte, mode os.FileMode) error {
-	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode)
-}
-
 // hasNames reports whether the certificate at path exists and covers every
 // DNS name (a PKI from an older harness version is completed, not trusted).
 func hasNames(path string, names []string) bool {
-	c, err := readCert(path)
+	c, err := certs.ReadCert(path)
 	if err != nil {
 		return false
 	}
@@ -290,30 +249,6 @@ func hasNames(path string, names []string) bool {
 		}
 	}
 	return true
-}
-
-func readCert(path string) (*x509.Certificate, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("%s: no PEM data", path)
-	}
-	return x509.ParseCertificate(blk.Bytes)
-}
-
-func readKey(path string) (*ecdsa.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, fmt.Errorf("%s: no PEM data", path)
-	}
-	return x509.ParseECPrivateKey(blk.Bytes)
 }
 
 func fileExists(path string) bool {
