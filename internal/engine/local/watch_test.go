@@ -97,12 +97,16 @@ func TestSlowWatcherIsCutOff(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	// Far more changes than a watcher may fall behind; the engine must not
-	// wait for the blocked watcher.
+	// wait for the blocked watcher. Each changes the phase, so none can
+	// stand in for another in the watcher's queue.
 	start := time.Now()
 	t1 := e.lock()
 	rec := e.jobs[key{"default", "noisy"}]
 	for i := range watchBuffer + 10 {
-		t1.update(rec, false, func(j *job.MPIJob) { j.Status.Message = fmt.Sprint(i) })
+		t1.update(rec, false, func(j *job.MPIJob) {
+			j.Status.Message = fmt.Sprint(i)
+			j.Status.Phase = []job.Phase{job.PhaseSuspended, job.PhasePending}[i%2]
+		})
 	}
 	t1.unlock()
 	if d := time.Since(start); d > 2*time.Second {
