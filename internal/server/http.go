@@ -32,7 +32,7 @@ type Readier interface {
 	Ready(ctx context.Context) error
 }
 
-func (s *Server) routes(gw http.Handler) http.Handler {
+func (s *Server) routes(gw *runtime.ServeMux) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -52,6 +52,8 @@ func (s *Server) routes(gw http.Handler) http.Handler {
 		}
 		gw.ServeHTTP(w, r)
 	})
+	mux.Handle("GET /api/v1/watch/namespaces/{namespace}/mpijobs", s.restWatch(gw, "/api/v1/watch/namespaces/{namespace}/mpijobs", []string{"namespace"}))
+	mux.Handle("GET /api/v1/watch/mpijobs", s.restWatch(gw, "/api/v1/watch/mpijobs", nil))
 	api := http.MaxBytesHandler(gw, MaxRequestBytes)
 	mux.Handle("/api/", api)
 	mux.Handle("POST /api/v1/namespaces/{namespace}/mpijobs", http.MaxBytesHandler(jobAsManifest(gw), MaxRequestBytes))

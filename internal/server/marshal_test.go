@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiconv"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/service"
 )
 
 func sampleJob() *trainingv1.MPIJob {
@@ -60,6 +62,28 @@ func TestRESTMarshalerMatchesProtoJSON(t *testing.T) {
 		}
 		if diff := cmp.Diff(w, g); diff != "" {
 			t.Errorf("%s (-protojson +fast):\n%s", name, diff)
+		}
+	}
+}
+
+// TestWireEventJSONIsTheGatewayChunk: REST watches write the shared JSON
+// of service.WireEvent; it must be the chunk the gateway writes for the
+// same event, byte for byte.
+func TestWireEventJSONIsTheGatewayChunk(t *testing.T) {
+	fast := &restMarshaler{}
+	j := apiconv.FromProto(sampleJob())
+	for _, ev := range []job.WatchEvent{{Type: job.Modified, Job: j}, {Type: job.Added, Job: j}, {Type: job.Synced}} {
+		w := service.NewWireEvent(ev)
+		want, err := fast.Marshal(map[string]any{"result": w.Message()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := w.WriteJSON(&got); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), got.String()); diff != "" {
+			t.Errorf("%s (-gateway +wire):\n%s", ev.Type, diff)
 		}
 	}
 }

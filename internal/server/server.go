@@ -39,6 +39,7 @@ type Server struct {
 	metrics *metrics
 	core    *service.Server
 	client  trainingv1.TrainingServiceClient
+	rest    *restMarshaler
 	handler http.Handler
 	// stopLifecycle ends the watch behind the job lifecycle metrics.
 	stopLifecycle context.CancelFunc
@@ -70,11 +71,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	// The REST gateway talks to the same gRPC server through its in-memory
 	// connection, so REST and gRPC share authentication, error translation
 	// and metrics.
+	s.rest = &restMarshaler{JSONPb: runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
 	gw := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &restMarshaler{JSONPb: runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false},
-			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}}),
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, s.rest),
 		runtime.WithErrorHandler(s.restError),
 		runtime.WithStreamErrorHandler(func(_ context.Context, err error) *status.Status { return status.Convert(err) }),
 		runtime.WithRoutingErrorHandler(s.routingError),

@@ -454,3 +454,59 @@ func TestStructuredJobGetsFieldErrors(t *testing.T) {
 		t.Errorf("field errors (-want +got):\n%s", diff)
 	}
 }
+
+// TestRESTWatchFront: REST watches bypass the gateway but must answer as
+// it did — the same REST errors before the watch is established, NDJSON
+// chunks.
+func TestRESTWatchFront(t *testing.T) {
+	s := startServer(t)
+	get := func(path string, hdr map[string]string) (*http.Response, *bufio.Reader) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+path, nil)
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp, bufio.NewReader(resp.Body)
+	}
+	auth := map[string]string{"Authorization": "Bearer " + testToken}
+	resp, body := get("/api/v1/watch/mpijobs", nil)
+	data, _ := io.ReadAll(body)
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "Bearer") || !strings.Contains(string(data), `"reason"`) {
+		t.Errorf("watch without token: %d %q", resp.StatusCode, data)
+	}
+	resp, body = get("/api/v1/watch/namespaces/default/mpijobs?sendInitialEvents=maybe", auth)
+	data, _ = io.ReadAll(body)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(data), "send_initial_events") {
+		t.Errorf("watch with a bad parameter: %d %q", resp.StatusCode, data)
+	}
+	resp, body = get("/api/v1/watch/namespaces/default/mpijobs?sendInitialEvents=false", auth)
+	line, err := body.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("watch: %d %v", resp.StatusCode, resp.Header)
+	}
+	if line != "{\"result\":{\"type\":\"SYNCED\"}}\n" {
+		t.Errorf("first chunk %q", line)
+	}
+	createREST(t, s, "watched-rest", []string{"true"}, `, "runPolicy": {"suspend": true}`)
+	line, err = body.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Result struct {
+			Type string     `json:"type"`
+			Job  job.MPIJob `json:"job"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Result.Type != "ADDED" || ev.Result.Job.Metadata.Name != "watched-rest" {
+		t.Errorf("event %q: %v", line, err)
+	}
+}

@@ -66,6 +66,9 @@ type Server struct {
 	conn     *grpc.ClientConn
 	client   trainingv1.TrainingServiceClient
 	stopOnce chan struct{}
+
+	svc         *Service
+	streamChain []grpc.StreamServerInterceptor
 }
 
 // New builds the server and starts serving it in-process. Call Close when
@@ -90,10 +93,13 @@ func New(opts Options) (*Server, error) {
 	if opts.StreamObserver != nil {
 		stream = append(stream, opts.StreamObserver)
 	}
+	s.streamChain = append(stream, s.streamErrors, s.streamAuth, s.streamAudit)
+	s.svc = svc
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxRequestBytes),
+		grpc.ForceServerCodecV2(newCodec()),
 		grpc.ChainUnaryInterceptor(append(unary, s.unaryErrors, s.unaryAuth, s.unaryAudit)...),
-		grpc.ChainStreamInterceptor(append(stream, s.streamErrors, s.streamAuth, s.streamAudit)...),
+		grpc.ChainStreamInterceptor(s.streamChain...),
 	)
 	trainingv1.RegisterTrainingServiceServer(s.grpc, svc)
 
@@ -114,6 +120,27 @@ func New(opts Options) (*Server, error) {
 	s.conn = conn
 	s.client = trainingv1.NewTrainingServiceClient(conn)
 	return s, nil
+}
+
+// ServeStream runs one of the service's server-streaming methods (by its
+// short name, e.g. "WatchJobs") on a stream that is not a gRPC transport —
+// odh-server's REST watch writes events straight to the HTTP response —
+// through the same interceptors as every gRPC call. ss.Context() must carry
+// the call's incoming metadata and a grpc.ServerTransportStream.
+func (s *Server) ServeStream(method string, ss grpc.ServerStream) error {
+	for _, d := range trainingv1.TrainingService_ServiceDesc.Streams {
+		if d.StreamName != method || !d.ServerStreams || d.ClientStreams {
+			continue
+		}
+		info := &grpc.StreamServerInfo{FullMethod: "/" + trainingv1.TrainingService_ServiceDesc.ServiceName + "/" + method, IsServerStream: true}
+		h := d.Handler
+		for i := len(s.streamChain) - 1; i >= 0; i-- {
+			ic, next := s.streamChain[i], h
+			h = func(srv any, ss grpc.ServerStream) error { return ic(srv, ss, info, next) }
+		}
+		return h(s.svc, ss)
+	}
+	return fmt.Errorf("service: no server-streaming method %q", method)
 }
 
 // GRPC is the gRPC server, to serve on a port (grpc.Server.ServeHTTP).

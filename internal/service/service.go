@@ -333,7 +333,8 @@ func (s *Service) WatchJobs(req *trainingv1.WatchJobsRequest, stream trainingv1.
 		if ev.Job != nil && !see(ev.Job.Metadata.Namespace) {
 			return nil
 		}
-		return stream.Send(&trainingv1.WatchEvent{Type: string(ev.Type), Job: apiconv.ToProto(ev.Job)})
+		// Encoded once per snapshot for every watcher (wire.go).
+		return stream.SendMsg(NewWireEvent(ev))
 	})
 }
 
