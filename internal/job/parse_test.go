@@ -48,7 +48,7 @@ func TestTotals(t *testing.T) {
 		Launcher: job.LauncherSpec{Resources: job.Resources{CPU: "500m", Memory: "1Gi"}},
 	}}
 	got := job.TotalRequests(&j.Spec).Totals()
-	want := job.Totals{CPU: "16500m", Memory: "65Gi", GPUs: 8, Slots: 8}
+	want := job.Totals{CPU: "16.5", Memory: "65Gi", GPUs: 8, Slots: 8}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("totals (-want +got):\n%s", diff)
 	}

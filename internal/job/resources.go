@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -77,9 +78,62 @@ func TotalRequests(s *Spec) Requests {
 	return r
 }
 
-// Totals returns TotalRequests in display form.
+// Totals returns TotalRequests in display form (HumanCPU, HumanMemory):
+// 1,000 workers of 20Mi are "19.5Gi", not "20000Mi".
 func (r Requests) Totals() Totals {
-	return Totals{CPU: canonical(r.CPU), Memory: canonical(r.Memory), GPUs: int32(r.GPUs), Slots: int32(r.Slots)}
+	return Totals{CPU: HumanCPU(r.CPU), Memory: HumanMemory(r.Memory), GPUs: int32(r.GPUs), Slots: int32(r.Slots)}
+}
+
+// HumanMemory writes a byte quantity in the largest binary unit that keeps
+// it at 1 or more, with up to three significant digits: 19.5Gi, 512Mi,
+// 1.25Ti, 100 (bytes). The result is still a valid quantity, rounded.
+func HumanMemory(q resource.Quantity) string {
+	if q.IsZero() {
+		return "0"
+	}
+	v := q.AsApproximateFloat64()
+	sign := ""
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	units := []string{"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"}
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return sign + threeDigits(v) + units[i]
+}
+
+// HumanCPU writes cores with up to three significant digits, and
+// quantities under one core in millicores: 2000, 1.5, 250m.
+func HumanCPU(q resource.Quantity) string {
+	if q.IsZero() {
+		return "0"
+	}
+	v := q.AsApproximateFloat64()
+	if v > -1 && v < 1 {
+		return threeDigits(v*1000) + "m"
+	}
+	return threeDigits(v)
+}
+
+// threeDigits rounds to three significant digits (whole numbers of 1,000
+// and more keep all their digits) without trailing zeros.
+func threeDigits(v float64) string {
+	var s string
+	switch a := max(v, -v); {
+	case a >= 100:
+		s = fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		s = fmt.Sprintf("%.1f", v)
+	default:
+		s = fmt.Sprintf("%.2f", v)
+	}
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
 }
 
 func mul(q resource.Quantity, n int64) resource.Quantity {
@@ -88,9 +142,3 @@ func mul(q resource.Quantity, n int64) resource.Quantity {
 	return out
 }
 
-func canonical(q resource.Quantity) string {
-	if q.IsZero() {
-		return "0"
-	}
-	return q.String()
-}
