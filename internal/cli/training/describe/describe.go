@@ -27,6 +27,7 @@ type Options struct {
 	Namespace string
 	Name      string
 	Watch     bool
+	Workers   Workers
 }
 
 // NewCmdDescribe returns `describe` with its `mpijob` subcommand.
@@ -37,13 +38,26 @@ func NewCmdDescribe(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 		Use:     "mpijob NAME",
 		Aliases: []string{"mpijobs", "mj"},
 		Short:   "Show an MPIJob: spec, phase and reason, workers, conditions, history and events",
+		Long: `Show an MPIJob: spec, phase and reason, workers, conditions, history and events.
+
+Jobs of more than 50 workers are summarised by state and by node, and the
+per-worker table lists only the workers that need attention (failed,
+restarted, not ready, held back); --workers selects others.`,
 		Example: `  odh training describe mpijob mnist
-  odh training describe mpijob mnist --watch`,
+  odh training describe mpijob mnist --watch
+  odh training describe mpijob big --workers=failed,not-ready
+  odh training describe mpijob big --workers=all --node=node-17 --limit=0`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: f.CompleteJobNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			opts.Namespace = f.NamespaceOr(opts.Namespace)
+			if err := validSelect(opts.Workers.Select); err != nil {
+				return cmdutil.Usagef("%v", err)
+			}
+			if opts.Workers.Limit < 0 {
+				return cmdutil.Usagef("--limit must be 0 (no limit) or more, got %d", opts.Workers.Limit)
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -52,6 +66,9 @@ func NewCmdDescribe(f *cmdutil.Factory, runF func(*Options) error) *cobra.Comman
 	}
 	cmdutil.NamespaceFlags(sub, &opts.Namespace, nil)
 	sub.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "Keep showing the job as it changes")
+	sub.Flags().StringVar(&opts.Workers.Select, "workers", "auto", "Workers to list: auto, all, none, or states and keywords separated by commas (pending, running, succeeded, failed, stopped, not-ready, restarted, problems)")
+	sub.Flags().StringVar(&opts.Workers.Node, "node", "", "List only the workers on this node")
+	sub.Flags().IntVar(&opts.Workers.Limit, "limit", DefaultLimit, "List at most this many workers (0: no limit)")
 	cmd.AddCommand(sub)
 	return cmd
 }
@@ -69,7 +86,7 @@ func run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	Print(o.IO.Out, o.IO, j, events, o.Now())
+	Print(o.IO.Out, o.IO, j, events, o.Now(), o.Workers)
 	printCapacity(ctx, o, c, j)
 	if !o.Watch {
 		return nil
@@ -88,7 +105,7 @@ func run(ctx context.Context, o *Options) error {
 		} else {
 			fmt.Fprintln(o.IO.Out, "---")
 		}
-		Print(o.IO.Out, o.IO, j, evs, o.Now())
+		Print(o.IO.Out, o.IO, j, evs, o.Now(), o.Workers)
 		return nil
 	})
 }
@@ -125,8 +142,8 @@ func resources(r job.Resources) string {
 	return strings.Join(parts, ", ")
 }
 
-// Print writes the description of a job.
-func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []job.Event, now time.Time) {
+// Print writes the description of a job, with the workers v selects.
+func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []job.Event, now time.Time, v Workers) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	kv := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
 	m, s, st := j.Metadata, j.Spec, j.Status
@@ -192,18 +209,7 @@ func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []job.Ev
 	wc := st.Workers
 	kv("Workers", fmt.Sprintf("%d total: %d pending, %d running, %d ready, %d succeeded, %d failed", wc.Total, wc.Pending, wc.Running, wc.Ready, wc.Succeeded, wc.Failed))
 	tw.Flush()
-	if len(st.WorkerStatuses) > 0 {
-		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "  WORKER\tSTATE\tREADY\tNODE\tRESTARTS\tEXIT\tRANKS\tREASON")
-		for _, r := range st.WorkerStatuses {
-			exit := "-"
-			if r.ExitCode != nil {
-				exit = fmt.Sprint(*r.ExitCode)
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%t\t%s\t%d\t%s\t%s\t%s\n", r.Name, ios.Colorize(iostreams.PhaseColor(r.State), orDash(r.State)), r.Ready, orDash(r.Node), r.Restarts, exit, ranks(r.Ranks), orDash(r.Reason))
-		}
-		tw.Flush()
-	}
+	printWorkers(w, ios, &st, v)
 	if len(st.Conditions) > 0 {
 		fmt.Fprintln(w, "Conditions:")
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
