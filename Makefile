@@ -131,8 +131,9 @@ vulncheck: ## govulncheck: fail on vulnerable modules the code calls, warn on th
 	@hack/vulncheck.sh
 
 .PHONY: fuzz
-fuzz: ## Fuzz the job spec parser for 60s (the seed corpus also runs in test-go)
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./internal/job
+FUZZTIME ?= 60s
+fuzz: ## Run every fuzz target (spec parser and validator, upstream manifests, REST bodies, admission reviews) for FUZZTIME each (seeds also run in test-go)
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
 ##@ Benchmarks
 
