@@ -36,6 +36,7 @@ var (
 	nProp     = flag.Int("propagation", 30, "jobs measured for status propagation")
 	duration  = flag.Duration("duration", 5*time.Second, "length of each throughput run")
 	clients   = flag.Int("clients", 8, "concurrent clients in throughput runs")
+	scenario  = flag.String("scenario", "all", "all, api (create, propagation, throughput, memory, CLI) or watchers (watch fan-out)")
 )
 
 type srv struct {
@@ -151,6 +152,10 @@ func main() {
 	s, err := start()
 	must(err)
 	defer s.stop()
+	if *scenario == "watchers" {
+		watchFanout(s)
+		return
+	}
 	time.Sleep(300 * time.Millisecond)
 	idle := s.rssMiB()
 
@@ -231,6 +236,9 @@ func main() {
 		}
 	}
 	fmt.Printf("\n| CLI | p50 | p95 | Target |\n|---|---|---|---|\n| `odh training list mpijob` with %d jobs, whole process (n=%d) | %s | %s | < 300 ms |\n", *nJobs, len(cli), ms(pct(cli, .5)), ms(pct(cli, .95)))
+	if *scenario == "all" {
+		watchFanout(s)
+	}
 }
 
 func cpuModel() string {
