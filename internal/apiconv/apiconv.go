@@ -114,6 +114,7 @@ func specToProto(s *job.Spec) *trainingv1.MPIJobSpec {
 		MpiImplementation: string(s.MPIImplementation),
 		NodeSelector:      s.NodeSelector,
 		ImagePullSecrets:  s.ImagePullSecrets,
+		Runtime:           s.Runtime,
 	}
 	for _, e := range s.Env {
 		p.Env = append(p.Env, &trainingv1.EnvVar{Name: e.Name, Value: e.Value})
@@ -165,6 +166,7 @@ func specFromProto(p *trainingv1.MPIJobSpec) job.Spec {
 		MPIImplementation: job.MPIImplementation(p.GetMpiImplementation()),
 		NodeSelector:      p.GetNodeSelector(),
 		ImagePullSecrets:  p.GetImagePullSecrets(),
+		Runtime:           p.GetRuntime(),
 	}
 	for _, e := range p.GetEnv() {
 		s.Env = append(s.Env, job.EnvVar{Name: e.GetName(), Value: e.GetValue()})
@@ -216,16 +218,20 @@ func replicaFromProto(r *trainingv1.ReplicaStatus) job.ReplicaStatus {
 
 func statusToProto(s *job.Status) *trainingv1.JobStatus {
 	p := &trainingv1.JobStatus{
-		Phase:             string(s.Phase),
-		Reason:            s.Reason,
-		Message:           s.Message,
-		StartTime:         ts(s.StartTime),
-		CompletionTime:    ts(s.CompletionTime),
-		FirstFailedWorker: s.FirstFailedWorker,
-		FirstFailedRank:   s.FirstFailedRank,
-		Attempts:          s.Attempts,
-		QueuePosition:     s.QueuePosition,
-		ExitCode:          s.ExitCode,
+		Phase:                     string(s.Phase),
+		Reason:                    s.Reason,
+		Message:                   s.Message,
+		StartTime:                 ts(s.StartTime),
+		CompletionTime:            ts(s.CompletionTime),
+		FirstFailedWorker:         s.FirstFailedWorker,
+		FirstFailedRank:           s.FirstFailedRank,
+		Attempts:                  s.Attempts,
+		QueuePosition:             s.QueuePosition,
+		ExitCode:                  s.ExitCode,
+		Backend:                   s.Backend,
+		ReadOnly:                  s.ReadOnly,
+		ProgressPercentage:        s.ProgressPercentage,
+		EstimatedRemainingSeconds: s.EstimatedRemainingSeconds,
 	}
 	if w := s.Workers; w != (job.WorkerCounts{}) {
 		p.Workers = &trainingv1.WorkerCounts{Total: w.Total, Pending: w.Pending, Running: w.Running, Ready: w.Ready, Succeeded: w.Succeeded, Failed: w.Failed}
@@ -253,16 +259,20 @@ func statusFromProto(p *trainingv1.JobStatus) job.Status {
 		return job.Status{}
 	}
 	s := job.Status{
-		Phase:             job.Phase(p.GetPhase()),
-		Reason:            p.GetReason(),
-		Message:           p.GetMessage(),
-		StartTime:         fromTS(p.GetStartTime()),
-		CompletionTime:    fromTS(p.GetCompletionTime()),
-		FirstFailedWorker: p.FirstFailedWorker,
-		FirstFailedRank:   p.FirstFailedRank,
-		Attempts:          p.GetAttempts(),
-		QueuePosition:     p.GetQueuePosition(),
-		ExitCode:          p.ExitCode,
+		Phase:                     job.Phase(p.GetPhase()),
+		Reason:                    p.GetReason(),
+		Message:                   p.GetMessage(),
+		StartTime:                 fromTS(p.GetStartTime()),
+		CompletionTime:            fromTS(p.GetCompletionTime()),
+		FirstFailedWorker:         p.FirstFailedWorker,
+		FirstFailedRank:           p.FirstFailedRank,
+		Attempts:                  p.GetAttempts(),
+		QueuePosition:             p.GetQueuePosition(),
+		ExitCode:                  p.ExitCode,
+		Backend:                   p.GetBackend(),
+		ReadOnly:                  p.GetReadOnly(),
+		ProgressPercentage:        p.ProgressPercentage,
+		EstimatedRemainingSeconds: p.EstimatedRemainingSeconds,
 	}
 	if w := p.GetWorkers(); w != nil {
 		s.Workers = job.WorkerCounts{Total: w.GetTotal(), Pending: w.GetPending(), Running: w.GetRunning(), Ready: w.GetReady(), Succeeded: w.GetSucceeded(), Failed: w.GetFailed()}

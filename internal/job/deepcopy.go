@@ -1,6 +1,8 @@
 package job
 
 import (
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"maps"
 	"slices"
 )
@@ -48,6 +50,11 @@ func (j *MPIJob) DeepCopy() *MPIJob {
 	if j.Upstream != nil {
 		c.Upstream = j.Upstream.DeepCopy()
 	}
+	if j.UpstreamTrainJob != nil {
+		c.UpstreamTrainJob = runtime.DeepCopyJSON(j.UpstreamTrainJob)
+	}
+	st.ProgressPercentage = copyPtr(j.Status.ProgressPercentage)
+	st.EstimatedRemainingSeconds = copyPtr(j.Status.EstimatedRemainingSeconds)
 	return &c
 }
 

@@ -34,6 +34,8 @@ func TestDeepCopySharesNothing(t *testing.T) {
 	st.Conditions = []job.Condition{{Type: "x"}}
 	st.Requested = &job.Totals{Slots: 4}
 	st.ExitCode = job.Ptr(int32(1))
+	st.ProgressPercentage, st.EstimatedRemainingSeconds = job.Ptr(int32(50)), job.Ptr(int32(60))
+	j.UpstreamTrainJob = map[string]any{"spec": map[string]any{"runtimeRef": map[string]any{"name": "r"}}}
 	c := j.DeepCopy()
 	if diff := cmp.Diff(j, c); diff != "" {
 		t.Fatalf("copy differs (-orig +copy):\n%s", diff)

@@ -24,6 +24,7 @@ type Format string
 const (
 	FormatHighLevel Format = "high-level"
 	FormatUpstream  Format = "kubeflow.org/v2beta1"
+	FormatTrainJob  Format = "trainer.kubeflow.org/v1alpha1"
 )
 
 // Parse reads one job document — our high-level MPIJob (YAML or JSON) or an
@@ -64,10 +65,16 @@ func Parse(data []byte) (*MPIJob, Format, error) {
 		}
 		j, err := parseUpstream(jsonData, obj, name)
 		return j, FormatUpstream, err
+	case TrainJobAPIVersion:
+		if kind != "TrainJob" {
+			return nil, "", Invalid(name, FieldErrors{{Field: "kind", Type: FieldNotSupported, Value: kind, Message: fmt.Sprintf("unsupported kind %q for apiVersion %s: expected \"TrainJob\" (runtimes are installed by the cluster's administrator)", kind, TrainJobAPIVersion)}})
+		}
+		j, err := parseTrainJob(jsonData, obj, name)
+		return j, FormatTrainJob, err
 	case "kubeflow.org/v1", "kubeflow.org/v1alpha2", "kubeflow.org/v2beta1alpha1":
 		return nil, "", Invalid(name, FieldErrors{{Field: "apiVersion", Type: FieldNotSupported, Value: apiVersion, Message: fmt.Sprintf("apiVersion %q (Kubeflow Training Operator v1) is not supported: rewrite the job as %s (see examples/) or as %s", apiVersion, UpstreamAPIVersion, APIVersion)}})
 	default:
-		return nil, "", Invalid(name, FieldErrors{{Field: "apiVersion", Type: FieldNotSupported, Value: apiVersion, Message: fmt.Sprintf("unsupported apiVersion %q: use %q (high-level) or %q (upstream MPI operator)", apiVersion, APIVersion, UpstreamAPIVersion)}})
+		return nil, "", Invalid(name, FieldErrors{{Field: "apiVersion", Type: FieldNotSupported, Value: apiVersion, Message: fmt.Sprintf("unsupported apiVersion %q: use %q (high-level), %q (upstream MPI operator) or %q (Kubeflow Trainer v2 TrainJob)", apiVersion, APIVersion, UpstreamAPIVersion, TrainJobAPIVersion)}})
 	}
 }
 
@@ -140,6 +147,9 @@ func Prepare(j *MPIJob) error {
 	if j.Upstream != nil {
 		errs = upstreamPaths(errs)
 		errs = append(errs, validateUpstream(j.Upstream)...)
+	}
+	if j.UpstreamTrainJob != nil {
+		errs = trainJobPaths(errs)
 	}
 	if len(errs) > 0 {
 		name := j.Metadata.Name

@@ -81,7 +81,23 @@ type Status struct {
 	Requested         *Totals         `json:"requested,omitempty"`
 	QueuePosition     int32           `json:"queuePosition,omitempty"`
 	ExitCode          *int32          `json:"exitCode,omitempty"`
+	// Backend is the object that runs the job on the kubernetes engine:
+	// BackendMPIJob or BackendTrainJob ("" on the local engine).
+	Backend string `json:"backend,omitempty"`
+	// ReadOnly marks jobs listed but not managed (TrainJobs of runtimes
+	// without an MPI policy): status, logs and delete only.
+	ReadOnly bool `json:"readOnly,omitempty"`
+	// ProgressPercentage and EstimatedRemainingSeconds come from Kubeflow
+	// Trainer's status.trainerStatus when the training reports them.
+	ProgressPercentage        *int32 `json:"progressPercentage,omitempty"`
+	EstimatedRemainingSeconds *int32 `json:"estimatedRemainingSeconds,omitempty"`
 }
+
+// Backends of the kubernetes engine (Status.Backend).
+const (
+	BackendMPIJob   = "MPIJob"
+	BackendTrainJob = "TrainJob"
+)
 
 // WorkerCounts counts workers by state.
 type WorkerCounts struct {

@@ -55,6 +55,11 @@ type MPIJob struct {
 	// Upstream is set when the job came from a raw kubeflow.org/v2beta1
 	// manifest: the kubernetes engine submits it unchanged.
 	Upstream *kubeflow.MPIJob `json:"-"`
+	// UpstreamTrainJob is set when the job came from a raw
+	// trainer.kubeflow.org/v1alpha1 TrainJob manifest: the kubernetes
+	// engine submits it unchanged (every field, including ones the model
+	// does not describe).
+	UpstreamTrainJob map[string]any `json:"-"`
 }
 
 // ObjectMeta identifies a job.
@@ -86,7 +91,15 @@ type Spec struct {
 	NodeSelector      map[string]string `json:"nodeSelector,omitempty"`
 	Tolerations       []Toleration      `json:"tolerations,omitempty"`
 	ImagePullSecrets  []string          `json:"imagePullSecrets,omitempty"`
+	// Runtime picks the kubernetes engine's backend: a Kubeflow Trainer v2
+	// ClusterTrainingRuntime with an MPI policy (a TrainJob), RuntimeMPIJob
+	// (a kubeflow.org/v2beta1 MPIJob), or "" for the server's default.
+	Runtime string `json:"runtime,omitempty"`
 }
+
+// RuntimeMPIJob is the Spec.Runtime value that asks for a kubeflow.org/v2beta1
+// MPIJob on the MPI operator instead of a Trainer v2 TrainJob.
+const RuntimeMPIJob = "mpijob"
 
 // EnvVar is one environment variable for the launcher and every worker.
 type EnvVar struct {

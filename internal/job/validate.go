@@ -133,6 +133,9 @@ func validLabelKey(k string) bool {
 }
 
 func (v *validator) spec(s *Spec) {
+	if r := s.Runtime; r != "" && (len(r) > 253 || !dns1123Sub.MatchString(r)) {
+		v.invalid("spec.runtime", r, fmt.Sprintf("invalid runtime %q: the name of a ClusterTrainingRuntime (list them with: odh training runtimes) or %q; it %s", r, RuntimeMPIJob, msgDNS1123Sub))
+	}
 	if len(s.Command) == 0 {
 		v.required("spec.command", "a command is required: the program each rank runs, e.g. [\"python3\", \"train.py\"]")
 	}

@@ -80,9 +80,7 @@ func jobFromRequest(ctx context.Context, req *trainingv1.CreateJobRequest) (*job
 			return nil, job.BadRequest("metadata.namespace", j.Metadata.Namespace, fmt.Sprintf("the job's namespace %q does not match the request's namespace %q", j.Metadata.Namespace, ns))
 		}
 		j.Metadata.Namespace = ns
-		if j.Upstream != nil {
-			j.Upstream.Namespace = ns
-		}
+		j.SyncUpstreamMeta()
 	}
 	// Fields the server owns.
 	j.Metadata.UID, j.Metadata.ResourceVersion = "", ""
@@ -121,9 +119,7 @@ func (s *Service) CreateJob(ctx context.Context, req *trainingv1.CreateJobReques
 	}
 	if j.Metadata.Name == "" {
 		j.Metadata.Name = generateName(j.Metadata.GenerateName)
-		if j.Upstream != nil {
-			j.Upstream.Name = j.Metadata.Name
-		}
+		j.SyncUpstreamMeta()
 	}
 	warnings, err := s.eng.Admit(ctx, j)
 	if err != nil {

@@ -97,8 +97,14 @@ export interface JobMetrics {
 export interface JobStatus {
   /** Number of times the job was started (1 + retries). */
   attempts?: number;
+  /**
+   * The object that runs the job: "MPIJob" (kubeflow.org/v2beta1) or
+   * "TrainJob" (trainer.kubeflow.org/v1alpha1); empty on the local engine.
+   */
+  backend?: string;
   completionTime?: string;
   conditions?: Condition[];
+  estimatedRemainingSeconds?: number;
   exitCode?: number;
   /** MPI rank that failed first, when known. */
   firstFailedRank?: number;
@@ -110,8 +116,18 @@ export interface JobStatus {
   message?: string;
   /** Pending | Queued | Starting | Running | Succeeded | Failed | Suspended | Deleting. */
   phase?: string;
+  /**
+   * Progress the training reports through Kubeflow Trainer
+   * (status.trainerStatus), when present.
+   */
+  progressPercentage?: number;
   /** Position in the queue when phase is Queued (1 = next). */
   queuePosition?: number;
+  /**
+   * Set for jobs odh-training lists but does not manage (e.g. TrainJobs of
+   * a torch or DeepSpeed runtime): status, logs and delete only.
+   */
+  readOnly?: boolean;
   /** Machine-readable reason (e.g. RankFailed, DeadlineExceeded, ServerRestarted). */
   reason?: string;
   requested?: ResourceTotals;
@@ -189,6 +205,14 @@ export interface MPIJobSpec {
   mpiImplementation?: string;
   nodeSelector?: Record<string, string>;
   runPolicy?: RunPolicy;
+  /**
+   * Which backend runs the job on the kubernetes engine: the name of a
+   * Kubeflow Trainer v2 ClusterTrainingRuntime with an MPI policy (the job
+   * becomes a trainer.kubeflow.org/v1alpha1 TrainJob), "mpijob" (a
+   * kubeflow.org/v2beta1 MPIJob on the MPI operator), or empty for the
+   * server's default (odh-server --backend, --default-runtime).
+   */
+  runtime?: string;
   scheduling?: Scheduling;
   tolerations?: Toleration[];
   volumes?: Volume[];

@@ -156,6 +156,10 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
       "type": "integer",
       "description": "Number of times the job was started (1 + retries)."
     },
+    "backend": {
+      "type": "string",
+      "description": "The object that runs the job: \"MPIJob\" (kubeflow.org/v2beta1) or\n\"TrainJob\" (trainer.kubeflow.org/v1alpha1); empty on the local engine."
+    },
     "completionTime": {
       "type": "string"
     },
@@ -165,6 +169,9 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
         "type": "object",
         "ref": "Condition"
       }
+    },
+    "estimatedRemainingSeconds": {
+      "type": "integer"
     },
     "exitCode": {
       "type": "integer"
@@ -206,9 +213,17 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
         "Deleting"
       ]
     },
+    "progressPercentage": {
+      "type": "integer",
+      "description": "Progress the training reports through Kubeflow Trainer\n(status.trainerStatus), when present."
+    },
     "queuePosition": {
       "type": "integer",
       "description": "Position in the queue when phase is Queued (1 = next)."
+    },
+    "readOnly": {
+      "type": "boolean",
+      "description": "Set for jobs odh-training lists but does not manage (e.g. TrainJobs of\na torch or DeepSpeed runtime): status, logs and delete only."
     },
     "reason": {
       "type": "string",
@@ -389,6 +404,10 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
     "runPolicy": {
       "type": "object",
       "ref": "RunPolicy"
+    },
+    "runtime": {
+      "type": "string",
+      "description": "Which backend runs the job on the kubernetes engine: the name of a\nKubeflow Trainer v2 ClusterTrainingRuntime with an MPI policy (the job\nbecomes a trainer.kubeflow.org/v1alpha1 TrainJob), \"mpijob\" (a\nkubeflow.org/v2beta1 MPIJob on the MPI operator), or empty for the\nserver's default (odh-server --backend, --default-runtime)."
     },
     "scheduling": {
       "type": "object",

@@ -378,8 +378,14 @@ type MPIJobSpec struct {
 	NodeSelector      map[string]string `protobuf:"bytes,12,rep,name=node_selector,json=nodeSelector,proto3" json:"node_selector,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Tolerations       []*Toleration     `protobuf:"bytes,13,rep,name=tolerations,proto3" json:"tolerations,omitempty"`
 	ImagePullSecrets  []string          `protobuf:"bytes,14,rep,name=image_pull_secrets,json=imagePullSecrets,proto3" json:"image_pull_secrets,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Which backend runs the job on the kubernetes engine: the name of a
+	// Kubeflow Trainer v2 ClusterTrainingRuntime with an MPI policy (the job
+	// becomes a trainer.kubeflow.org/v1alpha1 TrainJob), "mpijob" (a
+	// kubeflow.org/v2beta1 MPIJob on the MPI operator), or empty for the
+	// server's default (odh-server --backend, --default-runtime).
+	Runtime       string `protobuf:"bytes,15,opt,name=runtime,proto3" json:"runtime,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MPIJobSpec) Reset() {
@@ -508,6 +514,13 @@ func (x *MPIJobSpec) GetImagePullSecrets() []string {
 		return x.ImagePullSecrets
 	}
 	return nil
+}
+
+func (x *MPIJobSpec) GetRuntime() string {
+	if x != nil {
+		return x.Runtime
+	}
+	return ""
 }
 
 type EnvVar struct {
@@ -1073,8 +1086,18 @@ type JobStatus struct {
 	// Position in the queue when phase is Queued (1 = next).
 	QueuePosition int32  `protobuf:"varint,15,opt,name=queue_position,json=queuePosition,proto3" json:"queue_position,omitempty"`
 	ExitCode      *int32 `protobuf:"varint,16,opt,name=exit_code,json=exitCode,proto3,oneof" json:"exit_code,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The object that runs the job: "MPIJob" (kubeflow.org/v2beta1) or
+	// "TrainJob" (trainer.kubeflow.org/v1alpha1); empty on the local engine.
+	Backend string `protobuf:"bytes,17,opt,name=backend,proto3" json:"backend,omitempty"`
+	// Set for jobs odh-training lists but does not manage (e.g. TrainJobs of
+	// a torch or DeepSpeed runtime): status, logs and delete only.
+	ReadOnly bool `protobuf:"varint,18,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
+	// Progress the training reports through Kubeflow Trainer
+	// (status.trainerStatus), when present.
+	ProgressPercentage        *int32 `protobuf:"varint,19,opt,name=progress_percentage,json=progressPercentage,proto3,oneof" json:"progress_percentage,omitempty"`
+	EstimatedRemainingSeconds *int32 `protobuf:"varint,20,opt,name=estimated_remaining_seconds,json=estimatedRemainingSeconds,proto3,oneof" json:"estimated_remaining_seconds,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *JobStatus) Reset() {
@@ -1215,6 +1238,34 @@ func (x *JobStatus) GetQueuePosition() int32 {
 func (x *JobStatus) GetExitCode() int32 {
 	if x != nil && x.ExitCode != nil {
 		return *x.ExitCode
+	}
+	return 0
+}
+
+func (x *JobStatus) GetBackend() string {
+	if x != nil {
+		return x.Backend
+	}
+	return ""
+}
+
+func (x *JobStatus) GetReadOnly() bool {
+	if x != nil {
+		return x.ReadOnly
+	}
+	return false
+}
+
+func (x *JobStatus) GetProgressPercentage() int32 {
+	if x != nil && x.ProgressPercentage != nil {
+		return *x.ProgressPercentage
+	}
+	return 0
+}
+
+func (x *JobStatus) GetEstimatedRemainingSeconds() int32 {
+	if x != nil && x.EstimatedRemainingSeconds != nil {
+		return *x.EstimatedRemainingSeconds
 	}
 	return 0
 }
@@ -3683,7 +3734,7 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.odh.training.v1.ObjectMetaR\bmetadata\x12/\n" +
 	"\x04spec\x18\x04 \x01(\v2\x1b.odh.training.v1.MPIJobSpecR\x04spec\x122\n" +
-	"\x06status\x18\x05 \x01(\v2\x1a.odh.training.v1.JobStatusR\x06status\"\x82\x06\n" +
+	"\x06status\x18\x05 \x01(\v2\x1a.odh.training.v1.JobStatusR\x06status\"\x9c\x06\n" +
 	"\n" +
 	"MPIJobSpec\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12*\n" +
@@ -3704,7 +3755,8 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\avolumes\x18\v \x03(\v2\x17.odh.training.v1.VolumeR\avolumes\x12R\n" +
 	"\rnode_selector\x18\f \x03(\v2-.odh.training.v1.MPIJobSpec.NodeSelectorEntryR\fnodeSelector\x12=\n" +
 	"\vtolerations\x18\r \x03(\v2\x1b.odh.training.v1.TolerationR\vtolerations\x12,\n" +
-	"\x12image_pull_secrets\x18\x0e \x03(\tR\x10imagePullSecrets\x1a?\n" +
+	"\x12image_pull_secrets\x18\x0e \x03(\tR\x10imagePullSecrets\x12\x18\n" +
+	"\aruntime\x18\x0f \x01(\tR\aruntime\x1a?\n" +
 	"\x11NodeSelectorEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"2\n" +
@@ -3755,7 +3807,7 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
-	"\x06effect\x18\x04 \x01(\tR\x06effect\"\xca\x06\n" +
+	"\x06effect\x18\x04 \x01(\tR\x06effect\"\xb4\b\n" +
 	"\tJobStatus\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
@@ -3776,11 +3828,17 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"conditions\x12=\n" +
 	"\trequested\x18\x0e \x01(\v2\x1f.odh.training.v1.ResourceTotalsR\trequested\x12%\n" +
 	"\x0equeue_position\x18\x0f \x01(\x05R\rqueuePosition\x12 \n" +
-	"\texit_code\x18\x10 \x01(\x05H\x02R\bexitCode\x88\x01\x01B\x16\n" +
+	"\texit_code\x18\x10 \x01(\x05H\x02R\bexitCode\x88\x01\x01\x12\x18\n" +
+	"\abackend\x18\x11 \x01(\tR\abackend\x12\x1b\n" +
+	"\tread_only\x18\x12 \x01(\bR\breadOnly\x124\n" +
+	"\x13progress_percentage\x18\x13 \x01(\x05H\x03R\x12progressPercentage\x88\x01\x01\x12C\n" +
+	"\x1bestimated_remaining_seconds\x18\x14 \x01(\x05H\x04R\x19estimatedRemainingSeconds\x88\x01\x01B\x16\n" +
 	"\x14_first_failed_workerB\x14\n" +
 	"\x12_first_failed_rankB\f\n" +
 	"\n" +
-	"_exit_code\"\xa4\x01\n" +
+	"_exit_codeB\x16\n" +
+	"\x14_progress_percentageB\x1e\n" +
+	"\x1c_estimated_remaining_seconds\"\xa4\x01\n" +
 	"\fWorkerCounts\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x05R\x05total\x12\x18\n" +
 	"\apending\x18\x02 \x01(\x05R\apending\x12\x18\n" +
