@@ -77,6 +77,8 @@ func startKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (*runnin
 		Namespace:  os.Getenv("ODH_KUBE_NAMESPACE"),
 
 		JobNetworkPolicy: o.JobNetworkPolicy,
+		Backend:          o.Backend,
+		DefaultRuntime:   o.DefaultRuntime,
 	}
 	var sec *security
 	if o.Auth == "kubernetes" {

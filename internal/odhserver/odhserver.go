@@ -52,6 +52,10 @@ type Options struct {
 	// JobNetworkPolicy: the kubernetes engine gives every job its own
 	// NetworkPolicy (otherwise only in namespaces that opt in).
 	JobNetworkPolicy bool
+	// Backend and DefaultRuntime: what the kubernetes engine makes of a job
+	// without spec.runtime (kube.Options).
+	Backend        string
+	DefaultRuntime string
 }
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
@@ -108,6 +112,8 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token)")
 	fl.StringVar(&o.PolicyFile, "policy-file", "", "JSON policy file mapping tokens to users and groups, and giving them roles (viewer, data-scientist, mlops, admin) per namespace; replaces --token-file (docs/admin/security.md)")
 	fl.IntVar(&o.Slots, "slots", 0, "Local engine capacity in MPI ranks; jobs beyond it queue (default 2 x CPUs)")
+	fl.StringVar(&o.Backend, "backend", "auto", "Kubernetes engine: what a job without spec.runtime becomes: auto (an MPIJob when the MPI operator's CRD is installed, else a Kubeflow Trainer v2 TrainJob), mpijob or trainjob; spec.runtime always wins")
+	fl.StringVar(&o.DefaultRuntime, "default-runtime", "odh-openmpi4", "Kubernetes engine: the ClusterTrainingRuntime a job without spec.runtime gets when it becomes a TrainJob")
 	fl.BoolVar(&o.JobNetworkPolicy, "job-network-policy", false, "Kubernetes engine: create a NetworkPolicy per job (its pods accept traffic only from the same job), owned by the MPIJob; without it only in namespaces annotated training.opendatahub.io/job-network-policy=true")
 	fl.StringVar(&o.Kubeconfig, "kubeconfig", "", "Kubeconfig for the kubernetes engine (default: in-cluster config, then $KUBECONFIG)")
 	fl.StringVar(&o.TLSCertFile, "tls-cert-file", "", "Serving certificate (PEM); with --tls-key-file, TLS on any address")

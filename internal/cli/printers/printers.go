@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -195,6 +196,11 @@ func printTable(w io.Writer, jobs []*job.MPIJob, wide bool, o Options) error {
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
 	headers := []string{"NAME", "STATUS", "WORKERS", "MPI", "AGE", "DURATION"}
+	// Jobs of the kubernetes engine say which object runs them.
+	withBackend := slices.ContainsFunc(jobs, func(j *job.MPIJob) bool { return j.Status.Backend != "" })
+	if withBackend {
+		headers = slices.Insert(headers, 4, "BACKEND")
+	}
 	if o.AllNamespaces {
 		headers = append([]string{"NAMESPACE"}, headers...)
 	}
@@ -210,6 +216,9 @@ func printTable(w io.Writer, jobs []*job.MPIJob, wide bool, o Options) error {
 	}
 	for _, j := range jobs {
 		row := []string{j.Metadata.Name, Phase(o.IO, j), WorkersCell(j), string(j.Spec.MPIImplementation), Age(j.Metadata.CreationTimestamp, now), Duration(j, now)}
+		if withBackend {
+			row = slices.Insert(row, 4, BackendCell(j))
+		}
 		if o.AllNamespaces {
 			row = append([]string{j.Metadata.Namespace}, row...)
 		}
@@ -220,6 +229,19 @@ func printTable(w io.Writer, jobs []*job.MPIJob, wide bool, o Options) error {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return tw.Flush()
+}
+
+// BackendCell is "MPIJob", or "TrainJob/<runtime>" ("(read-only)" for
+// TrainJobs of runtimes without an MPI policy).
+func BackendCell(j *job.MPIJob) string {
+	b := orNone(j.Status.Backend)
+	if j.Status.Backend == job.BackendTrainJob && j.Spec.Runtime != "" {
+		b += "/" + j.Spec.Runtime
+	}
+	if j.Status.ReadOnly {
+		b += " (read-only)"
+	}
+	return b
 }
 
 func orNone(s string) string {

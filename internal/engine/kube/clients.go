@@ -2,6 +2,7 @@ package kube
 
 import (
 	mpiclient "github.com/kubeflow/mpi-operator/pkg/client/clientset/versioned"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -16,5 +17,9 @@ func NewClients(cfg *rest.Config) (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Clients{Kube: kc, MPI: mc}, nil
+	dc, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Clients{Kube: kc, MPI: mc, Dynamic: dc}, nil
 }

@@ -70,12 +70,20 @@ type Options struct {
 	// only jobs in namespaces annotated AnnotationJobNetworkPolicy=true
 	// get one.
 	JobNetworkPolicy bool
+	// Backend is what a new job without spec.runtime becomes: BackendAuto
+	// (default), BackendMPIJob or BackendTrainJob. See resolveBackend.
+	Backend string
+	// DefaultRuntime is the ClusterTrainingRuntime a new job without
+	// spec.runtime gets on the TrainJob backend. Default "odh-openmpi4".
+	DefaultRuntime string
 }
 
 // Clients are the API clients one request writes with.
 type Clients struct {
 	Kube kubernetes.Interface
 	MPI  mpiclient.Interface
+	// Dynamic writes TrainJobs (trainer.kubeflow.org).
+	Dynamic dynamic.Interface
 }
 
 type key struct{ namespace, name string }
@@ -120,6 +128,7 @@ type Engine struct {
 	mpiLister mpilisters.MPIJobLister
 	archive   *archiver
 	kueue     *kueueTracker // nil without Kueue
+	train     *trainBackend // nil when the cluster serves no TrainJobs
 
 	readyMu  sync.Mutex
 	synced   chan struct{} // closed once every cache has synced
@@ -156,6 +165,16 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	}
 	if opts.OperatorTimeout == 0 {
 		opts.OperatorTimeout = 45 * time.Second
+	}
+	if opts.DefaultRuntime == "" {
+		opts.DefaultRuntime = DefaultRuntime
+	}
+	switch opts.Backend {
+	case "":
+		opts.Backend = BackendAuto
+	case BackendAuto, BackendMPIJob, BackendTrainJob:
+	default:
+		return nil, fmt.Errorf("kubernetes engine: unknown backend %q: use %s, %s or %s", opts.Backend, BackendAuto, BackendMPIJob, BackendTrainJob)
 	}
 	if opts.ArchiveMaxBytes == 0 {
 		opts.ArchiveMaxBytes = 16 << 20
@@ -229,6 +248,10 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	e.coreInf.Start(e.stop)
 	e.eventInf.Start(e.stop)
 	e.kueue = e.startKueue(kc)
+	if e.train, err = e.setupTrainJobs(); err != nil {
+		e.Close(context.Background())
+		return nil, fmt.Errorf("kubernetes engine: TrainJobs: %w", err)
+	}
 
 	if err := e.checkCRD(); err != nil {
 		var je *job.Error
@@ -271,7 +294,7 @@ func (e *Engine) startMPIJobs(ctx context.Context) error {
 		case <-syncCtx.Done():
 		}
 	}()
-	if !cache.WaitForCacheSync(syncCtx.Done(), e.pods.HasSynced, e.events.HasSynced, e.mpiJobs.HasSynced) {
+	if !cache.WaitForCacheSync(syncCtx.Done(), append([]cache.InformerSynced{e.pods.HasSynced, e.events.HasSynced, e.mpiJobs.HasSynced}, e.train.hasSynced()...)...) {
 		return fmt.Errorf("kubernetes engine: informer caches did not sync: %w", context.Cause(syncCtx))
 	}
 	if e.kueue != nil {
@@ -281,6 +304,9 @@ func (e *Engine) startMPIJobs(ctx context.Context) error {
 	objs, _ := e.mpiLister.List(everything)
 	for _, u := range objs {
 		e.sync(key{u.Namespace, u.Name}.String())
+	}
+	for _, ks := range e.trainJobKeys() {
+		e.sync(ks)
 	}
 	e.mu.Lock()
 	e.initDone = true
@@ -293,7 +319,7 @@ func (e *Engine) startMPIJobs(ctx context.Context) error {
 		e.archive.cleanup(objs)
 	}
 	close(e.synced)
-	e.log.Info("kubernetes engine ready", "apiserver", e.cfg.Host, "version", e.version, "jobs", len(objs))
+	e.log.Info("kubernetes engine ready", "apiserver", e.cfg.Host, "version", e.version, "jobs", len(objs), "trainJobs", len(e.trainJobKeys()), "backend", e.opts.Backend)
 	return nil
 }
 
@@ -325,6 +351,7 @@ func (e *Engine) Close(ctx context.Context) error {
 		if e.kueue != nil {
 			e.kueue.inf.Shutdown()
 		}
+		e.train.shutdown()
 		close(done)
 	}()
 	select {
@@ -338,7 +365,11 @@ func (e *Engine) Close(ctx context.Context) error {
 // Info describes the engine.
 func (e *Engine) Info(ctx context.Context) engine.Info {
 	// Not the API server's address: every caller sees this.
-	return engine.Info{Name: "kubernetes", Version: "Kubernetes " + e.version + ", kubeflow.org/v2beta1 MPIJob"}
+	v := "Kubernetes " + e.version + ", kubeflow.org/v2beta1 MPIJob"
+	if e.train != nil {
+		v += ", trainer.kubeflow.org/v1alpha1 TrainJob"
+	}
+	return engine.Info{Name: "kubernetes", Version: v + " (backend " + e.opts.Backend + ")"}
 }
 
 // clients returns the clients a request writes with.

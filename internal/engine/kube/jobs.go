@@ -9,7 +9,6 @@ import (
 	"time"
 
 	kubeflow "github.com/kubeflow/mpi-operator/pkg/apis/kubeflow/v2beta1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -44,7 +43,7 @@ func (e *Engine) Get(ctx context.Context, namespace, name string) (*job.MPIJob, 
 	}
 	u, err := c.MPI.KubeflowV2beta1().MPIJobs(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return nil, job.NotFound(namespace, name)
+		return e.getTrainJobLive(ctx, namespace, name)
 	}
 	if err != nil {
 		return nil, apiError(err, "get MPIJob")
@@ -97,6 +96,13 @@ func (e *Engine) Admit(ctx context.Context, j *job.MPIJob) ([]string, error) {
 	if err := e.usable(ctx); err != nil {
 		return nil, err
 	}
+	backend, rt, err := e.resolveBackend(j)
+	if err != nil {
+		return nil, err
+	}
+	if backend == BackendTrainJob {
+		return e.admitTrainJob(ctx, j, rt)
+	}
 	u, err := Translate(j, e.opts.Translate)
 	if err != nil {
 		return nil, err
@@ -141,6 +147,16 @@ func (e *Engine) Create(ctx context.Context, j *job.MPIJob) (*job.MPIJob, error)
 	}
 	if j.Metadata.Name == "" || j.Metadata.Namespace == "" {
 		return nil, job.Errorf(job.KindInvalid, "the job needs a name and a namespace")
+	}
+	backend, rt, err := e.resolveBackend(j)
+	if err != nil {
+		return nil, err
+	}
+	if backend == BackendTrainJob {
+		return e.createTrainJob(ctx, j, rt)
+	}
+	if _, ok := e.getTrainJob(key{j.Metadata.Namespace, j.Metadata.Name}); ok {
+		return nil, job.Errorf(job.KindAlreadyExists, "a TrainJob named %q already exists in namespace %q; choose another name", j.Metadata.Name, j.Metadata.Namespace)
 	}
 	u, err := Translate(j, e.opts.Translate)
 	if err != nil {
@@ -206,12 +222,18 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string, opts engine
 	}
 	fg := metav1.DeletePropagationForeground
 	uid := types.UID(cur.Metadata.UID)
-	err = c.MPI.KubeflowV2beta1().MPIJobs(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg, Preconditions: &metav1.Preconditions{UID: &uid}})
-	if apierrors.IsNotFound(err) {
-		return nil, job.NotFound(namespace, name)
+	if cur.Status.Backend == job.BackendTrainJob {
+		err = e.deleteTrainJob(ctx, cur)
+	} else {
+		err = c.MPI.KubeflowV2beta1().MPIJobs(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg, Preconditions: &metav1.Preconditions{UID: &uid}})
+		if apierrors.IsNotFound(err) {
+			err = job.NotFound(namespace, name)
+		} else if err != nil {
+			err = apiError(err, "delete MPIJob")
+		}
 	}
 	if err != nil {
-		return nil, apiError(err, "delete MPIJob")
+		return nil, err
 	}
 	out := cur.DeepCopy()
 	if out.Status.Phase != job.PhaseDeleting {
@@ -225,9 +247,10 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string, opts engine
 		if _, id := e.snapshot(k); id == uid {
 			return false
 		}
-		objs, _ := e.pods.GetIndexer().ByIndex(podJobIndex, k.String())
-		for _, o := range objs {
-			p := o.(*corev1.Pod)
+		for _, p := range e.podsOf(k.String()) {
+			if cur.Status.Backend == job.BackendTrainJob && trainJobPodOwned(p, name, metav1.NewTime(cur.Metadata.CreationTimestamp)) {
+				return false
+			}
 			for _, r := range p.OwnerReferences {
 				if r.UID == uid || (r.Kind == "Job" && r.Name == name+"-launcher") {
 					return false
@@ -273,6 +296,9 @@ func (e *Engine) setSuspend(ctx context.Context, namespace, name string, suspend
 	case !suspend && ph == job.PhaseQueued:
 		return nil, &job.Error{Kind: job.KindConflict, Message: fmt.Sprintf("MPIJob %q is queued by Kueue in LocalQueue %q; Kueue resumes it when it admits it", name, cur.Spec.Scheduling.Queue), Hint: "See the queue with: kubectl get workloads -n " + namespace}
 	}
+	if cur.Status.Backend == job.BackendTrainJob {
+		return e.suspendTrainJob(ctx, cur, suspend)
+	}
 	c, err := e.clients(ctx)
 	if err != nil {
 		return nil, err
@@ -312,7 +338,7 @@ func (e *Engine) Events(ctx context.Context, namespace, name string) ([]job.Even
 			continue
 		}
 		io := ev.InvolvedObject
-		if io.Kind == kubeflow.Kind && string(io.UID) != j.Metadata.UID {
+		if (io.Kind == kubeflow.Kind || io.Kind == trainJobKind) && string(io.UID) != j.Metadata.UID {
 			continue
 		}
 		if eventTime(ev).Before(created.Add(-time.Second)) {

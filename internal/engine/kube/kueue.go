@@ -168,7 +168,7 @@ func (t *kueueTracker) refresh(q string) {
 	for _, it := range pw.Items {
 		name := ""
 		for _, r := range it.Metadata.OwnerReferences {
-			if r.Kind == kubeflow.Kind {
+			if r.Kind == kubeflow.Kind || r.Kind == trainJobKind {
 				name = r.Name
 			}
 		}

@@ -169,10 +169,8 @@ func (e *Engine) Logs(ctx context.Context, namespace, name string, opts engine.L
 // pods returns the job's pods of one source from the cache, oldest first
 // (a launcher has one pod per attempt).
 func (e *Engine) sourcePods(lj logJob, s logSource) []*corev1.Pod {
-	objs, _ := e.pods.GetIndexer().ByIndex(podJobIndex, lj.k.String())
 	var out []*corev1.Pod
-	for _, o := range objs {
-		p := o.(*corev1.Pod)
+	for _, p := range e.podsOf(lj.k.String()) {
 		if !podOfJob(p, lj) {
 			continue
 		}
@@ -201,7 +199,7 @@ func podOfJob(p *corev1.Pod, lj logJob) bool {
 			return !p.CreationTimestamp.Before(&lj.created)
 		}
 	}
-	return false
+	return trainJobPodOwned(p, lj.k.name, lj.created)
 }
 
 // archivedPods lists a source's archived pods, oldest first.
@@ -417,11 +415,10 @@ func (e *Engine) streamPod(ctx context.Context, c *Clients, lj logJob, pod *core
 	defer cancel()
 	go func() {
 		err := e.waitFor(sctx, func() bool {
-			obj, exists, _ := e.pods.GetIndexer().GetByKey(pod.Namespace + "/" + pod.Name)
+			p, exists := e.cachedPod(pod.Namespace + "/" + pod.Name)
 			if !exists {
 				return true
 			}
-			p := obj.(*corev1.Pod)
 			// A restarted container's log is a new stream.
 			return p.UID != pod.UID || p.DeletionTimestamp != nil || podTerminal(p) || restarts(p) != restarts(pod)
 		})

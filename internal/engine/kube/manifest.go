@@ -20,6 +20,10 @@ func Manifest(j *job.MPIJob, opts TranslateOptions) ([]byte, error) {
 }
 
 // Manifest renders j with this engine's translation options.
+// A job the engine would run as a TrainJob renders as that TrainJob.
 func (e *Engine) Manifest(j *job.MPIJob) ([]byte, error) {
+	if backend, rt, err := e.resolveBackend(j); err == nil && backend == BackendTrainJob {
+		return e.trainJobManifest(j, rt)
+	}
 	return Manifest(j, e.opts.Translate)
 }

@@ -113,6 +113,23 @@ type observed struct {
 	// queuePos is the job's place in Kueue's queues while it is pending
 	// there (nil: not pending, or unknown).
 	queuePos *queuePos
+	// controller runs the job: controllerMPIOperator ("") or
+	// controllerTrainer (a TrainJob presented as an MPIJob, see mpiView).
+	controller string
+}
+
+// Controllers that run jobs (observed.controller).
+const (
+	controllerMPIOperator = ""
+	controllerTrainer     = "trainer"
+)
+
+// controllerName names the controller in status messages.
+func (in observed) controllerName() string {
+	if in.controller == controllerTrainer {
+		return "Kubeflow Trainer"
+	}
+	return "the MPI operator"
 }
 
 // aggregate computes the normalized status of a job. It is pure: the
@@ -220,12 +237,12 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 			switch {
 			case terminal && rs.State != job.StateSucceeded && !realFailure:
 				if succeeded != nil {
-					rs.State, rs.Reason, rs.Message = job.StateSucceeded, "", "stopped by the MPI operator when the job succeeded"
+					rs.State, rs.Reason, rs.Message = job.StateSucceeded, "", "stopped by "+in.controllerName()+" when the job succeeded"
 				} else {
-					rs.State, rs.Reason, rs.Message = job.StateFailed, "Stopped", "stopped by the MPI operator when the job failed"
+					rs.State, rs.Reason, rs.Message = job.StateFailed, "Stopped", "stopped by "+in.controllerName()+" when the job failed"
 				}
 			case !terminal && !realFailure && (rs.State == job.StateRunning || rs.State == job.StateUnknown):
-				rs.State, rs.Reason, rs.Message = job.StatePending, "", "pod removed; the MPI operator creates it again when the job runs"
+				rs.State, rs.Reason, rs.Message = job.StatePending, "", "pod removed; "+in.controllerName()+" creates it again when the job runs"
 				if p != nil {
 					rs.Message = "pod stopping"
 				}
@@ -337,7 +354,7 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 			if c := cond(kubeflow.JobSuspended); c != nil && live == 0 {
 				set(job.PhaseSuspended, job.ReasonSuspended, "suspended: its pods are removed; resume it to start again", c.LastTransitionTime.Time)
 			} else {
-				set(job.PhaseSuspended, ReasonSuspending, fmt.Sprintf("suspending: waiting for the MPI operator to remove the pods (%d left)", live), time.Time{})
+				set(job.PhaseSuspended, ReasonSuspending, fmt.Sprintf("suspending: waiting for %s to remove the pods (%d left)", in.controllerName(), live), time.Time{})
 			}
 		}
 	case cond(kubeflow.JobCreated) == nil && len(workers) == 0 && len(launchers) == 0:
@@ -346,6 +363,16 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 		// pods a quota refuses never gets it: look at its events first.
 		age := now.Sub(u.CreationTimestamp.Time)
 		switch w, qw, ow := operatorRejection(in.warnings), quotaWarning(in.warnings), operatorWarning(in.warnings); {
+		case in.controller == controllerTrainer && managedElsewhere(u) != "":
+			set(job.PhasePending, ReasonManagedElsewhere, fmt.Sprintf("spec.managedBy is %q: that controller, not Kubeflow Trainer, runs this job", managedElsewhere(u)), u.CreationTimestamp.Time)
+		case in.controller == controllerTrainer && qw != nil:
+			set(job.PhasePending, job.ReasonQuotaExceeded, "cannot create the pods: "+qw.Message, time.Time{})
+		case in.controller == controllerTrainer && ow != nil:
+			set(job.PhasePending, ReasonOperatorError, "Kubeflow Trainer cannot set the job up: "+ow.Message, time.Time{})
+		case in.controller == controllerTrainer && in.operatorTimeout > 0 && age >= in.operatorTimeout:
+			set(job.PhasePending, ReasonOperatorNotRunning, fmt.Sprintf("Kubeflow Trainer has not created the job's JobSet %s after it was created: check that the Trainer controller-manager and the JobSet controller run (odh-server /readyz; kubectl -n kubeflow-system get pods) and that the runtime %q exists", age.Round(time.Second), in.spec.Runtime), time.Time{})
+		case in.controller == controllerTrainer:
+			set(job.PhasePending, ReasonWaitingForOperator, "waiting for Kubeflow Trainer to create the JobSet", u.CreationTimestamp.Time)
 		case managedElsewhere(u) != "":
 			set(job.PhasePending, ReasonManagedElsewhere, fmt.Sprintf("spec.runPolicy.managedBy is %q: that controller, not the MPI operator, runs this job", managedElsewhere(u)), u.CreationTimestamp.Time)
 		case w != nil:

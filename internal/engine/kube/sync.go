@@ -11,6 +11,7 @@ import (
 	kubeflow "github.com/kubeflow/mpi-operator/pkg/apis/kubeflow/v2beta1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/odh-training/odh-training/internal/job"
@@ -54,14 +55,20 @@ func (e *Engine) eventJobKey(o any) ([]string, error) {
 	case "Job":
 		name = strings.TrimSuffix(io.Name, "-launcher")
 		if name == io.Name {
-			return nil, nil
+			name = trainJobEventName(io)
 		}
 	case "Workload":
 		if m := kueueWorkloadName.FindStringSubmatch(io.Name); m != nil && strings.HasPrefix(io.APIVersion, "kueue.x-k8s.io/") {
 			name = m[1]
+		} else if strings.HasPrefix(io.APIVersion, "kueue.x-k8s.io/") {
+			name = trainJobEventName(io)
 		}
+	case trainJobKind, "JobSet":
+		name = trainJobEventName(io)
 	case "Pod":
-		if m := workerPodName.FindStringSubmatch(io.Name); m != nil {
+		if n := trainJobEventName(io); n != "" {
+			name = n
+		} else if m := workerPodName.FindStringSubmatch(io.Name); m != nil {
 			name = m[1]
 		} else if m := launcherPodName.FindStringSubmatch(io.Name); m != nil {
 			name = m[1]
@@ -119,6 +126,13 @@ func (e *Engine) syncLoop() {
 func (e *Engine) sync(ks string) {
 	k := parseKey(ks)
 	u, err := e.mpiLister.MPIJobs(k.namespace).Get(k.name)
+	var tj *unstructured.Unstructured
+	if apierrors.IsNotFound(err) {
+		// Not an MPIJob: a TrainJob of that name?
+		if tj, u = e.lookupTrainJob(k); tj != nil {
+			err = nil
+		}
+	}
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			e.removed(k)
@@ -140,7 +154,14 @@ func (e *Engine) sync(ks string) {
 	rec, seen := st.rec, st.seen
 	e.mu.Unlock()
 
-	j, newRec, newSeen := e.compute(u, rec, seen)
+	var j *job.MPIJob
+	var newRec statusRecord
+	var newSeen map[int32]job.ReplicaStatus
+	if tj != nil {
+		j, newRec, newSeen = e.computeTrain(tj, rec, seen)
+	} else {
+		j, newRec, newSeen = e.compute(u, rec, seen)
+	}
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -187,6 +208,7 @@ func (e *Engine) compute(u *kubeflow.MPIJob, rec statusRecord, seen map[int32]jo
 			}
 		}
 	}
+
 	var warnings []*corev1.Event
 	objs, _ := e.events.GetIndexer().ByIndex(eventJobIndex, ks)
 	for _, o := range objs {
@@ -198,6 +220,7 @@ func (e *Engine) compute(u *kubeflow.MPIJob, rec statusRecord, seen map[int32]jo
 		mpiJob: u, spec: &j.Spec, pods: pods, warnings: warnings, record: rec, lastSeen: seen, queuePos: e.kueue.position(key{u.Namespace, u.Name}),
 		now: time.Now().UTC(), operatorTimeout: e.opts.OperatorTimeout, operatorRunning: e.lease.peek(),
 	})
+	status.Backend = job.BackendMPIJob
 	j.Status = status
 	j.Metadata.ResourceVersion = maxResourceVersion(u.ResourceVersion, pods, warnings)
 	return j, newRec, newSeen

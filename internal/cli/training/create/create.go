@@ -39,6 +39,7 @@ type Options struct {
 	CPULimit, MemoryLimit     string
 	LauncherCPU, LauncherMem  string
 	MPI                       string
+	Runtime                   string
 	Env, Labels               []string
 	Queue, PriorityClass      string
 	ActiveDeadline            time.Duration
@@ -96,6 +97,9 @@ implementation (mpirun -np <workers x slots> ...).`,
   odh training create mpijob mnist --image quay.io/acme/mnist:1 --workers 2 --dry-run --upstream -- python3 train.py
 
   # GPUs and resources per worker, on a cluster queue
+  # Run it as a Kubeflow Trainer v2 TrainJob on the Open MPI 5 runtime
+  odh training create mpijob mnist --image quay.io/acme/mnist:1 --workers 2 --runtime odh-openmpi5 -- python3 train.py
+
   odh training create mpijob resnet --image quay.io/acme/hvd:1 --workers 4 --gpus 2 \
       --cpu 8 --memory 32Gi --queue team-a -- python /train.py`,
 		Args: cobra.ArbitraryArgs,
@@ -139,6 +143,7 @@ implementation (mpirun -np <workers x slots> ...).`,
 	fl.StringVar(&opts.MemoryLimit, "memory-limit", "", "Memory limit per worker (default: the request)")
 	fl.StringVar(&opts.LauncherCPU, "launcher-cpu", "", "CPU for the launcher")
 	fl.StringVar(&opts.LauncherMem, "launcher-memory", "", "Memory for the launcher")
+	fl.StringVar(&opts.Runtime, "runtime", "", "Kubernetes engine: a Kubeflow Trainer v2 ClusterTrainingRuntime with an MPI policy (the job becomes a TrainJob, e.g. odh-openmpi5), or \"mpijob\" for the MPI operator; empty: the server's default (odh-server --backend)")
 	fl.StringVar(&opts.MPI, "mpi-implementation", "OpenMPI", "MPI implementation: OpenMPI, Intel or MPICH")
 	fl.StringArrayVarP(&opts.Env, "env", "e", nil, "Environment variable KEY=VALUE for every rank (repeatable)")
 	fl.StringArrayVarP(&opts.Labels, "label", "l", nil, "Label KEY=VALUE (repeatable)")
@@ -160,7 +165,7 @@ implementation (mpirun -np <workers x slots> ...).`,
 	return cmd
 }
 
-var specFlags = []string{"name", "generate-name", "image", "workers", "slots-per-worker", "cpu", "memory", "gpus", "cpu-limit", "memory-limit", "launcher-cpu", "launcher-memory", "mpi-implementation", "env", "label", "queue", "priority-class", "active-deadline", "backoff-limit", "ttl-after-finished", "clean-pod-policy", "workdir", "suspend"}
+var specFlags = []string{"name", "generate-name", "image", "workers", "slots-per-worker", "cpu", "memory", "gpus", "cpu-limit", "memory-limit", "launcher-cpu", "launcher-memory", "mpi-implementation", "runtime", "env", "label", "queue", "priority-class", "active-deadline", "backoff-limit", "ttl-after-finished", "clean-pod-policy", "workdir", "suspend"}
 
 func (o *Options) validate() error {
 	if len(o.Filenames) > 0 {
@@ -231,6 +236,7 @@ func (o *Options) JobFromFlags() (*job.MPIJob, error) {
 	s.Command = o.Command
 	s.WorkingDir = o.WorkingDir
 	s.MPIImplementation = job.MPIImplementation(normalizeMPI(o.MPI))
+	s.Runtime = o.Runtime
 	s.Workers.Replicas = job.Ptr(o.Workers)
 	s.Workers.SlotsPerWorker = job.Ptr(o.Slots)
 	s.Workers.Resources = job.Resources{CPU: job.Quantity(o.CPU), Memory: job.Quantity(o.Memory), GPUs: o.GPUs, CPULimit: job.Quantity(o.CPULimit), MemoryLimit: job.Quantity(o.MemoryLimit)}
