@@ -20,43 +20,44 @@ import (
 	"k8s.io/client-go/util/workqueue"
 )
 
-// FinalizerLogArchive holds a job's pod until the engine has copied its
-// logs into the archive: the operator deletes worker pods when a job ends
-// and the launcher with its Job after ttlSecondsAfterFinished, and a pod's
-// logs go with it. The engine adds the finalizer to the pods of the jobs it
-// created (label app.kubernetes.io/managed-by=odh-training on the MPIJob)
-// and removes it as soon as the pod is being deleted and its logs are saved
-// (at once when the whole job is being deleted). Every kubernetes engine,
-// even one without an archive, removes it from pods being deleted, so a
-// pod is never held by a server that is gone for good as long as another
-// one runs; docs/admin/cluster.md says how to remove it by hand.
+// FinalizerLogArchive is the finalizer earlier versions put on the pods of
+// the jobs they created, to hold each pod until its logs were archived. It
+// blocked the deletion of pods (and of their namespaces) whenever no server
+// ran, so nothing adds it any more: every kubernetes engine removes it from
+// the pods it sees, so an upgrade leaves no pod held (docs/admin/cluster.md
+// says how to remove it by hand after an uninstall).
 const FinalizerLogArchive = "training.opendatahub.io/log-archive"
 
-// archiver copies the logs of terminated and deleted pods to disk:
+// archiver copies pod logs to disk before the pods go away:
 // <dir>/<namespace>/<job>/<job uid>/<pod>.log (and <pod>.previous.log for
-// the container's previous run), with the kubelet's timestamps.
+// the container's previous run), with the kubelet's timestamps. Nothing of
+// it ever holds a pod: a pod is copied when it terminates, when it starts
+// being deleted (a kubelet's grace period leaves its logs readable), and —
+// because the operator deletes a finished job's still-running workers
+// (cleanPodPolicy Running) right after the launcher ends — every pod of a
+// job is copied as soon as its launcher terminates, one step ahead of the
+// job controller and the operator. A copy of a pod that is still running
+// is replaced by a later, longer one while the pod can still be read.
 type archiver struct {
 	e   *Engine
-	dir string // "" = no archive: only finalizers of deleted pods are removed
+	dir string // "" = no archive: only the finalizer of earlier versions is removed
 	max int64
 	q   workqueue.TypedDelayingInterface[string]
 	wg  sync.WaitGroup
 
-	mu    sync.Mutex
-	done  map[types.UID]bool // pods whose final logs are saved
-	added map[types.UID]bool // pods given the finalizer, until the cache shows it
+	mu   sync.Mutex
+	done map[types.UID]bool // terminated pods whose final logs are saved
 }
 
 func newArchiver(e *Engine, dir string, max int64) *archiver {
-	return &archiver{e: e, dir: dir, max: max, q: workqueue.NewTypedDelayingQueue[string](), done: map[types.UID]bool{}, added: map[types.UID]bool{}}
+	return &archiver{e: e, dir: dir, max: max, q: workqueue.NewTypedDelayingQueue[string](), done: map[types.UID]bool{}}
 }
 
 const archiveWorkers = 4
 
-// orphanGrace is how long an engine without an archive leaves a deleted
-// pod to the server that holds it with the log-archive finalizer before
-// releasing it itself.
-const orphanGrace = 30 * time.Second
+// snapshotParallel bounds the log copies of one job's pods when its
+// launcher ends (a 1,000-worker job: 1,000 reads of pods/log).
+const snapshotParallel = 16
 
 func (a *archiver) start() {
 	for range archiveWorkers {
@@ -93,18 +94,19 @@ func podTerminal(p *corev1.Pod) bool {
 	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
 
+func isLauncher(p *corev1.Pod) bool { return p.Labels[kubeflow.JobRoleLabel] == "launcher" }
+
 // onPod decides from the informer's view whether a pod needs work.
 func (a *archiver) onPod(p *corev1.Pod) {
 	needs := false
 	switch {
-	case p.DeletionTimestamp != nil:
-		needs = hasFinalizer(p)
-		a.mu.Lock()
-		delete(a.added, p.UID)
-		a.mu.Unlock()
-	case a.dir == "":
-	case !hasFinalizer(p):
+	case hasFinalizer(p):
 		needs = true
+	case a.dir == "":
+	case p.DeletionTimestamp != nil:
+		a.mu.Lock()
+		needs = !a.done[p.UID]
+		a.mu.Unlock()
 	case podTerminal(p):
 		a.mu.Lock()
 		needs = !a.done[p.UID]
@@ -123,66 +125,73 @@ func (a *archiver) process(k string) {
 	}
 	p := obj.(*corev1.Pod)
 	u, err := a.e.mpiLister.MPIJobs(p.Namespace).Get(p.Labels[kubeflow.JobNameLabel])
-	owned := err == nil && ownedByJob(p, u)
-	jobAlive := owned && u.DeletionTimestamp == nil
-	managed := owned && u.Labels[LabelManagedBy] == ManagedBy
+	jobAlive := err == nil && ownedByJob(p, u) && u.DeletionTimestamp == nil
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a.mu.Lock()
-	saved, added := a.done[p.UID], a.added[p.UID]
-	if hasFinalizer(p) || p.DeletionTimestamp != nil {
-		delete(a.added, p.UID)
-	}
-	a.mu.Unlock()
-	switch {
-	case p.DeletionTimestamp != nil:
-		if a.dir == "" && hasFinalizer(p) {
-			// Another server archives this pod's logs; release the pod
-			// only if that server seems gone.
-			if wait := orphanGrace - time.Since(p.DeletionTimestamp.Time); wait > 0 {
-				a.q.AddAfter(k, wait)
-				return
-			}
-		}
-		if a.dir != "" && jobAlive && !saved {
+	if hasFinalizer(p) {
+		// Left by an earlier version. Save first: that version relied
+		// on it to do so.
+		if a.dir != "" && jobAlive && p.DeletionTimestamp != nil {
 			a.save(ctx, p, u.UID)
 		}
-		if hasFinalizer(p) {
-			a.removeFinalizer(ctx, p)
+		a.removeFinalizer(ctx, p)
+		return // the update that removes it brings the pod back
+	}
+	a.mu.Lock()
+	saved := a.done[p.UID]
+	a.mu.Unlock()
+	switch {
+	case a.dir == "" || !jobAlive || saved:
+	case p.DeletionTimestamp != nil:
+		a.save(ctx, p, u.UID)
+	case podTerminal(p):
+		a.save(ctx, p, u.UID)
+		if isLauncher(p) {
+			a.snapshotJob(ctx, p, u.UID)
 		}
+	}
+	if p.DeletionTimestamp != nil {
+		// Its last chance has passed.
 		a.mu.Lock()
 		delete(a.done, p.UID)
 		a.mu.Unlock()
-	case a.dir == "":
-	case podTerminal(p) && !saved && jobAlive:
-		a.save(ctx, p, u.UID)
-	case !hasFinalizer(p) && managed && !added:
-		// Once per pod: other updates may arrive before the cache
-		// shows the finalizer.
-		if a.addFinalizer(ctx, p) {
-			a.mu.Lock()
-			a.added[p.UID] = true
-			a.mu.Unlock()
-		}
 	}
 }
 
-func (a *archiver) addFinalizer(ctx context.Context, p *corev1.Pod) bool {
-	patch := fmt.Sprintf(`{"metadata":{"uid":%q,"finalizers":[%q]}}`, p.UID, FinalizerLogArchive)
-	_, err := a.e.own.Kube.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: fieldManager})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsInvalid(err) && !apierrors.IsConflict(err) && !apierrors.IsForbidden(err) {
-		a.e.log.Warn("add the log-archive finalizer", "pod", p.Namespace+"/"+p.Name, "error", err)
+// snapshotJob copies the logs of every other pod of the launcher's job
+// that is not saved yet, before the operator removes the workers.
+func (a *archiver) snapshotJob(ctx context.Context, launcher *corev1.Pod, jobUID types.UID) {
+	objs, _ := a.e.pods.GetIndexer().ByIndex(podJobIndex, key{launcher.Namespace, launcher.Labels[kubeflow.JobNameLabel]}.String())
+	sem := make(chan struct{}, snapshotParallel)
+	var wg sync.WaitGroup
+	for _, o := range objs {
+		p := o.(*corev1.Pod)
+		a.mu.Lock()
+		saved := a.done[p.UID]
+		a.mu.Unlock()
+		if p.UID == launcher.UID || saved {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			a.save(ctx, p, jobUID)
+		}()
 	}
-	return err == nil
+	wg.Wait()
 }
 
 func (a *archiver) removeFinalizer(ctx context.Context, p *corev1.Pod) {
 	patch := fmt.Sprintf(`{"metadata":{"$deleteFromPrimitiveList/finalizers":[%q]}}`, FinalizerLogArchive)
 	_, err := a.e.own.Kube.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: fieldManager})
-	if err != nil && !apierrors.IsNotFound(err) {
-		a.e.log.Warn("remove the log-archive finalizer; retrying", "pod", p.Namespace+"/"+p.Name, "error", err)
-		k := p.Namespace + "/" + p.Name
-		a.q.AddAfter(k, time.Second)
+	switch {
+	case err == nil, apierrors.IsNotFound(err):
+	case apierrors.IsForbidden(err):
+		a.e.log.Warn("cannot remove the log-archive finalizer of an earlier version; remove it by hand (docs/admin/cluster.md)", "pod", p.Namespace+"/"+p.Name, "error", err)
+	default:
+		a.e.log.Warn("remove the log-archive finalizer of an earlier version; retrying", "pod", p.Namespace+"/"+p.Name, "error", err)
+		a.q.AddAfter(p.Namespace+"/"+p.Name, time.Second)
 	}
 }
 
@@ -202,7 +211,7 @@ func (a *archiver) save(ctx context.Context, p *corev1.Pod, jobUID types.UID) {
 	if cs := mainStatus(p, container); cs != nil && cs.RestartCount > 0 {
 		a.copyLog(ctx, p, container, true, filepath.Join(dir, p.Name+".previous.log"))
 	}
-	if ok {
+	if ok && podTerminal(p) {
 		a.mu.Lock()
 		a.done[p.UID] = true
 		a.mu.Unlock()
@@ -228,11 +237,12 @@ func (a *archiver) copyLog(ctx context.Context, p *corev1.Pod, container string,
 // writeCapped writes r to file atomically, keeping at most max bytes: the
 // end of the log, from a line start.
 func writeCapped(file string, r io.Reader, max int64) error {
-	tmp := file + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_RDWR, 0o600)
+	// Copies of one pod may overlap (its launcher ended as it did).
+	f, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
 	defer os.Remove(tmp)
 	n, err := io.Copy(f, r)
 	if err != nil {

@@ -106,8 +106,6 @@ func run(m *testing.M) int {
 		return 1
 	}
 	code := m.Run()
-	// Delete the namespace while the engine still runs (it removes its
-	// log-archive finalizer from the pods being deleted).
 	cleanupNamespace(ns)
 	_ = eng.Close(context.Background())
 	return code
