@@ -80,6 +80,9 @@ func (c *Cluster) metricsServerCommand(context.Context) (string, []string, []str
 		"--kubelet-preferred-address-types=InternalIP",
 		"--kubelet-certificate-authority=" + p.Path(pkiCACert),
 		"--metric-resolution=" + metricsResolution,
+		// v0.8.0 refuses to start unless the scrape timeout is below 90%
+		// of the resolution (its default, 10s, is not below 9s).
+		"--kubelet-request-timeout=5s",
 		"--profiling=false",
 	}, nil, nil
 }
