@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"os/user"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -58,17 +57,11 @@ type Options struct {
 	DefaultRuntime string
 }
 
-// defaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
-// is set; the server needs ~40 MiB with thousands of jobs.
-const defaultMemoryLimit = 80 << 20
-
 // Main runs odh-server and returns its exit code.
 func Main() int {
 	local.MaybeRankExec()
 	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit makes the runtime return memory after bursts (a full
-		// list of thousands of jobs) instead of keeping the peak resident.
-		debug.SetMemoryLimit(defaultMemoryLimit)
+		adaptMemoryLimit(5 * time.Second) // memlimit.go
 	}
 	cmd := newCommand(os.Stdout, os.Stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
