@@ -130,6 +130,19 @@ func TestDeletionNeverWaitsForTheServer(t *testing.T) {
 	submit(held)
 	phase(ended, job.PhaseRunning)
 	phase(held, job.PhaseRunning)
+	eventually(t, "pods of "+held+" running", func() bool {
+		l, err := admin.CoreV1().Pods(ns2).List(ctx, metav1.ListOptions{LabelSelector: kubeflow.JobNameLabel + "=" + held})
+		running := 0
+		for _, p := range l.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		return err == nil && running == 3
+	})
+	if got := ours.list(); len(got) > 0 {
+		t.Fatalf("objects carry finalizers of ours (they would hold deletion while no server runs): %v", got)
+	}
 
 	// The launcher ends; the operator deletes the running workers at
 	// once. Their logs are in the archive all the same.
