@@ -9,6 +9,12 @@ GO ?= go
 # vulnerabilities of Go 1.26 that `make vulncheck` reports; go.mod still
 # accepts Go 1.26.8 for plain `go build`/`go test`.
 export GOTOOLCHAIN ?= go1.27.3
+# Builds never rewrite go.mod/go.sum: a missing or changed requirement is an
+# error (`go get` it, or run `go mod tidy`, and commit the result). This
+# overrides a -mod=mod in the environment.
+export GOFLAGS := $(strip $(filter-out -mod=%,$(GOFLAGS)) -mod=readonly)
+# Modules whose go.mod must be tidy (`make verify-tidy`).
+TIDY_MODULES := . tools
 PYTHON ?= /usr/bin/python3
 LISTEN ?= 127.0.0.1:8080
 BIN := $(CURDIR)/bin
@@ -33,7 +39,7 @@ run: deps build ## Set up what is missing, build, start odh-server (local engine
 	@hack/run.sh "$(LISTEN)"
 
 .PHONY: test
-test: deps-test verify-generated vulncheck test-go test-sdk test-ui test-integration ## Run the whole test suite (Go, Python SDK, UI in Chromium, Kubernetes integration)
+test: deps-test verify-tidy verify-generated vulncheck test-go test-sdk test-ui test-integration ## Run the whole test suite (Go, Python SDK, UI in Chromium, Kubernetes integration)
 
 ##@ Build
 
@@ -88,13 +94,20 @@ generate: tools ## Regenerate gen/ (Go, gRPC, gateway, OpenAPI) from proto/ and 
 PROTO_M := Mgoogle/api/annotations.proto=google.golang.org/genproto/googleapis/api/annotations,Mgoogle/api/http.proto=google.golang.org/genproto/googleapis/api/annotations
 
 .PHONY: verify
-verify: verify-generated lint ## Check that generated code and docs are fresh, and run the linters
+verify: verify-tidy verify-generated lint ## Check that go.mod is tidy, generated code and docs are fresh, and run the linters
 
 .PHONY: verify-generated
 verify-generated: generate ## Regenerate and fail if gen/, docs/reference/cli or the UI's API types changed
 	@if [ -n "$$(git status --porcelain -- gen docs/reference/cli ui/src/api/openapi.gen.ts ui/src/api/schema.gen.ts)" ]; then \
 	  git --no-pager diff --stat -- gen docs/reference/cli ui/src/api/*.gen.ts; git status --porcelain -- gen docs/reference/cli ui/src/api/*.gen.ts; \
 	  echo "error: generated files are stale; run 'make generate' and commit the result" >&2; exit 1; fi
+
+.PHONY: verify-tidy
+verify-tidy: ## Fail when a go.mod or go.sum is not what `go mod tidy` makes (direct requirements marked, nothing missing or unused)
+	@for m in $(TIDY_MODULES); do \
+	  if ! out="$$(cd $$m && GOFLAGS=-mod=mod $(GO) mod tidy -diff 2>&1)"; then \
+	    echo "$$out" | head -n 40; echo "error: $$m/go.mod is not tidy; run 'cd $$m && go mod tidy' and commit the result" >&2; exit 1; fi; \
+	done
 
 .PHONY: lint
 lint: ## go vet and gofmt
