@@ -39,7 +39,7 @@ run: deps build ## Set up what is missing, build, start odh-server (local engine
 	@hack/run.sh "$(LISTEN)"
 
 .PHONY: test
-test: deps-test verify-tidy verify-generated vulncheck test-go test-sdk test-ui test-integration ## Run the whole test suite (Go, Python SDK, UI in Chromium, Kubernetes integration)
+test: deps-test verify-tidy verify-generated verify-darwin vulncheck test-go test-sdk test-ui test-integration ## Run the whole test suite (Go, Python SDK, UI in Chromium, Kubernetes integration)
 
 ##@ Build
 
@@ -108,6 +108,11 @@ verify-tidy: ## Fail when a go.mod or go.sum is not what `go mod tidy` makes (di
 	  if ! out="$$(cd $$m && GOFLAGS=-mod=mod $(GO) mod tidy -diff 2>&1)"; then \
 	    echo "$$out" | head -n 40; echo "error: $$m/go.mod is not tidy; run 'cd $$m && go mod tidy' and commit the result" >&2; exit 1; fi; \
 	done
+
+.PHONY: verify-darwin
+verify-darwin: ## Cross-compile the programs for macOS (arm64) and vet every package as macOS builds it
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/...
+	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
 
 .PHONY: lint
 lint: ## go vet and gofmt

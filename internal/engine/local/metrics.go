@@ -15,24 +15,23 @@ import (
 )
 
 // Resource metrics: while jobs run, the engine samples the CPU time and
-// resident memory of every process carrying a job's marker from /proc and
+// resident memory of every process carrying a job's marker (from /proc on
+// Linux, from the kernel and ps on macOS) and
 // adds them up per replica — a rank's wrapper, program and children count
 // for the worker hosting the rank; mpirun and its helpers for the launcher.
 const (
 	defaultMetricsInterval = 2 * time.Second
 	metricsKeep            = 150 // samples per replica: five minutes at the default interval
-	clockTicks             = 100 // USER_HZ, 100 on every Linux Go supports
 )
 
 var _ engine.MetricsSource = (*Engine)(nil)
 
 type sampler struct {
 	interval time.Duration // <= 0: sampling off
-	page     float64
 
 	mu     sync.Mutex
 	series map[string]map[int32]*job.ReplicaMetrics // job UID → replica index → series
-	ticks  map[int]uint64                           // CPU ticks by pid at the last sample
+	cpu    map[int]time.Duration                    // CPU time by pid at the last sample
 	last   time.Time
 }
 
@@ -42,9 +41,8 @@ func newSampler(interval time.Duration) *sampler {
 	}
 	return &sampler{
 		interval: interval,
-		page:     float64(os.Getpagesize()),
 		series:   map[string]map[int32]*job.ReplicaMetrics{},
-		ticks:    map[int]uint64{},
+		cpu:      map[int]time.Duration{},
 	}
 }
 
@@ -81,10 +79,13 @@ func (e *Engine) runningJobs() (map[string]int32, map[string]bool) {
 	return running, all
 }
 
-type usage struct{ ticks, rss float64 }
+type usage struct {
+	cpu time.Duration
+	rss float64
+}
 
 // sampleOnce adds one sample per replica of every running job. CPU is the
-// ticks a replica's processes used since the previous pass over the
+// time a replica's processes used since the previous pass over the
 // elapsed time; a process seen for the first time started after that pass
 // (job processes are marked from exec on, and jobs are sampled from the
 // moment they start), so all its ticks count.
@@ -101,17 +102,17 @@ func (e *Engine) sampleOnce(now time.Time) {
 	elapsed := now.Sub(s.last).Seconds()
 	s.last = now
 	if len(running) == 0 {
-		clear(s.ticks)
+		clear(s.cpu)
 		return
 	}
 	cur := map[string]map[int32]*usage{}
-	seen := map[int]uint64{}
+	seen := map[int]time.Duration{}
 	self := os.Getpid()
-	for _, p := range listProcs() {
+	for _, p := range sampleProcs() {
 		if p.state == 'Z' || p.pid == self {
 			continue
 		}
-		env, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/environ")
+		env, err := procEnviron(p.pid)
 		if err != nil {
 			continue
 		}
@@ -132,16 +133,16 @@ func (e *Engine) sampleOnce(now time.Time) {
 			u = &usage{}
 			cur[uid][index] = u
 		}
-		if prev, ok := s.ticks[p.pid]; !ok {
+		if prev, ok := s.cpu[p.pid]; !ok {
 			// New since the last pass: all its CPU time was spent since.
-			u.ticks += float64(p.cpuTicks)
-		} else if p.cpuTicks >= prev {
-			u.ticks += float64(p.cpuTicks - prev)
+			u.cpu += p.cpu
+		} else if p.cpu >= prev {
+			u.cpu += p.cpu - prev
 		}
-		seen[p.pid] = p.cpuTicks
-		u.rss += float64(p.rssPages) * s.page
+		seen[p.pid] = p.cpu
+		u.rss += float64(p.rss)
 	}
-	s.ticks = seen
+	s.cpu = seen
 	for uid, reps := range cur {
 		js := s.series[uid]
 		if js == nil {
@@ -160,7 +161,7 @@ func (e *Engine) sampleOnce(now time.Time) {
 			}
 			cpu := 0.0
 			if elapsed > 0 {
-				cpu = u.ticks / clockTicks / elapsed
+				cpu = u.cpu.Seconds() / elapsed
 			}
 			rm.Samples = append(rm.Samples, job.MetricSample{Time: now.UTC(), CPUCores: cpu, MemoryBytes: u.rss})
 			if n := len(rm.Samples); n > metricsKeep {
@@ -207,7 +208,7 @@ func (e *Engine) JobMetrics(ctx context.Context, namespace, name string) (*job.M
 		return nil, job.NotFound(namespace, name)
 	}
 	s := e.sampler
-	out := &job.Metrics{Source: "local engine: /proc sampling of the job's processes", Interval: s.interval}
+	out := &job.Metrics{Source: procSource, Interval: s.interval}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if js := s.series[uid]; js != nil {

@@ -3,8 +3,6 @@ package local
 import (
 	"bytes"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -24,64 +22,14 @@ const (
 	envNotify = "ODH_RANK_NOTIFY"
 )
 
+// procInfo is one process as the engine sees it: its place in the tree,
+// whether it is a zombie, and (when the platform's listing has them) the
+// CPU time and resident memory it used.
 type procInfo struct {
 	pid, ppid int
-	state     byte
-	cpuTicks  uint64 // utime + stime, in clock ticks
-	rssPages  uint64 // resident set, in pages
-}
-
-// listProcs reads every process's pid, parent and state from /proc.
-func listProcs() []procInfo {
-	d, err := os.Open("/proc")
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	names, _ := d.Readdirnames(-1)
-	out := make([]procInfo, 0, len(names))
-	buf := make([]byte, 512)
-	for _, n := range names {
-		pid, err := strconv.Atoi(n)
-		if err != nil {
-			continue
-		}
-		p, ok := readStat(pid, buf)
-		if ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func readStat(pid int, buf []byte) (procInfo, bool) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return procInfo{}, false
-	}
-	n, _ := f.Read(buf)
-	f.Close()
-	b := buf[:n]
-	// The command name is in parentheses and may contain anything, so
-	// parse from the last ')'.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+4 >= len(b) {
-		return procInfo{}, false
-	}
-	fields := strings.Fields(string(b[i+1:]))
-	if len(fields) < 2 {
-		return procInfo{}, false
-	}
-	ppid, _ := strconv.Atoi(fields[1])
-	p := procInfo{pid: pid, ppid: ppid, state: fields[0][0]}
-	// After the command: state(0) ppid(1) … utime(11) stime(12) … rss(21).
-	if len(fields) > 21 {
-		ut, _ := strconv.ParseUint(fields[11], 10, 64)
-		st, _ := strconv.ParseUint(fields[12], 10, 64)
-		p.cpuTicks = ut + st
-		p.rssPages, _ = strconv.ParseUint(fields[21], 10, 64)
-	}
-	return p, true
+	state     byte          // 'Z' for a zombie
+	cpu       time.Duration // user + system CPU time so far
+	rss       uint64        // resident set, in bytes
 }
 
 // descendants returns every live (non-zombie) descendant of root.
@@ -123,7 +71,7 @@ func markedProcs(procs []procInfo, key, value string) []int {
 		if p.state == 'Z' || p.pid == self {
 			continue
 		}
-		env, err := os.ReadFile("/proc/" + strconv.Itoa(p.pid) + "/environ")
+		env, err := procEnviron(p.pid)
 		if err != nil || len(env) == 0 {
 			continue
 		}

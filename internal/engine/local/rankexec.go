@@ -83,7 +83,7 @@ func rankFromEnv() int32 {
 // descriptor Go opens is close-on-exec, so an inherited one is one
 // without the flag.
 func inheritedFDs() []int {
-	ents, err := os.ReadDir("/proc/self/fd")
+	ents, err := os.ReadDir(fdDir)
 	if err != nil {
 		return nil
 	}
@@ -102,25 +102,13 @@ func inheritedFDs() []int {
 	return fds
 }
 
-func prctl(option, arg uintptr) {
-	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, option, arg, 0)
-}
-
-const (
-	prSetPdeathsig      = 1
-	prSetChildSubreaper = 36
-)
-
 func rankExec(args []string) int {
 	// Pdeathsig is tied to the thread that forks: keep this goroutine on
 	// one thread for the wrapper's whole life.
 	runtime.LockOSThread()
 	inherited := inheritedFDs()
 	// If the launcher dies, stop too (and take the program down with us).
-	prctl(prSetPdeathsig, uintptr(syscall.SIGTERM))
-	// Orphaned descendants of the program are reparented to us, so we can
-	// reap them and kill what is left when the program ends.
-	prctl(prSetChildSubreaper, 1)
+	bindToParent()
 
 	var dir string
 	i := 0
@@ -218,7 +206,7 @@ func rankExec(args []string) int {
 	proc, err := os.StartProcess(path, prog, &os.ProcAttr{
 		Env:   os.Environ(),
 		Files: files,
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		Sys:   childSysProcAttr(false),
 	})
 	outW.Close()
 	errW.Close()

@@ -209,7 +209,7 @@ func (e *Engine) execute(rec *record, r *run) {
 		Env:         e.jobEnv(j, p),
 		Stdout:      outW,
 		Stderr:      errW,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		SysProcAttr: childSysProcAttr(true),
 	}
 	err = e.spawn(cmd)
 	outW.Close()
