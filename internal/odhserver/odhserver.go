@@ -26,6 +26,7 @@ import (
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/logging"
 	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/service"
 	"github.com/odh-training/odh-training/internal/templates"
 	"github.com/odh-training/odh-training/internal/version"
 )
@@ -48,6 +49,9 @@ type Options struct {
 	InsecureHTTP bool
 	RateLimit    float64
 	RateBurst    int
+	// StreamHeartbeat: how often quiet watches and log follows send a
+	// heartbeat (0: none).
+	StreamHeartbeat time.Duration
 	// JobNetworkPolicy: the kubernetes engine gives every job its own
 	// NetworkPolicy (otherwise only in namespaces that opt in).
 	JobNetworkPolicy bool
@@ -115,6 +119,7 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.AuditLog, "audit-log", "", "Audit log of every mutating call, as JSON lines: a file path, - for standard output, or off (default <state-dir>/audit.log)")
 	fl.Float64Var(&o.RateLimit, "rate-limit", -1, "Requests per second allowed per user; 0 = unlimited (default: unlimited on a loopback address, 50 elsewhere)")
 	fl.IntVar(&o.RateBurst, "rate-burst", 200, "Burst of requests allowed per user above --rate-limit")
+	fl.DurationVar(&o.StreamHeartbeat, "stream-heartbeat", service.DefaultHeartbeat, "How often a quiet watch or log follow sends a heartbeat (REST: a blank line), so proxies with idle timeouts (OpenShift routes: 30s) keep it open; 0 sends none")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&o.LogFormat, "log-format", "text", "Log format: text or json")
 	return cmd
@@ -204,7 +209,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			rate = 0 // one user on their own machine
 		}
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng.Engine, Manifest: eng.manifest, Templates: tpl, Auth: authn, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst})
+	srv, err := server.New(ctx, server.Options{Engine: eng.Engine, Manifest: eng.manifest, Templates: tpl, Auth: authn, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst, Heartbeat: heartbeat(o.StreamHeartbeat)})
 	if err != nil {
 		return err
 	}
@@ -284,4 +289,13 @@ func authenticator(o *Options) (auth.Authenticator, string, error) {
 		return auth.StaticToken{Token: tok, User: auth.User{Name: name, Groups: []string{"system:authenticated"}}}, tok, nil
 	}
 	return nil, "", fmt.Errorf("--auth %q: use token, kubernetes or none", o.Auth)
+}
+
+// heartbeat turns --stream-heartbeat into the service option (0 there
+// means the default; off is negative).
+func heartbeat(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }

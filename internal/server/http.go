@@ -204,18 +204,21 @@ func (s *Server) textLogs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	flusher, _ := w.(http.Flusher)
 	for line := first; line != nil; {
-		var prefix string
-		if stamps {
-			prefix = line.GetTime().AsTime().Format(time.RFC3339Nano) + " "
-		}
-		if req.All {
-			prefix += "[" + line.GetSource() + "] "
-		}
-		if _, werr := io.WriteString(w, prefix+line.GetText()+"\n"); werr != nil {
-			return
-		}
-		if flusher != nil && req.Follow {
-			flusher.Flush()
+		// Heartbeats are skipped: plain text has no way to say "nothing new".
+		if !line.GetHeartbeat() {
+			var prefix string
+			if stamps {
+				prefix = line.GetTime().AsTime().Format(time.RFC3339Nano) + " "
+			}
+			if req.All {
+				prefix += "[" + line.GetSource() + "] "
+			}
+			if _, werr := io.WriteString(w, prefix+line.GetText()+"\n"); werr != nil {
+				return
+			}
+			if flusher != nil && req.Follow {
+				flusher.Flush()
+			}
 		}
 		line, err = stream.Recv()
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/apiconv"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/service"
 )
 
 // restMarshaler writes the REST responses that carry jobs with encoding/json
@@ -146,6 +147,11 @@ func (m *restMarshaler) Marshal(v any) ([]byte, error) {
 	case map[string]any:
 		// A stream chunk: {"result": message}.
 		if r, ok := x["result"].(proto.Message); ok && len(x) == 1 {
+			if service.IsHeartbeat(r) {
+				// A heartbeat is a blank line: it keeps proxies from
+				// cutting a quiet stream, and NDJSON readers skip it.
+				return []byte{}, nil
+			}
 			inner, err := m.Marshal(r)
 			if err != nil {
 				return nil, err

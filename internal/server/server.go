@@ -123,6 +123,9 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		Protocols:         &protocols,
 		ReadHeaderTimeout: 10 * time.Second,
 		MaxHeaderBytes:    1 << 20,
+		// Ping HTTP/2 clients that have sent nothing for a while, so the
+		// streams of one that vanished (a laptop closed mid-watch) end.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)

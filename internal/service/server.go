@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -44,6 +45,9 @@ type Options struct {
 	// cluster (kube.Manifest), returned by dry runs; nil: dry runs return
 	// none.
 	Manifest func(*job.MPIJob) ([]byte, error)
+	// Heartbeat is how often a quiet watch or log follow sends a heartbeat
+	// (heartbeat.go): 0 means DefaultHeartbeat, negative none.
+	Heartbeat time.Duration
 	// UnaryObserver and StreamObserver, when set, see every call right
 	// after panic recovery, before errors are translated (odh-server's
 	// request metrics).
@@ -69,6 +73,7 @@ type Server struct {
 
 	svc         *Service
 	streamChain []grpc.StreamServerInterceptor
+	heartbeat   time.Duration
 }
 
 // New builds the server and starts serving it in-process. Call Close when
@@ -82,7 +87,10 @@ func New(opts Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{auth: opts.Auth, log: log, stopOnce: make(chan struct{}),
-		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst)}
+		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst), heartbeat: opts.Heartbeat}
+	if s.heartbeat == 0 {
+		s.heartbeat = DefaultHeartbeat
+	}
 	svc := NewService(opts.Engine, opts.Templates)
 	svc.authz, svc.reviewer, svc.manifest = opts.Authorizer, opts.Reviewer, opts.Manifest
 	unary := []grpc.UnaryServerInterceptor{s.unaryRecover}
@@ -93,7 +101,7 @@ func New(opts Options) (*Server, error) {
 	if opts.StreamObserver != nil {
 		stream = append(stream, opts.StreamObserver)
 	}
-	s.streamChain = append(stream, s.streamErrors, s.streamAuth, s.streamAudit)
+	s.streamChain = append(stream, s.streamErrors, s.streamAuth, s.streamAudit, s.streamHeartbeat)
 	s.svc = svc
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxRequestBytes),

@@ -2231,7 +2231,8 @@ func (x *WatchJobsRequest) GetSendInitialEvents() bool {
 
 type WatchEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ADDED | MODIFIED | DELETED | SYNCED (end of the initial events).
+	// ADDED | MODIFIED | DELETED | SYNCED (end of the initial events) |
+	// HEARTBEAT (no change: the stream is alive; no job).
 	Type          string  `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	Job           *MPIJob `protobuf:"bytes,2,opt,name=job,proto3" json:"job,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2405,9 +2406,12 @@ type LogLine struct {
 	// MPI rank, -1 when the line is not from a rank.
 	Rank int32 `protobuf:"varint,3,opt,name=rank,proto3" json:"rank,omitempty"`
 	// stdout | stderr.
-	Stream        string                 `protobuf:"bytes,4,opt,name=stream,proto3" json:"stream,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
-	Text          string                 `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	Stream string                 `protobuf:"bytes,4,opt,name=stream,proto3" json:"stream,omitempty"`
+	Time   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	Text   string                 `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	// A keep-alive, not a line of the job: the stream is alive and the job
+	// quiet. Clients skip it (REST streams carry a blank line instead).
+	Heartbeat     bool `protobuf:"varint,7,opt,name=heartbeat,proto3" json:"heartbeat,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2482,6 +2486,13 @@ func (x *LogLine) GetText() string {
 		return x.Text
 	}
 	return ""
+}
+
+func (x *LogLine) GetHeartbeat() bool {
+	if x != nil {
+		return x.Heartbeat
+	}
+	return false
 }
 
 type SuspendJobRequest struct {
@@ -3936,14 +3947,15 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\bprevious\x18\t \x01(\bR\bpreviousB\t\n" +
 	"\a_workerB\r\n" +
 	"\v_tail_linesB\x10\n" +
-	"\x0e_since_seconds\"\xa9\x01\n" +
+	"\x0e_since_seconds\"\xc7\x01\n" +
 	"\aLogLine\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06worker\x18\x02 \x01(\x05R\x06worker\x12\x12\n" +
 	"\x04rank\x18\x03 \x01(\x05R\x04rank\x12\x16\n" +
 	"\x06stream\x18\x04 \x01(\tR\x06stream\x12.\n" +
 	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
-	"\x04text\x18\x06 \x01(\tR\x04text\"E\n" +
+	"\x04text\x18\x06 \x01(\tR\x04text\x12\x1c\n" +
+	"\theartbeat\x18\a \x01(\bR\theartbeat\"E\n" +
 	"\x11SuspendJobRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"D\n" +

@@ -62,9 +62,18 @@ type TrainingServiceClient interface {
 	// until the record is removed).
 	DeleteJob(ctx context.Context, in *DeleteJobRequest, opts ...grpc.CallOption) (*DeleteJobResponse, error)
 	// Stream changes to MPIJobs: first the current jobs as ADDED (unless
-	// send_initial_events is false), then every change as it happens.
+	// send_initial_events is false), then every change as it happens. While
+	// nothing changes the server sends HEARTBEAT events (over REST: blank
+	// lines) so proxies with idle timeouts keep the stream open. A watch
+	// never ends by itself: when it does (a server restart, a proxy, a
+	// maximum stream lifetime), watch again; every job carries its
+	// resourceVersion, so a client compares the new initial events with what
+	// it saw and misses nothing.
 	WatchJobs(ctx context.Context, in *WatchJobsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchEvent], error)
-	// Stream the logs of the launcher, one worker or all of them.
+	// Stream the logs of the launcher, one worker or all of them. A follow
+	// sends heartbeat lines while the job is quiet (over REST: blank lines);
+	// to resume a dropped follow, ask again with since_time set to the last
+	// line's time and skip the lines already seen.
 	GetLogs(ctx context.Context, in *GetLogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogLine], error)
 	// Suspend a job: its processes or pods are stopped, the record is kept.
 	SuspendJob(ctx context.Context, in *SuspendJobRequest, opts ...grpc.CallOption) (*MPIJob, error)
@@ -307,9 +316,18 @@ type TrainingServiceServer interface {
 	// until the record is removed).
 	DeleteJob(context.Context, *DeleteJobRequest) (*DeleteJobResponse, error)
 	// Stream changes to MPIJobs: first the current jobs as ADDED (unless
-	// send_initial_events is false), then every change as it happens.
+	// send_initial_events is false), then every change as it happens. While
+	// nothing changes the server sends HEARTBEAT events (over REST: blank
+	// lines) so proxies with idle timeouts keep the stream open. A watch
+	// never ends by itself: when it does (a server restart, a proxy, a
+	// maximum stream lifetime), watch again; every job carries its
+	// resourceVersion, so a client compares the new initial events with what
+	// it saw and misses nothing.
 	WatchJobs(*WatchJobsRequest, grpc.ServerStreamingServer[WatchEvent]) error
-	// Stream the logs of the launcher, one worker or all of them.
+	// Stream the logs of the launcher, one worker or all of them. A follow
+	// sends heartbeat lines while the job is quiet (over REST: blank lines);
+	// to resume a dropped follow, ask again with since_time set to the last
+	// line's time and skip the lines already seen.
 	GetLogs(*GetLogsRequest, grpc.ServerStreamingServer[LogLine]) error
 	// Suspend a job: its processes or pods are stopped, the record is kept.
 	SuspendJob(context.Context, *SuspendJobRequest) (*MPIJob, error)
