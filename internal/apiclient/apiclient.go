@@ -8,18 +8,19 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/status"
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
@@ -32,6 +33,10 @@ type Client struct {
 	rpc     trainingv1.TrainingServiceClient
 	conn    *grpc.ClientConn
 	address string
+
+	// reconnectTimeout and observe tune resuming streams (reconnect.go).
+	reconnectTimeout time.Duration
+	observe          func(StreamEvent)
 }
 
 // Options says where the server is and how to authenticate.
@@ -72,6 +77,15 @@ func Dial(opts Options) (*Client, error) {
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256 << 20)),
+		// Reconnect within a second of a restarted server's return (gRPC's
+		// default backoff grows to two minutes); streams pace themselves.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: 5 * time.Second,
+		}),
+		// Find a dead connection (a server host gone without a word)
+		// while a stream is open, instead of waiting forever.
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 	}
 	if opts.Token != "" {
 		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer{token: opts.Token, secure: useTLS}))
@@ -330,84 +344,6 @@ func (c *Client) CanI(ctx context.Context, namespace, verb, resource, name strin
 func (c *Client) Version(ctx context.Context) (*trainingv1.Version, error) {
 	v, err := c.rpc.GetVersion(ctx, &trainingv1.GetVersionRequest{})
 	return v, c.classify(err)
-}
-
-// WatchOptions filters Watch.
-type WatchOptions struct {
-	Namespace     string
-	LabelSelector string
-	Name          string
-	NoInitial     bool
-}
-
-// Watch calls fn for each event until ctx ends, fn returns an error (use
-// ErrStop to end without error) or the server ends the stream.
-func (c *Client) Watch(ctx context.Context, opts WatchOptions, fn func(job.WatchEventType, *job.MPIJob) error) error {
-	req := &trainingv1.WatchJobsRequest{Namespace: opts.Namespace, LabelSelector: opts.LabelSelector, Name: opts.Name}
-	if opts.NoInitial {
-		f := false
-		req.SendInitialEvents = &f
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := c.rpc.WatchJobs(ctx, req)
-	if err != nil {
-		return c.classify(err)
-	}
-	return recvAll(ctx, c, stream.Recv, func(ev *trainingv1.WatchEvent) error {
-		return fn(job.WatchEventType(ev.GetType()), apiconv.FromProto(ev.GetJob()))
-	})
-}
-
-// recvAll receives stream messages until the stream ends, passing each to fn;
-// fn returning ErrStop ends it without an error.
-func recvAll[T any](ctx context.Context, c *Client, recv func() (T, error), fn func(T) error) error {
-	for {
-		msg, err := recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return c.classify(err)
-		}
-		if err := fn(msg); err != nil {
-			if errors.Is(err, ErrStop) {
-				return nil
-			}
-			return err
-		}
-	}
-}
-
-// ErrStop ends Watch or Logs without an error.
-var ErrStop = errors.New("stop")
-
-// LogRequest selects log lines.
-type LogRequest struct {
-	Namespace, Name string
-	Worker          *int32
-	All             bool
-	Follow          bool
-	TailLines       *int32
-	SinceSeconds    *int32
-	Previous        bool
-}
-
-// Logs calls fn for each log line.
-func (c *Client) Logs(ctx context.Context, r LogRequest, fn func(job.LogLine) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := c.rpc.GetLogs(ctx, &trainingv1.GetLogsRequest{
-		Namespace: r.Namespace, Name: r.Name, Worker: r.Worker, All: r.All, Follow: r.Follow,
-		TailLines: r.TailLines, SinceSeconds: r.SinceSeconds, Previous: r.Previous,
-	})
-	if err != nil {
-		return c.classify(err)
-	}
-	return recvAll(ctx, c, stream.Recv, func(l *trainingv1.LogLine) error { return fn(apiconv.LogLineFromProto(l)) })
 }
 
 // RPC exposes the raw API client for calls this wrapper does not cover.
