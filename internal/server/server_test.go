@@ -508,5 +508,34 @@ func TestRESTWatchFront(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Result.Type != "ADDED" || ev.Result.Job.Metadata.Name != "watched-rest" {
 		t.Errorf("event %q: %v", line, err)
+
+// A quiet REST watch carries heartbeats as blank lines (proxies with idle
+// timeouts keep it open; NDJSON readers skip blank lines), and nothing
+// else: every non-blank line is still a JSON message.
+func TestQuietRESTWatchSendsBlankLines(t *testing.T) {
+	s := startServer(t, func(o *server.Options) { o.Heartbeat = 50 * time.Millisecond })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/api/v1/watch/namespaces/default/mpijobs", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	blank := 0
+	for blank < 3 && sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			blank++
+			continue
+		}
+		var msg map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &msg); err != nil || msg["result"] == nil {
+			t.Fatalf("line %q is neither blank nor a result (%v)", sc.Text(), err)
+		}
+	}
+	if blank < 3 {
+		t.Fatalf("stream ended after %d blank lines: %v", blank, sc.Err())
 	}
 }
