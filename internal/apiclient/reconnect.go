@@ -129,7 +129,7 @@ func (r *reconnector) wait(ctx context.Context, err error) error {
 	if r.attempt == 1 && r.c.observe != nil {
 		// Reopening at once did not work: the server is away. (A stream
 		// cut by a proxy and reopened at once is not worth a word.)
-		r.c.observe(StreamEvent{Err: r.firstErr})
+		r.c.observe(StreamEvent{Err: r.c.reason(r.firstErr)})
 		r.dropped = true
 	}
 	r.attempt++
@@ -148,6 +148,15 @@ func (r *reconnector) wait(ctx context.Context, err error) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// reason is why a stream dropped, for people: errEnded as it is, anything
+// else classified (a *job.Error).
+func (c *Client) reason(err error) error {
+	if errors.Is(err, errEnded) {
+		return err
+	}
+	return c.classify(err)
 }
 
 // lost is the error of a stream that could not be reopened in time.

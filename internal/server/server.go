@@ -125,8 +125,8 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 		MaxHeaderBytes:    1 << 20,
 		// Ping HTTP/2 clients that have sent nothing for a while, so the
 		// streams of one that vanished (a laptop closed mid-watch) end.
-		HTTP2: &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		HTTP2:       &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 15 * time.Second},
+		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(lis) }()

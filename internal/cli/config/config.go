@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/discovery"
@@ -117,6 +118,9 @@ type Overrides struct {
 	Direct      bool
 	Kubeconfig  string
 	KubeContext string
+	// ReconnectTimeout: how long a dropped stream (watch, wait, log
+	// follow) keeps reconnecting before the command gives up (0: default).
+	ReconnectTimeout time.Duration
 }
 
 // Resolved is the connection a command uses, and where each value came from.

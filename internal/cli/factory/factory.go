@@ -7,6 +7,8 @@ package factory
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/odh-training/odh-training/internal/apiclient"
@@ -14,6 +16,7 @@ import (
 	"github.com/odh-training/odh-training/internal/cli/config"
 	"github.com/odh-training/odh-training/internal/cli/direct"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
+	"github.com/odh-training/odh-training/internal/job"
 )
 
 // New returns a factory for the real process.
@@ -28,10 +31,28 @@ func New(ios *iostreams.IOStreams) *cmdutil.Factory {
 		if err != nil {
 			return nil, err
 		}
+		c.SetReconnect(f.Overrides.ReconnectTimeout, streamNotices(ios))
 		client = c
 		return c, nil
 	}
 	return f
+}
+
+// streamNotices tells the user on stderr that a stream dropped and when it
+// resumed, so a quiet terminal is never mistaken for a quiet job.
+func streamNotices(ios *iostreams.IOStreams) func(apiclient.StreamEvent) {
+	return func(e apiclient.StreamEvent) {
+		if e.Resumed {
+			fmt.Fprintf(ios.ErrOut, "reconnected after %s; resuming.\n", e.Down.Round(100*time.Millisecond))
+			return
+		}
+		why := e.Err.Error()
+		var je *job.Error
+		if errors.As(e.Err, &je) {
+			why = je.Message
+		}
+		fmt.Fprintf(ios.ErrOut, "lost the stream from the server (%s); reconnecting…\n", why)
+	}
 }
 
 // DirectMode reports whether commands talk to a cluster in-process: asked

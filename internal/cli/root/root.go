@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/auth"
 	"github.com/odh-training/odh-training/internal/cli/auth/login"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
@@ -57,6 +58,7 @@ credentials, when no Training Service is deployed.
 	pf.StringVar(&f.Overrides.KubeContext, "context", "", "Kubeconfig context for direct mode (implies --direct)")
 	pf.BoolVar(&f.Overrides.Insecure, "insecure-skip-tls-verify", false, "Do not verify the server's TLS certificate")
 	pf.StringVar(&f.Overrides.CAFile, "certificate-authority", "", "PEM file with the CA (or self-signed certificate) to trust for an https server")
+	pf.DurationVar(&f.Overrides.ReconnectTimeout, "reconnect-timeout", apiclient.DefaultReconnectTimeout, "How long a dropped stream (--wait, --watch, --follow) keeps reconnecting before the command gives up; the job keeps running either way")
 
 	training := &cobra.Command{
 		Use:     "training",

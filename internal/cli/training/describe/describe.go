@@ -91,7 +91,7 @@ func run(ctx context.Context, o *Options) error {
 	if !o.Watch {
 		return nil
 	}
-	return c.Watch(ctx, apiclient.WatchOptions{Namespace: o.Namespace, Name: o.Name, NoInitial: true}, func(t job.WatchEventType, j *job.MPIJob) error {
+	return c.Watch(ctx, apiclient.WatchOptions{Namespace: o.Namespace, Name: o.Name, NoInitial: true, Known: []*job.MPIJob{j}}, func(t job.WatchEventType, j *job.MPIJob) error {
 		if t == job.Synced {
 			return nil
 		}

@@ -118,7 +118,7 @@ func run(ctx context.Context, o *Options) error {
 		return nil
 	}
 	popts.NoHeaders = len(jobs) > 0 || o.NoHeaders
-	return c.Watch(ctx, apiclient.WatchOptions{Namespace: ns, LabelSelector: o.Selector, NoInitial: true}, func(t job.WatchEventType, j *job.MPIJob) error {
+	return c.Watch(ctx, apiclient.WatchOptions{Namespace: ns, LabelSelector: o.Selector, NoInitial: true, Known: jobs}, func(t job.WatchEventType, j *job.MPIJob) error {
 		if t == job.Synced {
 			return nil
 		}
