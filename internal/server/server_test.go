@@ -508,6 +508,8 @@ func TestRESTWatchFront(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Result.Type != "ADDED" || ev.Result.Job.Metadata.Name != "watched-rest" {
 		t.Errorf("event %q: %v", line, err)
+	}
+}
 
 // A quiet REST watch carries heartbeats as blank lines (proxies with idle
 // timeouts keep it open; NDJSON readers skip blank lines), and nothing

@@ -165,6 +165,11 @@ export interface ListTemplatesResponse {
 }
 
 export interface LogLine {
+  /**
+   * A keep-alive, not a line of the job: the stream is alive and the job
+   * quiet. Clients skip it (REST streams carry a blank line instead).
+   */
+  heartbeat?: boolean;
   /** MPI rank, -1 when the line is not from a rank. */
   rank?: number;
   /** "launcher" or "worker-N". */
@@ -361,7 +366,10 @@ export interface Volume {
 
 export interface WatchEvent {
   job?: MPIJob;
-  /** ADDED | MODIFIED | DELETED | SYNCED (end of the initial events). */
+  /**
+   * ADDED | MODIFIED | DELETED | SYNCED (end of the initial events) |
+   * HEARTBEAT (no change: the stream is alive; no job).
+   */
   type?: string;
 }
 
@@ -391,5 +399,4 @@ export const DOCUMENTED_VALUES = {
   'ReplicaStatus.state': ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'],
   'RunPolicy.cleanPodPolicy': ['None', 'Running', 'All'],
   'Version.engine': ['local', 'kubernetes'],
-  'WatchEvent.type': ['ADDED', 'MODIFIED', 'DELETED', 'SYNCED'],
 } as const;

@@ -310,6 +310,10 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
     }
   },
   "LogLine": {
+    "heartbeat": {
+      "type": "boolean",
+      "description": "A keep-alive, not a line of the job: the stream is alive and the job\nquiet. Clients skip it (REST streams carry a blank line instead)."
+    },
     "rank": {
       "type": "integer",
       "description": "MPI rank, -1 when the line is not from a rank."
@@ -726,13 +730,7 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
     },
     "type": {
       "type": "string",
-      "description": "ADDED | MODIFIED | DELETED | SYNCED (end of the initial events).",
-      "values": [
-        "ADDED",
-        "MODIFIED",
-        "DELETED",
-        "SYNCED"
-      ]
+      "description": "ADDED | MODIFIED | DELETED | SYNCED (end of the initial events) |\nHEARTBEAT (no change: the stream is alive; no job)."
     }
   },
   "WorkerCounts": {
