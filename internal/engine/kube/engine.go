@@ -129,6 +129,7 @@ type Engine struct {
 	archive   *archiver
 	kueue     *kueueTracker // nil without Kueue
 	train     *trainBackend // nil when the cluster serves no TrainJobs
+	trainOnly bool          // the cluster serves TrainJobs but no MPIJobs
 
 	readyMu  sync.Mutex
 	synced   chan struct{} // closed once every cache has synced
@@ -259,6 +260,16 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 			e.Close(context.Background())
 			return nil, fmt.Errorf("kubernetes engine: %w", err)
 		}
+		if e.train != nil {
+			// A Trainer-only cluster (OpenShift AI 3.x): serve TrainJobs.
+			e.log.Info("MPIJob CRD missing: serving Kubeflow Trainer TrainJobs only (restart odh-server after installing the MPI operator)")
+			e.trainOnly = true
+			if err := e.startMPIJobs(ctx); err != nil {
+				e.Close(context.Background())
+				return nil, err
+			}
+			return e, nil
+		}
 		e.setCRDErr(err)
 		e.log.Error("MPIJob CRD missing; waiting for it", "error", err)
 		e.wg.Add(1)
@@ -273,18 +284,25 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 // startMPIJobs starts the MPIJob informer, waits for every cache, computes
 // the status of every job and starts processing changes.
 func (e *Engine) startMPIJobs(ctx context.Context) error {
-	e.mpiInf = mpiinformers.NewSharedInformerFactoryWithOptions(e.own.MPI, 0, mpiinformers.WithNamespace(e.opts.Namespace))
-	inf := e.mpiInf.Kubeflow().V2beta1().MPIJobs()
-	e.mpiJobs = inf.Informer()
-	e.mpiLister = inf.Lister()
-	if _, err := e.mpiJobs.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    e.onMPIJob,
-		UpdateFunc: func(_, o any) { e.onMPIJob(o) },
-		DeleteFunc: e.onMPIJob,
-	}); err != nil {
-		return err
+	mpiSynced := func() bool { return true }
+	if e.trainOnly {
+		// No MPIJob API: an empty lister, so every lookup says not found.
+		e.mpiLister = mpilisters.NewMPIJobLister(cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}))
+	} else {
+		e.mpiInf = mpiinformers.NewSharedInformerFactoryWithOptions(e.own.MPI, 0, mpiinformers.WithNamespace(e.opts.Namespace))
+		inf := e.mpiInf.Kubeflow().V2beta1().MPIJobs()
+		e.mpiJobs = inf.Informer()
+		e.mpiLister = inf.Lister()
+		if _, err := e.mpiJobs.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    e.onMPIJob,
+			UpdateFunc: func(_, o any) { e.onMPIJob(o) },
+			DeleteFunc: e.onMPIJob,
+		}); err != nil {
+			return err
+		}
+		e.mpiInf.Start(e.stop)
+		mpiSynced = e.mpiJobs.HasSynced
 	}
-	e.mpiInf.Start(e.stop)
 	syncCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -294,7 +312,7 @@ func (e *Engine) startMPIJobs(ctx context.Context) error {
 		case <-syncCtx.Done():
 		}
 	}()
-	if !cache.WaitForCacheSync(syncCtx.Done(), append([]cache.InformerSynced{e.pods.HasSynced, e.events.HasSynced, e.mpiJobs.HasSynced}, e.train.hasSynced()...)...) {
+	if !cache.WaitForCacheSync(syncCtx.Done(), append([]cache.InformerSynced{e.pods.HasSynced, e.events.HasSynced, mpiSynced}, e.train.hasSynced()...)...) {
 		return fmt.Errorf("kubernetes engine: informer caches did not sync: %w", context.Cause(syncCtx))
 	}
 	if e.kueue != nil {

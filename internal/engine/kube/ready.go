@@ -192,6 +192,9 @@ func (e *Engine) Ready(ctx context.Context) error {
 	if _, err := e.own.Kube.Discovery().ServerVersion(); err != nil {
 		return apiError(err, "reach the API server")
 	}
+	if e.trainOnly {
+		return nil // no MPI operator to check on a Trainer-only cluster
+	}
 	return e.lease.check(ctx)
 }
 

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"time"
 
 	kubeflow "github.com/kubeflow/mpi-operator/pkg/apis/kubeflow/v2beta1"
@@ -43,6 +44,19 @@ func (e *Engine) servesTrainJobs() bool {
 // the cluster serves TrainJobs (nil otherwise).
 func (e *Engine) setupTrainJobs() (*trainBackend, error) {
 	if !e.servesTrainJobs() {
+		return nil, nil
+	}
+	// The engine's identity may lack the rights (deploy/server/rbac.yaml
+	// grants them): then it serves MPIJobs only and says why, rather than
+	// waiting forever for caches it cannot fill.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := e.dyn.Resource(trainJobGVR).Namespace(e.opts.Namespace).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		e.log.Warn("TrainJobs are served but cannot be listed: the TrainJob backend is off", "error", err)
+		return nil, nil
+	}
+	if _, err := e.dyn.Resource(clusterRuntimeGVR).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+		e.log.Warn("ClusterTrainingRuntimes cannot be listed: the TrainJob backend is off", "error", err)
 		return nil, nil
 	}
 	tb := &trainBackend{

@@ -37,15 +37,21 @@ func (e *Engine) resolveBackend(j *job.MPIJob) (string, *unstructured.Unstructur
 	case j.UpstreamTrainJob != nil:
 		return BackendTrainJob, nil, nil
 	case j.Upstream != nil, j.Spec.Runtime == job.RuntimeMPIJob:
+		if e.trainOnly {
+			return "", nil, crdMissing(nil)
+		}
 		return BackendMPIJob, nil, nil
 	}
 	name := j.Spec.Runtime
 	if name == "" {
 		switch e.opts.Backend {
 		case BackendMPIJob:
+			if e.trainOnly {
+				return "", nil, crdMissing(nil)
+			}
 			return BackendMPIJob, nil, nil
 		case BackendAuto:
-			if e.checkCRD() == nil || e.train == nil {
+			if !e.trainOnly || e.train == nil {
 				return BackendMPIJob, nil, nil
 			}
 		}
