@@ -198,7 +198,7 @@ func jobFromTrainJob(t *unstructured.Unstructured) (*job.MPIJob, *job.TrainJobVi
 // the JobSet (or any pod exists), Running while the launcher pod runs (a
 // TrainJob has no Running condition), Succeeded/Failed/Suspended from
 // Trainer's Complete/Failed/Suspended conditions.
-func mpiView(t *unstructured.Unstructured, v *job.TrainJobView, ts trainStatus, pods []*corev1.Pod) *kubeflow.MPIJob {
+func mpiView(t *unstructured.Unstructured, v *job.TrainJobView, ts trainStatus, pods []*corev1.Pod, nodes int32) *kubeflow.MPIJob {
 	u := &kubeflow.MPIJob{ObjectMeta: metav1.ObjectMeta{
 		Name: t.GetName(), Namespace: t.GetNamespace(), UID: t.GetUID(), ResourceVersion: t.GetResourceVersion(),
 		CreationTimestamp: t.GetCreationTimestamp(), DeletionTimestamp: t.GetDeletionTimestamp(),
@@ -216,9 +216,20 @@ func mpiView(t *unstructured.Unstructured, v *job.TrainJobView, ts trainStatus, 
 		add(kubeflow.JobCreated, "JobSetCreated", "Kubeflow Trainer created the JobSet", t.GetCreationTimestamp())
 	}
 	var launcher *corev1.Pod
+	var ready int32
 	for _, p := range pods {
-		if p.Labels[replicatedJobLabel] == rjLauncher && p.DeletionTimestamp == nil && (launcher == nil || launcher.CreationTimestamp.Before(&p.CreationTimestamp)) {
-			launcher = p
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		switch p.Labels[replicatedJobLabel] {
+		case rjLauncher:
+			if launcher == nil || launcher.CreationTimestamp.Before(&p.CreationTimestamp) {
+				launcher = p
+			}
+		case rjNode:
+			if podReady(p) {
+				ready++
+			}
 		}
 	}
 	terminal := false
@@ -239,7 +250,11 @@ func mpiView(t *unstructured.Unstructured, v *job.TrainJobView, ts trainStatus, 
 			add(kubeflow.JobSuspended, c.Reason, c.Message, c.LastTransitionTime)
 		}
 	}
-	if launcher != nil && launcher.Status.Phase == corev1.PodRunning && !terminal && !suspend {
+	// Running as the MPI operator means it: the launcher runs and every
+	// worker is ready (Trainer v2.2 starts the launcher at once), or the
+	// launcher has ended and Trainer has not recorded the outcome yet.
+	launcherDone := launcher != nil && (launcher.Status.Phase == corev1.PodSucceeded || launcher.Status.Phase == corev1.PodFailed)
+	if launcher != nil && (launcher.Status.Phase == corev1.PodRunning && ready >= nodes || launcherDone) && !terminal && !suspend {
 		at := launcher.CreationTimestamp
 		if launcher.Status.StartTime != nil {
 			at = *launcher.Status.StartTime
@@ -251,6 +266,15 @@ func mpiView(t *unstructured.Unstructured, v *job.TrainJobView, ts trainStatus, 
 		u.Status.StartTime = launcher.Status.StartTime
 	}
 	return u
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // trainerProgress copies Trainer's progress report (status.trainerStatus,

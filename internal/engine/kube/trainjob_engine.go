@@ -181,8 +181,8 @@ func (e *Engine) lookupTrainJob(k key) (*unstructured.Unstructured, *kubeflow.MP
 	if !ok {
 		return nil, nil
 	}
-	_, v := jobFromTrainJob(t)
-	return t, mpiView(t, v, trainStatusOf(t), nil)
+	j, v := jobFromTrainJob(t)
+	return t, mpiView(t, v, trainStatusOf(t), nil, j.Spec.Replicas())
 }
 
 // computeTrain builds the job from the cached TrainJob, its JobSet's pods
@@ -197,7 +197,7 @@ func (e *Engine) computeTrain(t *unstructured.Unstructured, rec statusRecord, se
 			pods = append(pods, p)
 		}
 	}
-	u := mpiView(t, v, ts, pods)
+	u := mpiView(t, v, ts, pods, j.Spec.Replicas())
 	var warnings []*corev1.Event
 	objs, _ := e.events.GetIndexer().ByIndex(eventJobIndex, k.String())
 	for _, o := range objs {

@@ -69,6 +69,8 @@ func trainJobObject(conds ...map[string]any) *unstructured.Unstructured {
 // conditions aggregate reads.
 func TestMPIView(t *testing.T) {
 	running := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{replicatedJobLabel: rjLauncher}}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	readyNode := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{replicatedJobLabel: rjNode}}, Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
+	exited := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{replicatedJobLabel: rjLauncher}}, Status: corev1.PodStatus{Phase: corev1.PodSucceeded}}
 	at := "2026-01-01T00:01:00Z"
 	for _, tc := range []struct {
 		name  string
@@ -78,13 +80,15 @@ func TestMPIView(t *testing.T) {
 		avoid []kubeflow.JobConditionType
 	}{
 		{"new", trainJobObject(), nil, nil, []kubeflow.JobConditionType{kubeflow.JobCreated}},
-		{"running", trainJobObject(map[string]any{"type": "Suspended", "status": "False", "lastTransitionTime": at}), []*corev1.Pod{running}, []kubeflow.JobConditionType{kubeflow.JobCreated, kubeflow.JobRunning}, []kubeflow.JobConditionType{kubeflow.JobSuspended}},
+		{"launcher before workers", trainJobObject(), []*corev1.Pod{running, readyNode}, []kubeflow.JobConditionType{kubeflow.JobCreated}, []kubeflow.JobConditionType{kubeflow.JobRunning}},
+		{"running", trainJobObject(map[string]any{"type": "Suspended", "status": "False", "lastTransitionTime": at}), []*corev1.Pod{running, readyNode, readyNode}, []kubeflow.JobConditionType{kubeflow.JobCreated, kubeflow.JobRunning}, []kubeflow.JobConditionType{kubeflow.JobSuspended}},
+		{"launcher exited, outcome not recorded", trainJobObject(), []*corev1.Pod{exited}, []kubeflow.JobConditionType{kubeflow.JobRunning}, nil},
 		{"complete", trainJobObject(map[string]any{"type": "Complete", "status": "True", "lastTransitionTime": at}), []*corev1.Pod{running}, []kubeflow.JobConditionType{kubeflow.JobSucceeded}, []kubeflow.JobConditionType{kubeflow.JobRunning}},
 		{"failed", trainJobObject(map[string]any{"type": "Failed", "status": "True", "reason": "JobSetFailed", "lastTransitionTime": at}), nil, []kubeflow.JobConditionType{kubeflow.JobFailed}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, v := jobFromTrainJob(tc.tj)
-			u := mpiView(tc.tj, v, trainStatusOf(tc.tj), tc.pods)
+			u := mpiView(tc.tj, v, trainStatusOf(tc.tj), tc.pods, 2)
 			has := map[kubeflow.JobConditionType]bool{}
 			for _, c := range u.Status.Conditions {
 				has[c.Type] = c.Status == corev1.ConditionTrue
