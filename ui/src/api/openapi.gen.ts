@@ -45,8 +45,9 @@ export interface Condition {
 export interface CreateJobResponse {
   job?: MPIJob;
   /**
-   * Dry runs only: the kubeflow.org/v2beta1 MPIJob this job becomes on a
-   * cluster, as YAML, rendered by the kubernetes engine's translation. The
+   * Dry runs only: the kubeflow.org/v2beta1 MPIJob (or, on a Kubeflow
+   * Trainer runtime, the trainer.kubeflow.org/v1alpha1 TrainJob) this job
+   * becomes on a cluster, as YAML, rendered by the kubernetes engine. The
    * kubernetes engine always sets it; a server with the local engine sets it
    * when the job has what a cluster needs (an image), and leaves it empty
    * otherwise.

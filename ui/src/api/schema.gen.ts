@@ -69,7 +69,7 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
     },
     "upstreamManifest": {
       "type": "string",
-      "description": "Dry runs only: the kubeflow.org/v2beta1 MPIJob this job becomes on a\ncluster, as YAML, rendered by the kubernetes engine's translation. The\nkubernetes engine always sets it; a server with the local engine sets it\nwhen the job has what a cluster needs (an image), and leaves it empty\notherwise."
+      "description": "Dry runs only: the kubeflow.org/v2beta1 MPIJob (or, on a Kubeflow\nTrainer runtime, the trainer.kubeflow.org/v1alpha1 TrainJob) this job\nbecomes on a cluster, as YAML, rendered by the kubernetes engine. The\nkubernetes engine always sets it; a server with the local engine sets it\nwhen the job has what a cluster needs (an image), and leaves it empty\notherwise."
     },
     "warnings": {
       "type": "array",

@@ -157,7 +157,7 @@ implementation (mpirun -np <workers x slots> ...).`,
 	fl.BoolVar(&opts.Suspend, "suspend", false, "Create the job suspended (start it with odh training resume)")
 	fl.StringVar(&opts.DryRun, "dry-run", "", "Validate only: \"server\" (default when given without a value) asks the server, \"client\" checks locally; nothing is created")
 	fl.Lookup("dry-run").NoOptDefVal = "server"
-	fl.BoolVar(&opts.Upstream, "upstream", false, "With --dry-run: print the kubeflow.org/v2beta1 MPIJob the job becomes on a cluster, as the server renders it (YAML, or JSON with -o json)")
+	fl.BoolVar(&opts.Upstream, "upstream", false, "With --dry-run: print the object the job becomes on a cluster — a kubeflow.org/v2beta1 MPIJob, or a trainer.kubeflow.org/v1alpha1 TrainJob on a Trainer runtime — as the server renders it (YAML, or JSON with -o json)")
 	fl.StringVarP(&opts.Output, "output", "o", "", "Print the created job: json, yaml or name")
 	fl.BoolVarP(&opts.Wait, "wait", "w", false, "Wait until the job finishes; the exit code reflects the result")
 	fl.BoolVarP(&opts.Follow, "follow", "F", false, "Stream every rank's output until the job finishes (implies --wait)")

@@ -1793,8 +1793,9 @@ type CreateJobResponse struct {
 	Job   *MPIJob                `protobuf:"bytes,1,opt,name=job,proto3" json:"job,omitempty"`
 	// Things the user should know (e.g. "image is ignored by the local engine").
 	Warnings []string `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
-	// Dry runs only: the kubeflow.org/v2beta1 MPIJob this job becomes on a
-	// cluster, as YAML, rendered by the kubernetes engine's translation. The
+	// Dry runs only: the kubeflow.org/v2beta1 MPIJob (or, on a Kubeflow
+	// Trainer runtime, the trainer.kubeflow.org/v1alpha1 TrainJob) this job
+	// becomes on a cluster, as YAML, rendered by the kubernetes engine. The
 	// kubernetes engine always sets it; a server with the local engine sets it
 	// when the job has what a cluster needs (an image), and leaves it empty
 	// otherwise.
