@@ -12,7 +12,8 @@
 //   - the Kubernetes Pod Security "restricted" profile (or "baseline" where a
 //     platform administrator chose it): no privileged containers, host
 //     namespaces, host ports or hostPath; non-root, no privilege escalation,
-//     capabilities dropped, a confined seccomp profile;
+//     capabilities dropped, a confined seccomp profile; no probe or hook
+//     the kubelet would send to another host;
 //   - OpenShift's restricted-v2 where the namespace says it is on OpenShift
 //     (a fixed runAsUser or fsGroup must lie in the namespace's ranges);
 //   - volumes: persistentVolumeClaim, configMap, emptyDir, downwardAPI,

@@ -111,6 +111,7 @@ func (c *checker) podSecurity(spec *corev1.PodSpec, path *field.Path, cs []conta
 		if sc.ProcMount != nil && *sc.ProcMount != corev1.DefaultProcMount {
 			c.forbid(scPath.Child("procMount"), fmt.Sprintf("procMount %q unmasks the node's /proc; remove it (Default is allowed)", *sc.ProcMount))
 		}
+		c.probeHosts(ct)
 		c.seLinux(scPath.Child("seLinuxOptions"), sc.SELinuxOptions)
 		c.seccomp(scPath.Child("seccompProfile"), sc.SeccompProfile)
 		c.appArmor(scPath.Child("appArmorProfile"), sc.AppArmorProfile)
@@ -211,3 +212,39 @@ func (c *checker) appArmor(path *field.Path, p *corev1.AppArmorProfile) {
 		c.forbid(path.Child("type"), fmt.Sprintf("AppArmor profile type %q would leave the container unconfined; use RuntimeDefault (or remove it)", p.Type))
 	}
 }
+
+// probeHosts refuses probes and lifecycle hooks aimed at another host: the
+// kubelet makes those requests from the node, to wherever they point.
+func (c *checker) probeHosts(ct container) {
+	check := func(path *field.Path, h *corev1.ProbeHandler) {
+		if h == nil {
+			return
+		}
+		if g := h.HTTPGet; g != nil && !localHost(g.Host) {
+			c.forbid(path.Child("httpGet", "host"), fmt.Sprintf("host %q makes the kubelet send requests from the node to another host; remove it (the pod's own IP is used)", g.Host))
+		}
+		if t := h.TCPSocket; t != nil && !localHost(t.Host) {
+			c.forbid(path.Child("tcpSocket", "host"), fmt.Sprintf("host %q makes the kubelet connect from the node to another host; remove it (the pod's own IP is used)", t.Host))
+		}
+	}
+	for _, p := range []struct {
+		name  string
+		probe *corev1.Probe
+	}{{"livenessProbe", ct.c.LivenessProbe}, {"readinessProbe", ct.c.ReadinessProbe}, {"startupProbe", ct.c.StartupProbe}} {
+		if p.probe != nil {
+			check(ct.path.Child(p.name), &p.probe.ProbeHandler)
+		}
+	}
+	if l := ct.c.Lifecycle; l != nil {
+		for _, h := range []struct {
+			name string
+			h    *corev1.LifecycleHandler
+		}{{"postStart", l.PostStart}, {"preStop", l.PreStop}} {
+			if h.h != nil {
+				check(ct.path.Child("lifecycle", h.name), &corev1.ProbeHandler{HTTPGet: h.h.HTTPGet, TCPSocket: h.h.TCPSocket})
+			}
+		}
+	}
+}
+
+func localHost(h string) bool { return h == "" || h == "127.0.0.1" || h == "::1" }

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 )
@@ -234,6 +235,17 @@ func TestValidatePodSecurity(t *testing.T) {
 			"Forbidden " + worker + "containers[0].securityContext.seLinuxOptions.role",
 			"Forbidden " + worker + "containers[0].securityContext.appArmorProfile.type",
 		}},
+		{name: "probes and hooks aimed at other hosts", mutate: func(j *kubeflow.MPIJob) {
+			c := &wPod(j).Containers[0]
+			c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(2222)}}} // fine
+			c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Host: "169.254.169.254", Path: "/latest/meta-data"}}}
+			c.StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Host: "10.0.0.1"}}}
+			c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Host: "kubernetes.default"}}}
+		}, want: []string{
+			"Forbidden " + worker + "containers[0].livenessProbe.httpGet.host",
+			"Forbidden " + worker + "containers[0].startupProbe.tcpSocket.host",
+			"Forbidden " + worker + "containers[0].lifecycle.preStop.httpGet.host",
+		}, msg: []string{`host "169.254.169.254" makes the kubelet send requests from the node`}},
 		{name: "localhost seccomp profile only when listed", policy: &Policy{Name: "p", Spec: TrainingPolicySpec{SeccompLocalhostProfiles: []string{"profiles/mpi.json"}}},
 			mutate: func(j *kubeflow.MPIJob) {
 				wPod(j).SecurityContext.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("profiles/mpi.json")}
