@@ -1,8 +1,9 @@
 // Package odhwebhook is the odh-webhook program: flags, logging, the
-// cluster clients behind the admission handler (namespace annotations,
-// manage-all access reviews), the serving certificate (self-generated and
-// rotated, with the caBundle of the webhook configurations kept current, or
-// files another component rotates) and serving until a signal arrives. The
+// cluster clients behind the admission handler (namespace annotations, the
+// pod policy's TrainingPolicies, manage-all access reviews), the serving
+// certificate (self-generated and rotated, with the caBundle of the webhook
+// configurations kept current, or files another component rotates) and
+// serving until a signal arrives. The
 // admission logic itself is internal/webhook; cmd/odh-webhook only calls
 // Main.
 package odhwebhook
@@ -23,12 +24,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/odh-training/odh-training/internal/auth/kubeauth"
 	"github.com/odh-training/odh-training/internal/certs"
 	"github.com/odh-training/odh-training/internal/kubeconfig"
 	"github.com/odh-training/odh-training/internal/logging"
+	"github.com/odh-training/odh-training/internal/podpolicy/kubepolicy"
 	"github.com/odh-training/odh-training/internal/version"
 	"github.com/odh-training/odh-training/internal/webhook"
 )
@@ -109,7 +112,17 @@ func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	h := &webhook.Handler{Policy: policy, Namespaces: newKubeNamespaces(client, 30*time.Second), Access: manageAll{kubeauth.NewAccessReview(client, 10*time.Second)}, Log: log}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	// The pod policy from informer caches; admission waits for them so
+	// that no job is judged against a partial list of TrainingPolicies.
+	pods := kubepolicy.New(client, dyn, log)
+	if err := pods.Start(ctx); err != nil {
+		return err
+	}
+	h := &webhook.Handler{Policy: policy, Namespaces: newKubeNamespaces(client, 30*time.Second), Pods: pods, Access: manageAll{kubeauth.NewAccessReview(client, 10*time.Second)}, Log: log}
 
 	var getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	var self *certs.RotatingCA

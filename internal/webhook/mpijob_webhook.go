@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/podpolicy"
 )
 
 // AnnotationCreator records who created an MPIJob. The mutating webhook
@@ -46,10 +47,11 @@ type AccessChecker interface {
 
 // Handler admits kubeflow.org/v2beta1 MPIJobs: Mutate stamps the creator
 // and sets OpenShift-safe defaults; Validate runs the Training Service's
-// validator, the namespace's policy and the own-job rule.
+// validator, the namespace's policies and the own-job rule.
 type Handler struct {
 	Policy     *PolicyConfig
 	Namespaces NamespaceAnnotations // nil: the policy file alone
+	Pods       PodPolicies          // the pod policy (TrainingPolicy); nil: none (tests only)
 	Access     AccessChecker        // nil: only creators change their jobs
 	Log        *slog.Logger
 }
@@ -103,7 +105,7 @@ func (h *Handler) Mutate(_ context.Context, req *admissionv1.AdmissionRequest) *
 		patch = append(patch, map[string]any{"op": "add", "path": "/metadata/annotations", "value": na})
 	}
 	if spec, ok := obj["spec"].(map[string]any); ok {
-		if changed := setDefaults(spec); changed {
+		if changed := podpolicy.SetDefaults(spec); changed {
 			patch = append(patch, map[string]any{"op": "replace", "path": "/spec", "value": spec})
 		}
 	}
@@ -114,64 +116,6 @@ func (h *Handler) Mutate(_ context.Context, req *admissionv1.AdmissionRequest) *
 		resp.Patch, resp.PatchType = data, &pt
 	}
 	return resp
-}
-
-// setDefaults sets OpenShift-safe security defaults on every pod template
-// where they are unset: the RuntimeDefault seccomp profile always; no
-// privilege escalation and no capabilities when SSH runs as a non-root
-// user (sshAuthMountPath outside /root), which is what restricted-v2
-// demands. Jobs that run sshd as root keep what they asked for.
-func setDefaults(spec map[string]any) bool {
-	changed := false
-	mount, _ := spec["sshAuthMountPath"].(string)
-	nonRoot := mount != "" && mount != "/root" && !strings.HasPrefix(mount, "/root/")
-	replicas, _ := spec["mpiReplicaSpecs"].(map[string]any)
-	for _, rt := range []string{"Launcher", "Worker"} {
-		r, _ := replicas[rt].(map[string]any)
-		tpl, _ := r["template"].(map[string]any)
-		ps, _ := tpl["spec"].(map[string]any)
-		if ps == nil {
-			continue
-		}
-		psc, ok := ps["securityContext"].(map[string]any)
-		if !ok {
-			psc = map[string]any{}
-			ps["securityContext"] = psc
-		}
-		if _, ok := psc["seccompProfile"]; !ok {
-			psc["seccompProfile"] = map[string]any{"type": "RuntimeDefault"}
-			changed = true
-		}
-		if len(psc) == 0 {
-			delete(ps, "securityContext")
-		}
-		if !nonRoot {
-			continue
-		}
-		for _, list := range []string{"initContainers", "containers"} {
-			cs, _ := ps[list].([]any)
-			for _, c := range cs {
-				cm, ok := c.(map[string]any)
-				if !ok {
-					continue
-				}
-				sc, ok := cm["securityContext"].(map[string]any)
-				if !ok {
-					sc = map[string]any{}
-					cm["securityContext"] = sc
-				}
-				if _, ok := sc["allowPrivilegeEscalation"]; !ok {
-					sc["allowPrivilegeEscalation"] = false
-					changed = true
-				}
-				if _, ok := sc["capabilities"]; !ok {
-					sc["capabilities"] = map[string]any{"drop": []any{"ALL"}}
-					changed = true
-				}
-			}
-		}
-	}
-	return changed
 }
 
 // Validate admits creates, updates and deletes of MPIJobs.
@@ -191,7 +135,7 @@ func (h *Handler) Validate(ctx context.Context, req *admissionv1.AdmissionReques
 			}
 			return forbidden(fmt.Sprintf("annotation %s=%q is set by the cluster to the user who creates the job (%q); remove it from the manifest", AnnotationCreator, got, req.UserInfo.Username))
 		}
-		return h.admitSpec(ctx, req, u)
+		return h.admitSpec(ctx, req, u, nil)
 	case admissionv1.Update:
 		u, resp := decodeMPIJob(req.Object.Raw)
 		if resp != nil {
@@ -213,7 +157,7 @@ func (h *Handler) Validate(ctx context.Context, req *admissionv1.AdmissionReques
 		if reflect.DeepEqual(old.Spec, u.Spec) {
 			return allow()
 		}
-		return h.admitSpec(ctx, req, u)
+		return h.admitSpec(ctx, req, u, old)
 	case admissionv1.Delete:
 		old, resp := decodeMPIJob(req.OldObject.Raw)
 		if resp != nil {
@@ -284,8 +228,9 @@ func (h *Handler) owner(ctx context.Context, req *admissionv1.AdmissionRequest, 
 		user.Username, what, old.Name, req.Namespace, by, ManageAllVerb, ManageAllResource, ManageAllGroup))
 }
 
-// admitSpec runs the Training Service's validator and the namespace policy.
-func (h *Handler) admitSpec(ctx context.Context, req *admissionv1.AdmissionRequest, u *kubeflow.MPIJob) *admissionv1.AdmissionResponse {
+// admitSpec runs the Training Service's validator and the namespace's
+// policies (old is the job before an update, nil on create).
+func (h *Handler) admitSpec(ctx context.Context, req *admissionv1.AdmissionRequest, u, old *kubeflow.MPIJob) *admissionv1.AdmissionResponse {
 	if u.Namespace == "" {
 		u.Namespace = req.Namespace
 	}
@@ -341,16 +286,30 @@ func (h *Handler) admitSpec(ctx context.Context, req *admissionv1.AdmissionReque
 		causes = append(causes, metav1.StatusCause{Type: metav1.CauseTypeFieldValueInvalid, Field: f, Message: m})
 	}
 	if rules.MaxGPUsPerJob != nil {
-		if g := job.TotalRequests(&j.Spec).GPUs; g > *rules.MaxGPUsPerJob {
-			f := "spec.mpiReplicaSpecs[Worker].template.spec.containers[0].resources.limits[nvidia.com/gpu]"
-			m := fmt.Sprintf("the job requests %d GPUs in total, more than the maximum of %d per job in namespace %s", g, *rules.MaxGPUsPerJob, req.Namespace)
+		if g := jobGPUs(u); g > *rules.MaxGPUsPerJob {
+			f := "spec.mpiReplicaSpecs"
+			m := fmt.Sprintf("the job requests %d GPUs in total, more than the maximum of %d per job in namespace %s (every container of every pod counts, init containers included)", g, *rules.MaxGPUsPerJob, req.Namespace)
 			problems = append(problems, f+": "+m)
 			causes = append(causes, metav1.StatusCause{Type: metav1.CauseTypeFieldValueInvalid, Field: f, Message: m})
 		}
 	}
+	slices.Sort(problems)
+	podProblems, podCauses, podPolicy, perr := h.podProblems(ctx, u, old)
+	if perr != nil {
+		return forbidden(fmt.Sprintf("MPIJob %q cannot be admitted: %v", u.Name, perr))
+	}
+	var which []string
 	if len(problems) > 0 {
-		slices.Sort(problems)
-		return deny(http.StatusForbidden, metav1.StatusReasonForbidden, fmt.Sprintf("MPIJob %q violates the policy of namespace %s: %s (ask a platform administrator to change the policy: docs/admin/security.md)", u.Name, req.Namespace, strings.Join(problems, "; ")), causes...)
+		which = append(which, "odh-webhook's policy file")
+	}
+	if len(podProblems) > 0 {
+		which = append(which, podPolicy)
+		problems = append(problems, podProblems...)
+		causes = append(causes, podCauses...)
+	}
+	if len(problems) > 0 {
+		return deny(http.StatusForbidden, metav1.StatusReasonForbidden, fmt.Sprintf("MPIJob %q violates the policy of namespace %s (%s); nothing was created or changed: %s (ask a platform administrator to change the policy: docs/admin/pod-policy.md)",
+			u.Name, req.Namespace, strings.Join(which, " and "), strings.Join(problems, "; ")), causes...)
 	}
 	return allow()
 }

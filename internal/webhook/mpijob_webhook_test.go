@@ -239,6 +239,9 @@ func TestMutate(t *testing.T) {
 	if p := at(got, append(worker, "securityContext", "seccompProfile", "type")...); p != "RuntimeDefault" {
 		t.Errorf("seccomp profile = %v", p)
 	}
+	if r := at(got, append(worker, "securityContext", "runAsNonRoot")...); r != true {
+		t.Errorf("runAsNonRoot = %v, want true for sshd as a non-root user", r)
+	}
 	sc := at(got, append(worker, "containers", 0, "securityContext")...)
 	if diff := cmp.Diff(map[string]any{"allowPrivilegeEscalation": false, "capabilities": map[string]any{"drop": []any{"ALL"}}}, sc); diff != "" {
 		t.Errorf("container securityContext (-want +got):\n%s", diff)
@@ -261,6 +264,16 @@ func TestMutate(t *testing.T) {
 	}
 	if at(got, append(worker, "securityContext", "seccompProfile", "type")...) != "RuntimeDefault" {
 		t.Error("root job lacks the seccomp default")
+	}
+	if r := at(got, append(worker, "securityContext", "runAsNonRoot")...); r != nil {
+		t.Errorf("root job got runAsNonRoot = %v", r)
+	}
+	// A job that decided runAsNonRoot itself (here false, on a container)
+	// keeps its decision.
+	obj = jobJSON("", replace(`"name":"worker",`, `"name":"worker","securityContext":{"runAsNonRoot":false},`))
+	got = applyPatch(t, obj, post(t, h, PathMutate, review("CREATE", "alice", nil, obj, "")))
+	if r := at(got, append(worker, "securityContext", "runAsNonRoot")...); r != nil {
+		t.Errorf("runAsNonRoot = %v added over the container's own", r)
 	}
 	// Updates are not mutated.
 	if r := post(t, h, PathMutate, review("UPDATE", "bob", nil, jobJSON("alice"), jobJSON("alice"))); !r.Allowed || len(r.Patch) > 0 {
