@@ -68,7 +68,8 @@ type Error struct {
 	// Reason refines the kind for callers that act on it, e.g.
 	// ReasonMPINotInstalled: the spec is valid but this engine cannot run it.
 	Reason string
-	// Fields lists every field error (KindInvalid).
+	// Fields lists every field error (KindInvalid; also KindForbidden for
+	// policy refusals).
 	Fields FieldErrors
 	// Quota lists requested vs available per resource (KindQuotaExceeded).
 	Quota []QuotaViolation
@@ -89,7 +90,7 @@ type QuotaViolation struct {
 
 func (e *Error) Error() string {
 	msg := e.Message
-	if e.Kind == KindInvalid && len(e.Fields) > 0 {
+	if len(e.Fields) > 0 {
 		var b strings.Builder
 		b.WriteString(msg)
 		for _, f := range e.Fields {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/odh-training/odh-training/internal/auth"
@@ -17,6 +19,7 @@ import (
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/kubeconfig"
+	"github.com/odh-training/odh-training/internal/podpolicy/kubepolicy"
 )
 
 // engineNames are the values --engine accepts.
@@ -95,11 +98,33 @@ func startKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (*runnin
 		}
 		kopts.ClientsFor = clientsFor
 	}
+	if kopts.PodPolicies, err = podPolicies(ctx, cfg, log); err != nil {
+		return nil, err
+	}
 	e, err := kube.New(ctx, kopts)
 	if err != nil {
 		return nil, err
 	}
 	return &runningEngine{Engine: e, close: e.Close, security: sec, manifest: e.Manifest}, nil
+}
+
+// podPolicies reads the cluster's pod policy (TrainingPolicies) into
+// informer caches with the server's own identity, so that dry runs and
+// creates are refused with odh-webhook's messages before anything is sent.
+func podPolicies(ctx context.Context, cfg *rest.Config, log *slog.Logger) (*kubepolicy.Source, error) {
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	src := kubepolicy.New(kc, dyn, log)
+	if err := src.Start(ctx); err != nil {
+		return nil, fmt.Errorf("kubernetes engine: %w", err)
+	}
+	return src, nil
 }
 
 // clusterSecurity builds TokenReview authentication, impersonating clients

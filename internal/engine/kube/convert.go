@@ -98,14 +98,10 @@ func apiError(err error, what string) error {
 		if strings.Contains(msg, "exceeded quota") {
 			return &job.Error{Kind: job.KindQuotaExceeded, Message: msg, Hint: "See what the namespace may still use with: odh training capacity", Err: err}
 		}
-		return &job.Error{Kind: job.KindForbidden, Message: msg, Err: err}
+		// Admission's refusals (odh-webhook's policies) name their fields.
+		return &job.Error{Kind: job.KindForbidden, Message: msg, Fields: causeFields(st.Details), Err: err}
 	case apierrors.IsInvalid(err):
-		var fields job.FieldErrors
-		if d := st.Details; d != nil {
-			for _, c := range d.Causes {
-				fields = append(fields, job.FieldError{Field: c.Field, Type: causeType(c.Type), Message: c.Message})
-			}
-		}
+		fields := causeFields(st.Details)
 		name := ""
 		if st.Details != nil {
 			name = st.Details.Name
@@ -129,6 +125,17 @@ func apiError(err error, what string) error {
 		return &job.Error{Kind: job.KindBadRequest, Message: msg, Err: err}
 	}
 	return &job.Error{Kind: job.KindInternal, Message: what + ": " + msg, Err: err}
+}
+
+func causeFields(d *metav1.StatusDetails) job.FieldErrors {
+	if d == nil {
+		return nil
+	}
+	var fields job.FieldErrors
+	for _, c := range d.Causes {
+		fields = append(fields, job.FieldError{Field: c.Field, Type: causeType(c.Type), Message: c.Message})
+	}
+	return fields
 }
 
 func causeType(t metav1.CauseType) string {

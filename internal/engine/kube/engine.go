@@ -65,6 +65,10 @@ type Options struct {
 	// ClientsFor returns the clients a request writes with: the caller's
 	// (impersonation, internal/kubeauth), or nil for the engine's own.
 	ClientsFor func(ctx context.Context) (*Clients, error)
+	// PodPolicies is the pod policy (TrainingPolicy) every job is checked
+	// against before it is sent to the API server; nil: none here (then
+	// only odh-webhook applies it).
+	PodPolicies PodPolicies
 	// JobNetworkPolicy creates a NetworkPolicy per job (its pods accept
 	// traffic only from the same job), owned by the MPIJob. Without it,
 	// only jobs in namespaces annotated AnnotationJobNetworkPolicy=true

@@ -107,6 +107,9 @@ func (e *Engine) Admit(ctx context.Context, j *job.MPIJob) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkPods(ctx, j, u); err != nil {
+		return nil, err
+	}
 	c, err := e.clients(ctx)
 	if err != nil {
 		return nil, err
@@ -160,6 +163,9 @@ func (e *Engine) Create(ctx context.Context, j *job.MPIJob) (*job.MPIJob, error)
 	}
 	u, err := Translate(j, e.opts.Translate)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.checkPods(ctx, j, u); err != nil {
 		return nil, err
 	}
 	if _, err := e.checkQuota(ctx, j); err != nil {
