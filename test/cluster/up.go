@@ -235,7 +235,8 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 }
 
 // bootstrap applies the cluster-wide objects the harness provides:
-// namespaces, every component's CRDs and RBAC and the test identities'
+// namespaces, every component's CRDs and RBAC, the product's TrainingPolicy
+// CRD (deploy/policy, before odh-webhook starts) and the test identities'
 // permissions. All server-side applied, so reruns are cheap.
 func (c *Cluster) bootstrap(ctx context.Context) error {
 	a, err := c.adminApplier()
@@ -263,6 +264,15 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 			return err
 		}
 	}
+	policy, err := c.policyManifests(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range policy {
+		if err := a.apply(ctx, o); err != nil {
+			return err
+		}
+	}
 	for _, o := range rbac {
 		if err := a.apply(ctx, o); err != nil {
 			return err
@@ -280,6 +290,7 @@ func (c *Cluster) bootstrap(ctx context.Context) error {
 var requiredCRDs = []string{
 	MPIJobCRD, "logs.kwok.x-k8s.io", "resourceusages.kwok.x-k8s.io", KueueWorkloadCRD,
 	JobSetCRD, TrainJobCRD, ClusterTrainingRuntimeCRD, PodGroupCRD, VolcanoPodGroupCRD, VolcanoQueueCRD,
+	TrainingPolicyCRD,
 }
 
 // crdFiles lists the CRD manifests of every component, read from the

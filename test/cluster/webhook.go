@@ -52,6 +52,20 @@ var webhookFlagsDropped = map[string]bool{
 	"--tls-cert-file": true, "--tls-key-file": true, "--kubeconfig": true,
 }
 
+// TrainingPolicyCRD names the product's TrainingPolicy CRD: deploy/policy
+// installs it next to deploy/webhook, and odh-webhook (like odh-server)
+// watches TrainingPolicies from its first moment, so the harness applies
+// deploy/policy in bootstrap, before any component starts.
+const (
+	TrainingPolicyCRD = "trainingpolicies.training.opendatahub.io"
+	policyDeployDir   = "deploy/policy"
+)
+
+// policyManifests renders deploy/policy.
+func (c *Cluster) policyManifests(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	return c.kustomize(ctx, filepath.Join(c.Layout.Root, filepath.FromSlash(policyDeployDir)))
+}
+
 // webhookManifests renders deploy/webhook.
 func (c *Cluster) webhookManifests(ctx context.Context) ([]*unstructured.Unstructured, error) {
 	return c.kustomize(ctx, filepath.Join(c.Layout.Root, filepath.FromSlash(webhookDeployDir)))

@@ -113,6 +113,15 @@ func setup(ctx context.Context) (stop func(), err error) {
 			return stop, err
 		}
 	}
+	// The harness installs deploy/policy (the TrainingPolicy CRD) before
+	// odh-webhook starts; odh-server starts below, after it is served, so
+	// both watch policies from the beginning.
+	if err := pollFor(ctx, time.Minute, func() error {
+		_, err := kubectl(cluster.Admin, "get", "trainingpolicies")
+		return err
+	}); err != nil {
+		return stop, fmt.Errorf("the TrainingPolicy CRD is not served (the harness installs deploy/policy; make cluster-up): %w", err)
+	}
 	// The server's identity from the real manifests.
 	if out, err := kubectl(cluster.Admin, "apply", "--server-side", "--force-conflicts", "--field-manager=odh-security-test", "-n", "odh-training", "-f", filepath.Join(repoRoot, "deploy/server/rbac.yaml")); err != nil {
 		return stop, fmt.Errorf("apply deploy/server/rbac.yaml: %v\n%s", err, out)

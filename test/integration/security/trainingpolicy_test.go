@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,17 +21,10 @@ import (
 	"github.com/odh-training/odh-training/test/cluster"
 )
 
-var installPolicyCRD = sync.OnceValues(func() (string, error) {
-	return kubectl(cluster.Admin, "apply", "--server-side", "--force-conflicts", "--field-manager=odh-security-test", "-k", filepath.Join(repoRoot, "deploy", "policy"))
-})
-
-// ensurePolicyCRD installs deploy/policy (the TrainingPolicy CRD) and waits
-// until the API server serves it.
+// ensurePolicyCRD waits until the API server serves TrainingPolicies (the
+// harness installs deploy/policy on every cluster-up).
 func ensurePolicyCRD(t *testing.T) {
 	t.Helper()
-	if out, err := installPolicyCRD(); err != nil {
-		t.Fatalf("apply deploy/policy: %v\n%s", err, out)
-	}
 	waitFor(t, 30*time.Second, "trainingpolicies served", func() error {
 		_, err := kubectl(cluster.Admin, "get", "trainingpolicies")
 		return err
