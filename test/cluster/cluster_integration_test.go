@@ -119,10 +119,13 @@ func newMPIJob(name string) *kubeflow.MPIJob {
 			}},
 		}}}
 	}
+	// SSH as a non-root user: odh-webhook then defaults what the default
+	// pod policy (Pod Security "restricted") demands, as for users' jobs.
 	return &kubeflow.MPIJob{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: kubeflow.MPIJobSpec{
-			SlotsPerWorker: new(int32(1)),
+			SlotsPerWorker:   new(int32(1)),
+			SSHAuthMountPath: "/home/mpiuser/.ssh",
 			MPIReplicaSpecs: map[kubeflow.MPIReplicaType]*kubeflow.ReplicaSpec{
 				kubeflow.MPIReplicaTypeLauncher: {Replicas: new(int32(1)), Template: corev1.PodTemplateSpec{Spec: container("launcher")}},
 				kubeflow.MPIReplicaTypeWorker:   {Replicas: new(int32(2)), Template: corev1.PodTemplateSpec{Spec: container("worker")}},

@@ -174,6 +174,7 @@ kind: MPIJob
 metadata: {name: %s}
 spec:
   runPolicy: {managedBy: kueue.x-k8s.io/multikueue}
+  sshAuthMountPath: /home/mpiuser/.ssh
   mpiReplicaSpecs:
     Launcher: {replicas: 1, template: {spec: {containers: [{name: l, image: x, command: [mpirun, a]}]}}}
     Worker: {replicas: 1, template: {spec: {containers: [{name: w, image: x}]}}}
