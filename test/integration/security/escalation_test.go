@@ -5,10 +5,13 @@ package security_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	mpiclient "github.com/kubeflow/mpi-operator/pkg/client/clientset/versioned"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -192,6 +195,8 @@ func targetIdentity(t *testing.T) (*kubernetes.Clientset, *rest.Config) {
 		{"system:serviceaccount:odh-training:odh-server'", "system:serviceaccount:odh-training:" + sa + "'"},
 		{"  name: odh-server\n  namespace: odh-training", "  name: " + sa + "\n  namespace: odh-training"},
 		{"name: odh-training-server", "name: target-" + runID + "-server"},
+		// The binding names the policy it binds (policyName, capital N).
+		{"policyName: odh-training-server", "policyName: target-" + runID + "-server"},
 	} {
 		if !strings.Contains(doc, r.old) {
 			t.Fatalf("rbac-passthrough.yaml no longer contains %q", r.old)
@@ -259,6 +264,15 @@ func TestServerTargetRightsCannotEscalate(t *testing.T) {
 		return err
 	}
 	const fin = "training.opendatahub.io/log-archive"
+	// The API server enforces a ValidatingAdmissionPolicy a moment after it
+	// is applied: wait until a dry-run change is refused.
+	waitFor(t, 30*time.Second, "the ValidatingAdmissionPolicy enforced", func() error {
+		_, err := c.CoreV1().Pods(nsA).Patch(ctx, pods[nsA].Name, types.StrategicMergePatchType, []byte(`{"metadata":{"labels":{"app":"probe"}}}`), metav1.PatchOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil || !strings.Contains(err.Error(), "may only add or remove the finalizer "+fin) {
+			return fmt.Errorf("not yet: %v", err)
+		}
+		return nil
+	})
 	for _, tc := range []struct{ what, patch string }{
 		{"change the image", `{"spec":{"containers":[{"name":"c","image":"quay.io/evil/root:latest"}]}}`},
 		{"change a label", `{"metadata":{"labels":{"app":"y"}}}`},
@@ -270,8 +284,13 @@ func TestServerTargetRightsCannotEscalate(t *testing.T) {
 			t.Errorf("%s in a bound namespace: got %v, want the ValidatingAdmissionPolicy's refusal", tc.what, err)
 		}
 	}
-	if got, _ := admin.CoreV1().Pods(nsA).Get(ctx, pods[nsA].Name, metav1.GetOptions{}); got.ResourceVersion != pods[nsA].ResourceVersion {
-		t.Errorf("the pod changed: %+v", got.ObjectMeta)
+	// (The scheduler writes the pod's status meanwhile: compare what the
+	// patches tried to change, not the resourceVersion.)
+	if got, err := admin.CoreV1().Pods(nsA).Get(ctx, pods[nsA].Name, metav1.GetOptions{}); err != nil {
+		t.Error(err)
+	} else if was := pods[nsA]; !maps.Equal(got.Labels, was.Labels) || !maps.Equal(got.Annotations, was.Annotations) ||
+		!slices.Equal(got.Finalizers, was.Finalizers) || got.Spec.Containers[0].Image != was.Spec.Containers[0].Image {
+		t.Errorf("the pod changed: labels %v, annotations %v, finalizers %v, image %s", got.Labels, got.Annotations, got.Finalizers, got.Spec.Containers[0].Image)
 	}
 	// Its own finalizer, on and off.
 	if err := patchPod(nsA, fmt.Sprintf(`{"metadata":{"finalizers":[%q]}}`, fin)); err != nil {

@@ -46,7 +46,7 @@ func TestTrainingPolicyValidatedOnApply(t *testing.T) {
 	}{
 		{"privileged", "  namespaces: [a]\n  podSecurity: privileged\n", []string{"spec.podSecurity", `Unsupported value: "privileged"`}},
 		{"no-selection", "  podSecurity: restricted\n", []string{"name the namespaces the policy is for"}},
-		{"misspelt", "  namespaces: [a]\n  allowedSecret: [x]\n", []string{`unknown field "spec.allowedSecret"`}},
+		{"misspelt", "  namespaces: [a]\n  allowedSecret: [x]\n", []string{".spec.allowedSecret: field not declared in schema"}},
 		{"bad-toleration", "  namespaces: [a]\n  allowedTolerations: [{key: k, operator: Near}]\n", []string{"spec.allowedTolerations[0].operator", "Unsupported value"}},
 		{"bad-quantity", "  namespaces: [a]\n  maxPerJob: {cpu: lots}\n", []string{"spec.maxPerJob.cpu"}},
 	} {
