@@ -52,6 +52,9 @@ func TestWebhookAsInstalled(t *testing.T) {
 				w, g := want.Webhooks[i], got.Webhooks[i]
 				url := g.ClientConfig.URL
 				w.ClientConfig, g.ClientConfig = admissionregistrationv1.WebhookClientConfig{}, admissionregistrationv1.WebhookClientConfig{}
+				if w.ObjectSelector == nil { // the API server defaults it to {} (everything)
+					w.ObjectSelector = &metav1.LabelSelector{}
+				}
 				return w, g, url
 			})
 		case "MutatingWebhookConfiguration":
@@ -66,6 +69,9 @@ func TestWebhookAsInstalled(t *testing.T) {
 				w, g := want.Webhooks[i], got.Webhooks[i]
 				url := g.ClientConfig.URL
 				w.ClientConfig, g.ClientConfig = admissionregistrationv1.WebhookClientConfig{}, admissionregistrationv1.WebhookClientConfig{}
+				if w.ObjectSelector == nil { // the API server defaults it to {} (everything)
+					w.ObjectSelector = &metav1.LabelSelector{}
+				}
 				return w, g, url
 			})
 		}
