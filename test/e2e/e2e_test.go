@@ -65,6 +65,9 @@ type server struct {
 	stateDir string
 	home     string
 	stderr   *bytes.Buffer
+	// token, when set, is passed as ODH_TOKEN (a server behind a proxy is
+	// not found by discovery); otherwise discovery finds it.
+	token string
 }
 
 func freePort(t *testing.T) string {
@@ -132,7 +135,7 @@ func (s *server) odh(t *testing.T, stdin string, args ...string) result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "odh"), args...)
 	cmd.Dir = repoRoot()
-	cmd.Env = append(os.Environ(), "HOME="+s.home, "XDG_STATE_HOME="+filepath.Join(s.home, "state"), "XDG_CONFIG_HOME="+filepath.Join(s.home, "config"), "ODH_SERVER="+s.url, "ODH_TOKEN=", "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "HOME="+s.home, "XDG_STATE_HOME="+filepath.Join(s.home, "state"), "XDG_CONFIG_HOME="+filepath.Join(s.home, "config"), "ODH_SERVER="+s.url, "ODH_TOKEN="+s.token, "NO_COLOR=1")
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
