@@ -16,6 +16,7 @@ import (
 
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/discovery"
+	"github.com/odh-training/odh-training/internal/job"
 )
 
 // DefaultServer is where `make run` starts the local server.
@@ -93,6 +94,37 @@ func (f *File) Current() *Context {
 	return nil
 }
 
+// Find returns the context named name, or nil.
+func (f *File) Find(name string) *Context {
+	for i := range f.Contexts {
+		if f.Contexts[i].Name == name {
+			return &f.Contexts[i]
+		}
+	}
+	return nil
+}
+
+// Delete removes the context named name (and unsets it as current); false
+// when there is none.
+func (f *File) Delete(name string) bool {
+	for i := range f.Contexts {
+		if f.Contexts[i].Name == name {
+			f.Contexts = append(f.Contexts[:i], f.Contexts[i+1:]...)
+			if f.CurrentContext == name {
+				f.CurrentContext = ""
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// NotFound is the error for a context that is not in the config file.
+func NotFound(name string) error {
+	return &job.Error{Kind: job.KindNotFound, Message: fmt.Sprintf("context %q is not in %s", name, Path()),
+		Hint: fmt.Sprintf("List contexts with: odh config get-contexts. Create one with: odh login --name %s --server URL --token TOKEN", name)}
+}
+
 // Upsert adds or replaces a context and makes it current.
 func (f *File) Upsert(c Context) {
 	for i := range f.Contexts {
@@ -147,14 +179,8 @@ func Resolve(o Overrides) (Resolved, error) {
 		o.Context = os.Getenv("ODH_CONTEXT")
 	}
 	if o.Context != "" {
-		ctx = nil
-		for i := range f.Contexts {
-			if f.Contexts[i].Name == o.Context {
-				ctx = &f.Contexts[i]
-			}
-		}
-		if ctx == nil {
-			return r, fmt.Errorf("context %q is not in %s (create it with: odh login --context %s --server URL --token TOKEN)", o.Context, Path(), o.Context)
+		if ctx = f.Find(o.Context); ctx == nil {
+			return r, NotFound(o.Context)
 		}
 	}
 	if ctx != nil {

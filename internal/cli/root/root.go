@@ -14,8 +14,10 @@ import (
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/auth"
 	"github.com/odh-training/odh-training/internal/cli/auth/login"
+	"github.com/odh-training/odh-training/internal/cli/auth/logout"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/config"
+	"github.com/odh-training/odh-training/internal/cli/configcmd"
 	"github.com/odh-training/odh-training/internal/cli/factory"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
 	"github.com/odh-training/odh-training/internal/cli/training/create"
@@ -80,7 +82,7 @@ credentials, when no Training Service is deployed.
 	)
 	// `odh login` predates `odh auth login` and is in users' fingers and
 	// docs: the same command, at the top level too.
-	cmd.AddCommand(training, auth.NewCmdAuth(f), login.NewCmdLogin(f, nil), newCmdVersion(f), newCmdCompletion(f))
+	cmd.AddCommand(training, auth.NewCmdAuth(f), login.NewCmdLogin(f, nil), logout.NewCmdLogout(f, nil), configcmd.NewCmdConfig(f, nil), newCmdVersion(f), newCmdCompletion(f))
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	return cmd
 }

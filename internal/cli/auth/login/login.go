@@ -42,12 +42,19 @@ func NewCmdLogin(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Long: `Check that the server accepts the token (by listing jobs), then save the
 connection as a context in the config file (` + "`ODH_CONFIG`" + `, default
 ~/.config/odh/config.json) and make it the current one. "odh login" and
-"odh auth login" are the same command.`,
+"odh auth login" are the same command. Name the context with --name (as in
+kubectl, --context is the kubeconfig context of direct mode); list, switch
+and delete contexts with "odh config", forget a token with "odh logout".`,
 		Example: `  odh login --server https://odh.example.com --token "$(oc whoami -t)"
   odh auth login --name local --server http://127.0.0.1:8080 --token "$(cat ~/.local/state/odh-training/local/token)"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Connection = f.Overrides
+			if opts.Connection.KubeContext != "" {
+				// As in kubectl, --context is the kubeconfig context (direct
+				// mode), which login does not use: say what was meant.
+				return cmdutil.Usagef("--context picks a kubeconfig context (direct mode, as in kubectl); name the saved context with --name %s", opts.Connection.KubeContext)
+			}
 			if opts.Connection.Server == "" {
 				return cmdutil.Usagef("--server is required")
 			}

@@ -92,3 +92,20 @@ func TestLoginSavesACheckedContext(t *testing.T) {
 		t.Errorf("config file mode: %v %v", fi.Mode(), err)
 	}
 }
+
+// `odh login --context X` (the kubectl flag) is refused with a pointer to
+// --name, before anything is checked or saved.
+func TestLoginContextFlagPointsToName(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	t.Setenv("ODH_CONFIG", cfg)
+	env := clitest.New(t, false)
+	env.F.Overrides = config.Overrides{Server: "https://odh.example.com", Token: "t", KubeContext: "prod"}
+	called := false
+	err := exec(env, func(*login.Options) error { called = true; return nil })
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--name prod") || called {
+		t.Errorf("login --context prod: %v (run called: %v)", err, called)
+	}
+	if _, serr := os.Stat(cfg); !os.IsNotExist(serr) {
+		t.Errorf("the config file was written: %v", serr)
+	}
+}
