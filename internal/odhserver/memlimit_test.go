@@ -8,17 +8,17 @@ import (
 
 func TestMemoryLimitFollowsTheLiveHeap(t *testing.T) {
 	for _, tc := range []struct {
-		live uint64
-		want int64
+		live, nonHeap uint64
+		want          int64
 	}{
-		{0, memoryFloor},
-		{30 << 20, memoryFloor},
-		{40 << 20, memoryFloor},
-		{41 << 20, 82 << 20},
-		{200 << 20, 400 << 20},
+		{0, 0, memoryFloor},
+		{30 << 20, 10 << 20, memoryFloor},
+		{35 << 20, 10 << 20, memoryFloor},
+		{41 << 20, 0, 82 << 20},
+		{132 << 20, 50 << 20, 314 << 20}, // 5,000 watches: stacks outside the heap
 	} {
-		if got := memoryLimitFor(tc.live); got != tc.want {
-			t.Errorf("live %d MiB: limit %d MiB, want %d MiB", tc.live>>20, got>>20, tc.want>>20)
+		if got := memoryLimitFor(tc.live, tc.nonHeap); got != tc.want {
+			t.Errorf("live %d MiB, %d MiB outside the heap: limit %d MiB, want %d MiB", tc.live>>20, tc.nonHeap>>20, got>>20, tc.want>>20)
 		}
 	}
 }
