@@ -47,6 +47,7 @@ func (j *MPIJob) DeepCopy() *MPIJob {
 	st.Conditions = slices.Clone(j.Status.Conditions)
 	st.Requested = copyPtr(j.Status.Requested)
 	st.ExitCode = copyPtr(j.Status.ExitCode)
+	st.Progress = j.Status.Progress.DeepCopy()
 	if j.Upstream != nil {
 		c.Upstream = j.Upstream.DeepCopy()
 	}

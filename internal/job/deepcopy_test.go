@@ -36,6 +36,7 @@ func TestDeepCopySharesNothing(t *testing.T) {
 	st.ExitCode = job.Ptr(int32(1))
 	st.ProgressPercentage, st.EstimatedRemainingSeconds = job.Ptr(int32(50)), job.Ptr(int32(60))
 	j.UpstreamTrainJob = map[string]any{"spec": map[string]any{"runtimeRef": map[string]any{"name": "r"}}}
+	st.Progress = &job.Progress{Percent: job.Ptr(50.0), EstimatedRemainingSeconds: job.Ptr(int32(3)), Metrics: []job.MetricValue{{Name: "loss", Value: 1}}}
 	c := j.DeepCopy()
 	if diff := cmp.Diff(j, c); diff != "" {
 		t.Fatalf("copy differs (-orig +copy):\n%s", diff)

@@ -91,6 +91,9 @@ type Status struct {
 	// Trainer's status.trainerStatus when the training reports them.
 	ProgressPercentage        *int32 `json:"progressPercentage,omitempty"`
 	EstimatedRemainingSeconds *int32 `json:"estimatedRemainingSeconds,omitempty"`
+	// Progress is what the job's program last reported (ODH_PROGRESS
+	// lines); nil until it reports.
+	Progress *Progress `json:"progress,omitempty"`
 }
 
 // Backends of the kubernetes engine (Status.Backend).
