@@ -117,3 +117,9 @@ type LogOptions struct {
 type MetricsSource interface {
 	JobMetrics(ctx context.Context, namespace, name string) (*job.Metrics, error)
 }
+
+// ProgressSource is implemented by engines that keep the history of the
+// progress jobs report (ODH_PROGRESS lines).
+type ProgressSource interface {
+	JobProgress(ctx context.Context, namespace, name string) (*job.ProgressHistory, error)
+}

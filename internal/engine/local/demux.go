@@ -16,6 +16,15 @@ type demuxer struct {
 	mu      sync.Mutex
 	writers map[int]*logWriter
 	notify  func()
+	// tap sees the whole stdout lines of the ranks (progress reports).
+	tap *progressTap
+}
+
+// flushProgress sends a progress report still held back.
+func (d *demuxer) flushProgress() {
+	if d.tap != nil {
+		d.tap.flush()
+	}
 }
 
 func (d *demuxer) copy(r io.Reader, launcher *logWriter, stream string) {
@@ -25,6 +34,9 @@ func (d *demuxer) copy(r io.Reader, launcher *logWriter, stream string) {
 		if len(line) > 0 || err == nil {
 			if rank, s, text, ok := untag(d.fl, stream, string(line)); ok {
 				d.writer(rank).write(s, partial, []byte(text))
+				if d.tap != nil && !partial && s == "stdout" {
+					d.tap.line([]byte(text))
+				}
 			} else {
 				launcher.write(stream, partial, line)
 			}

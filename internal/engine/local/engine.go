@@ -113,6 +113,7 @@ type record struct {
 	deleting bool
 	removed  bool
 	gone     chan struct{} // closed once the record and its files are removed
+	progress *jobProgress  // nil until the job reports (or while finished)
 
 	pmu    sync.Mutex
 	wseq   uint64 // last marshalled version

@@ -34,6 +34,7 @@ func (e *Engine) finish(t *txn, rec *record, r *run, o outcome) {
 	if r.stop == stopDelete || rec.deleting || rec.removed {
 		return
 	}
+	defer e.endProgress(t, rec)
 	now := time.Now().UTC()
 	ranks := e.readRankStatuses(rec, r.attempt)
 	for i, s := range r.live {

@@ -92,18 +92,28 @@ func (l *lineReader) next() (line []byte, partial bool, err error) {
 	return line, false, err
 }
 
-// copyLines reads r until EOF and writes each line as a record.
-func copyLines(r io.Reader, w *logWriter, stream string) {
+// copyLines reads r until EOF and writes each line as a record. tap, when
+// set, sees every whole line (progress reports); the parts of a long line
+// are not whole lines.
+func copyLines(r io.Reader, w *logWriter, stream string, tap func([]byte)) {
 	lr := newLineReader(r)
+	inLong := false
 	for {
 		line, partial, err := lr.next()
 		if err != nil {
 			if len(line) > 0 {
 				w.write(stream, false, line)
+				if tap != nil && !inLong {
+					tap(line)
+				}
 			}
 			return
 		}
 		w.write(stream, partial, line)
+		if tap != nil && !partial && !inLong {
+			tap(line)
+		}
+		inLong = partial
 	}
 }
 

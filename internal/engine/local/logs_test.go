@@ -221,7 +221,7 @@ func TestLongLinesAreJoined(t *testing.T) {
 	}
 	long := strings.Repeat("x", 3*maxLineChunk+10)
 	input := "short\n" + long + "\nlast without newline"
-	copyLines(strings.NewReader(input), w, "stdout")
+	copyLines(strings.NewReader(input), w, "stdout", nil)
 	w.Close()
 	c := &logCursor{path: path}
 	recs, err := c.next(time.Time{}, 0)

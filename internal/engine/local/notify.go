@@ -56,6 +56,10 @@ func (e *Engine) readNotify() {
 			continue
 		}
 		s.Token = ""
+		if s.Progress != nil {
+			e.onProgress(s.UID, s.Attempt, *s.Progress)
+			continue
+		}
 		e.onRankStatus(&s)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/odh-training/odh-training/internal/progress"
 )
 
 // RankExecArg is the first argument that turns the server binary into the
@@ -56,6 +58,9 @@ type rankStatus struct {
 	// could not be started; Message explains it.
 	Error   string `json:"error,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Progress, when set, makes the datagram a progress report of the
+	// rank's program (the other status fields are not set).
+	Progress *progress.Report `json:"progress,omitempty"`
 }
 
 // Failed reports whether the rank ended badly.
@@ -221,8 +226,11 @@ func rankExec(args []string) int {
 	report()
 
 	copied := make(chan struct{}, 2)
-	go func() { copyLines(outR, lw, "stdout"); copied <- struct{}{} }()
-	go func() { copyLines(errR, lw, "stderr"); copied <- struct{}{} }()
+	tap := newProgressTap(progressInterval, func(r progress.Report) {
+		sendNotify(notify, rankStatus{UID: st.UID, Attempt: st.Attempt, Rank: st.Rank, Progress: &r})
+	})
+	go func() { copyLines(outR, lw, "stdout", tap.line); copied <- struct{}{} }()
+	go func() { copyLines(errR, lw, "stderr", nil); copied <- struct{}{} }()
 
 	// Reap every child (the program and orphans reparented to us); report
 	// the program's status as soon as it ends.
@@ -264,6 +272,7 @@ func rankExec(args []string) int {
 		case <-time.After(2 * time.Second):
 		}
 	}
+	tap.flush()
 	code := int32(ws.ExitStatus())
 	if ws.Signaled() {
 		code = 128 + int32(ws.Signal())

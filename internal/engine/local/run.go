@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/progress"
 )
 
 // stopReason says why the engine stopped a run.
@@ -237,6 +238,8 @@ func (e *Engine) execute(rec *record, r *run) {
 	var demux *demuxer
 	if !p.wrapped {
 		demux = &demuxer{dir: r.dir, fl: p.flavour, writers: map[int]*logWriter{}, notify: r.logs.fire}
+		// Unwrapped ranks: their reports are found here, in the server.
+		demux.tap = newProgressTap(progressInterval, func(rep progress.Report) { e.onProgress(r.uid, r.attempt, rep) })
 	}
 	for _, s := range []struct {
 		r      *os.File
@@ -249,7 +252,7 @@ func (e *Engine) execute(rec *record, r *run) {
 			if demux != nil {
 				demux.copy(s.r, lw, s.stream)
 			} else {
-				copyLines(s.r, lw, s.stream)
+				copyLines(s.r, lw, s.stream, nil)
 			}
 		}()
 	}
@@ -288,6 +291,7 @@ func (e *Engine) execute(rec *record, r *run) {
 	lw.Close()
 	if demux != nil {
 		demux.close()
+		demux.flushProgress()
 	}
 	t = e.lock()
 	e.finish(t, rec, r, outcome{launcherCode: code, launcherSignal: signal})
