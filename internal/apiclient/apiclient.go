@@ -324,6 +324,15 @@ func (c *Client) Metrics(ctx context.Context, namespace, name string) (*training
 	return m, nil
 }
 
+// Progress returns a job's reported progress and its history.
+func (c *Client) Progress(ctx context.Context, namespace, name string) (*job.ProgressHistory, error) {
+	p, err := c.rpc.GetJobProgress(ctx, &trainingv1.GetJobProgressRequest{Namespace: namespace, Name: name})
+	if err != nil {
+		return nil, c.classify(err)
+	}
+	return apiconv.ProgressHistoryFromProto(p), nil
+}
+
 // Capacity returns what a namespace may still use.
 func (c *Client) Capacity(ctx context.Context, namespace string) (*job.Capacity, error) {
 	p, err := c.rpc.GetCapacity(ctx, &trainingv1.GetCapacityRequest{Namespace: namespace})

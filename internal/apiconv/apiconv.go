@@ -232,6 +232,7 @@ func statusToProto(s *job.Status) *trainingv1.JobStatus {
 		ReadOnly:                  s.ReadOnly,
 		ProgressPercentage:        s.ProgressPercentage,
 		EstimatedRemainingSeconds: s.EstimatedRemainingSeconds,
+		Progress:                  ProgressToProto(s.Progress),
 	}
 	if w := s.Workers; w != (job.WorkerCounts{}) {
 		p.Workers = &trainingv1.WorkerCounts{Total: w.Total, Pending: w.Pending, Running: w.Running, Ready: w.Ready, Succeeded: w.Succeeded, Failed: w.Failed}
@@ -273,6 +274,7 @@ func statusFromProto(p *trainingv1.JobStatus) job.Status {
 		ReadOnly:                  p.GetReadOnly(),
 		ProgressPercentage:        p.ProgressPercentage,
 		EstimatedRemainingSeconds: p.EstimatedRemainingSeconds,
+		Progress:                  ProgressFromProto(p.GetProgress()),
 	}
 	if w := p.GetWorkers(); w != nil {
 		s.Workers = job.WorkerCounts{Total: w.GetTotal(), Pending: w.GetPending(), Running: w.GetRunning(), Ready: w.GetReady(), Succeeded: w.GetSucceeded(), Failed: w.GetFailed()}

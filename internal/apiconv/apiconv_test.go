@@ -42,7 +42,22 @@ func fullJob() *job.MPIJob {
 			Conditions:    []job.Condition{{Type: "Running", Status: "True", Reason: "r", Message: "m", LastTransitionTime: t0}},
 			Requested:     &job.Totals{CPU: "3500m", Memory: "3328Mi", GPUs: 3, Slots: 6},
 			QueuePosition: 4, ExitCode: job.Ptr(int32(1)),
+			Progress: &job.Progress{Step: 30, TotalSteps: 120, Epoch: 1.5, TotalEpochs: 3, Percent: job.Ptr(25.0), EstimatedRemainingSeconds: job.Ptr(int32(90)),
+				Metrics: []job.MetricValue{{Name: "loss", Value: 0.25}}, UpdateTime: t0},
 		},
+	}
+}
+
+func TestProgressHistoryRoundTrip(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	h := &job.ProgressHistory{Latest: fullJob().Status.Progress, Points: []job.ProgressPoint{{Time: t0, Step: 1, Epoch: 0.5, Metrics: []job.MetricValue{{Name: "loss", Value: 2}}}, {Time: t0.Add(time.Second), Step: 2}}}
+	if diff := cmp.Diff(h, apiconv.ProgressHistoryFromProto(apiconv.ProgressHistoryToProto(h))); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	domain, _ := json.Marshal(h)
+	wire, _ := protojson.Marshal(apiconv.ProgressHistoryToProto(h))
+	if diff := cmp.Diff(generic(t, domain), generic(t, wire)); diff != "" {
+		t.Errorf("JSON of the model (-) vs protojson of the message (+):\n%s", diff)
 	}
 }
 

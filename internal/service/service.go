@@ -441,6 +441,30 @@ func (s *Service) GetJobMetrics(ctx context.Context, req *trainingv1.GetJobMetri
 	return apiconv.MetricsToProto(m), nil
 }
 
+// GetJobProgress returns a job's reported progress and its history.
+func (s *Service) GetJobProgress(ctx context.Context, req *trainingv1.GetJobProgressRequest) (*trainingv1.JobProgress, error) {
+	if err := requireName(req.GetName()); err != nil {
+		return nil, err
+	}
+	ns := namespaceOrDefault(req.GetNamespace())
+	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
+		return nil, err
+	}
+	if src, ok := s.eng.(engine.ProgressSource); ok {
+		h, err := src.JobProgress(ctx, ns, req.GetName())
+		if err != nil {
+			return nil, err
+		}
+		return apiconv.ProgressHistoryToProto(h), nil
+	}
+	// Without a history: the latest report, from the job's status.
+	j, err := s.eng.Get(ctx, ns, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &trainingv1.JobProgress{Latest: apiconv.ProgressToProto(j.Status.Progress)}, nil
+}
+
 // GetCapacity reports capacity or quota.
 func (s *Service) GetCapacity(ctx context.Context, req *trainingv1.GetCapacityRequest) (*trainingv1.Capacity, error) {
 	ns := namespaceOrDefault(req.GetNamespace())

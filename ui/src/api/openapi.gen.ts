@@ -94,6 +94,17 @@ export interface JobMetrics {
   source?: string;
 }
 
+/** JobProgress is a job's progress and its history. */
+export interface JobProgress {
+  /** Unset until the job's program reports. */
+  latest?: Progress;
+  /**
+   * Earlier reports, oldest first (at most a few hundred: a long run is
+   * thinned out evenly).
+   */
+  points?: ProgressPoint[];
+}
+
 /** JobStatus is the normalized, aggregated status of a job. */
 export interface JobStatus {
   /** Number of times the job was started (1 + retries). */
@@ -117,6 +128,11 @@ export interface JobStatus {
   message?: string;
   /** Pending | Queued | Starting | Running | Succeeded | Failed | Suspended | Deleting. */
   phase?: string;
+  /**
+   * What the job's program last reported about its training (ODH_PROGRESS
+   * lines on its output, docs/user/progress.md); unset until it reports.
+   */
+  progress?: Progress;
   /**
    * Progress the training reports through Kubeflow Trainer
    * (status.trainerStatus), when present.
@@ -234,6 +250,12 @@ export interface MetricSample {
   time?: string;
 }
 
+/** MetricValue is one named training metric. */
+export interface MetricValue {
+  name?: string;
+  value?: number;
+}
+
 /** ObjectMeta identifies a job, as in Kubernetes. */
 export interface ObjectMeta {
   annotations?: Record<string, string>;
@@ -249,6 +271,35 @@ export interface ObjectMeta {
   resourceVersion?: string;
   /** Set by the server. */
   uid?: string;
+}
+
+/** Progress is how far a job's training has got. */
+export interface Progress {
+  epoch?: number;
+  /** Reported, or estimated from the rate of progress of the current attempt. */
+  estimatedRemainingSeconds?: number;
+  /** The latest value of every named metric (loss, accuracy, ...), by name. */
+  metrics?: MetricValue[];
+  /**
+   * 0–100: reported, or computed from step/totalSteps (else
+   * epoch/totalEpochs). Unset when unknown.
+   */
+  percent?: number;
+  step?: number;
+  totalEpochs?: number;
+  totalSteps?: number;
+  updateTime?: string;
+}
+
+/**
+ * ProgressPoint is one report: the step and epoch at that time and the
+ * metrics the report carried.
+ */
+export interface ProgressPoint {
+  epoch?: number;
+  metrics?: MetricValue[];
+  step?: number;
+  time?: string;
 }
 
 export interface ReplicaMetrics {

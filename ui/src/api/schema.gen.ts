@@ -151,6 +151,21 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
       "description": "Where the numbers come from, e.g. \"local /proc sampling\"."
     }
   },
+  "JobProgress": {
+    "latest": {
+      "type": "object",
+      "ref": "Progress",
+      "description": "Unset until the job's program reports."
+    },
+    "points": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "ref": "ProgressPoint"
+      },
+      "description": "Earlier reports, oldest first (at most a few hundred: a long run is\nthinned out evenly)."
+    }
+  },
   "JobStatus": {
     "attempts": {
       "type": "integer",
@@ -212,6 +227,11 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
         "Suspended",
         "Deleting"
       ]
+    },
+    "progress": {
+      "type": "object",
+      "ref": "Progress",
+      "description": "What the job's program last reported about its training (ODH_PROGRESS\nlines on its output, docs/user/progress.md); unset until it reports."
     },
     "progressPercentage": {
       "type": "integer",
@@ -452,6 +472,14 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
       "type": "string"
     }
   },
+  "MetricValue": {
+    "name": {
+      "type": "string"
+    },
+    "value": {
+      "type": "number"
+    }
+  },
   "ObjectMeta": {
     "annotations": {
       "type": "map",
@@ -489,6 +517,57 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
     "uid": {
       "type": "string",
       "description": "Set by the server."
+    }
+  },
+  "Progress": {
+    "epoch": {
+      "type": "number"
+    },
+    "estimatedRemainingSeconds": {
+      "type": "integer",
+      "description": "Reported, or estimated from the rate of progress of the current attempt."
+    },
+    "metrics": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "ref": "MetricValue"
+      },
+      "description": "The latest value of every named metric (loss, accuracy, ...), by name."
+    },
+    "percent": {
+      "type": "number",
+      "description": "0–100: reported, or computed from step/totalSteps (else\nepoch/totalEpochs). Unset when unknown."
+    },
+    "step": {
+      "type": "integer"
+    },
+    "totalEpochs": {
+      "type": "integer"
+    },
+    "totalSteps": {
+      "type": "integer"
+    },
+    "updateTime": {
+      "type": "string"
+    }
+  },
+  "ProgressPoint": {
+    "epoch": {
+      "type": "number"
+    },
+    "metrics": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "ref": "MetricValue"
+      }
+    },
+    "step": {
+      "type": "integer"
+    },
+    "time": {
+      "type": "string"
     }
   },
   "ReplicaMetrics": {

@@ -1096,8 +1096,11 @@ type JobStatus struct {
 	// (status.trainerStatus), when present.
 	ProgressPercentage        *int32 `protobuf:"varint,19,opt,name=progress_percentage,json=progressPercentage,proto3,oneof" json:"progress_percentage,omitempty"`
 	EstimatedRemainingSeconds *int32 `protobuf:"varint,20,opt,name=estimated_remaining_seconds,json=estimatedRemainingSeconds,proto3,oneof" json:"estimated_remaining_seconds,omitempty"`
-	unknownFields             protoimpl.UnknownFields
-	sizeCache                 protoimpl.SizeCache
+	// What the job's program last reported about its training (ODH_PROGRESS
+	// lines on its output, docs/user/progress.md); unset until it reports.
+	Progress      *Progress `protobuf:"bytes,21,opt,name=progress,proto3" json:"progress,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JobStatus) Reset() {
@@ -1270,6 +1273,171 @@ func (x *JobStatus) GetEstimatedRemainingSeconds() int32 {
 	return 0
 }
 
+func (x *JobStatus) GetProgress() *Progress {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
+// Progress is how far a job's training has got.
+type Progress struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Step        int32                  `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
+	TotalSteps  int32                  `protobuf:"varint,2,opt,name=total_steps,json=totalSteps,proto3" json:"total_steps,omitempty"`
+	Epoch       float64                `protobuf:"fixed64,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	TotalEpochs int32                  `protobuf:"varint,4,opt,name=total_epochs,json=totalEpochs,proto3" json:"total_epochs,omitempty"`
+	// 0–100: reported, or computed from step/totalSteps (else
+	// epoch/totalEpochs). Unset when unknown.
+	Percent *float64 `protobuf:"fixed64,5,opt,name=percent,proto3,oneof" json:"percent,omitempty"`
+	// Reported, or estimated from the rate of progress of the current attempt.
+	EstimatedRemainingSeconds *int32 `protobuf:"varint,6,opt,name=estimated_remaining_seconds,json=estimatedRemainingSeconds,proto3,oneof" json:"estimated_remaining_seconds,omitempty"`
+	// The latest value of every named metric (loss, accuracy, ...), by name.
+	Metrics       []*MetricValue         `protobuf:"bytes,7,rep,name=metrics,proto3" json:"metrics,omitempty"`
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Progress) Reset() {
+	*x = Progress{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Progress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Progress) ProtoMessage() {}
+
+func (x *Progress) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Progress.ProtoReflect.Descriptor instead.
+func (*Progress) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Progress) GetStep() int32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *Progress) GetTotalSteps() int32 {
+	if x != nil {
+		return x.TotalSteps
+	}
+	return 0
+}
+
+func (x *Progress) GetEpoch() float64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *Progress) GetTotalEpochs() int32 {
+	if x != nil {
+		return x.TotalEpochs
+	}
+	return 0
+}
+
+func (x *Progress) GetPercent() float64 {
+	if x != nil && x.Percent != nil {
+		return *x.Percent
+	}
+	return 0
+}
+
+func (x *Progress) GetEstimatedRemainingSeconds() int32 {
+	if x != nil && x.EstimatedRemainingSeconds != nil {
+		return *x.EstimatedRemainingSeconds
+	}
+	return 0
+}
+
+func (x *Progress) GetMetrics() []*MetricValue {
+	if x != nil {
+		return x.Metrics
+	}
+	return nil
+}
+
+func (x *Progress) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// MetricValue is one named training metric.
+type MetricValue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         float64                `protobuf:"fixed64,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MetricValue) Reset() {
+	*x = MetricValue{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MetricValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MetricValue) ProtoMessage() {}
+
+func (x *MetricValue) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MetricValue.ProtoReflect.Descriptor instead.
+func (*MetricValue) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MetricValue) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MetricValue) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
 type WorkerCounts struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Total         int32                  `protobuf:"varint,1,opt,name=total,proto3" json:"total,omitempty"`
@@ -1284,7 +1452,7 @@ type WorkerCounts struct {
 
 func (x *WorkerCounts) Reset() {
 	*x = WorkerCounts{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[14]
+	mi := &file_odh_training_v1_training_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1296,7 +1464,7 @@ func (x *WorkerCounts) String() string {
 func (*WorkerCounts) ProtoMessage() {}
 
 func (x *WorkerCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[14]
+	mi := &file_odh_training_v1_training_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1309,7 +1477,7 @@ func (x *WorkerCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WorkerCounts.ProtoReflect.Descriptor instead.
 func (*WorkerCounts) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{14}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WorkerCounts) GetTotal() int32 {
@@ -1381,7 +1549,7 @@ type ReplicaStatus struct {
 
 func (x *ReplicaStatus) Reset() {
 	*x = ReplicaStatus{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[15]
+	mi := &file_odh_training_v1_training_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1561,7 @@ func (x *ReplicaStatus) String() string {
 func (*ReplicaStatus) ProtoMessage() {}
 
 func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[15]
+	mi := &file_odh_training_v1_training_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1574,7 @@ func (x *ReplicaStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaStatus.ProtoReflect.Descriptor instead.
 func (*ReplicaStatus) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{15}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReplicaStatus) GetName() string {
@@ -1512,7 +1680,7 @@ type Transition struct {
 
 func (x *Transition) Reset() {
 	*x = Transition{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[16]
+	mi := &file_odh_training_v1_training_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1692,7 @@ func (x *Transition) String() string {
 func (*Transition) ProtoMessage() {}
 
 func (x *Transition) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[16]
+	mi := &file_odh_training_v1_training_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1705,7 @@ func (x *Transition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transition.ProtoReflect.Descriptor instead.
 func (*Transition) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{16}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Transition) GetPhase() string {
@@ -1582,7 +1750,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[17]
+	mi := &file_odh_training_v1_training_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +1762,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[17]
+	mi := &file_odh_training_v1_training_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1775,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{17}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Condition) GetType() string {
@@ -1659,7 +1827,7 @@ type ResourceTotals struct {
 
 func (x *ResourceTotals) Reset() {
 	*x = ResourceTotals{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[18]
+	mi := &file_odh_training_v1_training_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1839,7 @@ func (x *ResourceTotals) String() string {
 func (*ResourceTotals) ProtoMessage() {}
 
 func (x *ResourceTotals) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[18]
+	mi := &file_odh_training_v1_training_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1852,7 @@ func (x *ResourceTotals) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceTotals.ProtoReflect.Descriptor instead.
 func (*ResourceTotals) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{18}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResourceTotals) GetCpu() string {
@@ -1732,7 +1900,7 @@ type CreateJobRequest struct {
 
 func (x *CreateJobRequest) Reset() {
 	*x = CreateJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[19]
+	mi := &file_odh_training_v1_training_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +1912,7 @@ func (x *CreateJobRequest) String() string {
 func (*CreateJobRequest) ProtoMessage() {}
 
 func (x *CreateJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[19]
+	mi := &file_odh_training_v1_training_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +1925,7 @@ func (x *CreateJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateJobRequest.ProtoReflect.Descriptor instead.
 func (*CreateJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{19}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateJobRequest) GetNamespace() string {
@@ -1806,7 +1974,7 @@ type CreateJobResponse struct {
 
 func (x *CreateJobResponse) Reset() {
 	*x = CreateJobResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[20]
+	mi := &file_odh_training_v1_training_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1818,7 +1986,7 @@ func (x *CreateJobResponse) String() string {
 func (*CreateJobResponse) ProtoMessage() {}
 
 func (x *CreateJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[20]
+	mi := &file_odh_training_v1_training_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1831,7 +1999,7 @@ func (x *CreateJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateJobResponse.ProtoReflect.Descriptor instead.
 func (*CreateJobResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{20}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateJobResponse) GetJob() *MPIJob {
@@ -1865,7 +2033,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[21]
+	mi := &file_odh_training_v1_training_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1877,7 +2045,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[21]
+	mi := &file_odh_training_v1_training_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1890,7 +2058,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{21}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetJobRequest) GetNamespace() string {
@@ -1923,7 +2091,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[22]
+	mi := &file_odh_training_v1_training_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1935,7 +2103,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[22]
+	mi := &file_odh_training_v1_training_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1948,7 +2116,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{22}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListJobsRequest) GetNamespace() string {
@@ -1997,7 +2165,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[23]
+	mi := &file_odh_training_v1_training_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2009,7 +2177,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[23]
+	mi := &file_odh_training_v1_training_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2022,7 +2190,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{23}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListJobsResponse) GetItems() []*MPIJob {
@@ -2060,7 +2228,7 @@ type DeleteJobRequest struct {
 
 func (x *DeleteJobRequest) Reset() {
 	*x = DeleteJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[24]
+	mi := &file_odh_training_v1_training_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2240,7 @@ func (x *DeleteJobRequest) String() string {
 func (*DeleteJobRequest) ProtoMessage() {}
 
 func (x *DeleteJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[24]
+	mi := &file_odh_training_v1_training_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2253,7 @@ func (x *DeleteJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteJobRequest.ProtoReflect.Descriptor instead.
 func (*DeleteJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{24}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteJobRequest) GetNamespace() string {
@@ -2125,7 +2293,7 @@ type DeleteJobResponse struct {
 
 func (x *DeleteJobResponse) Reset() {
 	*x = DeleteJobResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[25]
+	mi := &file_odh_training_v1_training_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2137,7 +2305,7 @@ func (x *DeleteJobResponse) String() string {
 func (*DeleteJobResponse) ProtoMessage() {}
 
 func (x *DeleteJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[25]
+	mi := &file_odh_training_v1_training_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2150,7 +2318,7 @@ func (x *DeleteJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteJobResponse.ProtoReflect.Descriptor instead.
 func (*DeleteJobResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{25}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteJobResponse) GetJob() *MPIJob {
@@ -2174,7 +2342,7 @@ type WatchJobsRequest struct {
 
 func (x *WatchJobsRequest) Reset() {
 	*x = WatchJobsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[26]
+	mi := &file_odh_training_v1_training_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2186,7 +2354,7 @@ func (x *WatchJobsRequest) String() string {
 func (*WatchJobsRequest) ProtoMessage() {}
 
 func (x *WatchJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[26]
+	mi := &file_odh_training_v1_training_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2199,7 +2367,7 @@ func (x *WatchJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobsRequest.ProtoReflect.Descriptor instead.
 func (*WatchJobsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{26}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WatchJobsRequest) GetNamespace() string {
@@ -2242,7 +2410,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[27]
+	mi := &file_odh_training_v1_training_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2254,7 +2422,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[27]
+	mi := &file_odh_training_v1_training_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2435,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{27}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WatchEvent) GetType() string {
@@ -2307,7 +2475,7 @@ type GetLogsRequest struct {
 
 func (x *GetLogsRequest) Reset() {
 	*x = GetLogsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[28]
+	mi := &file_odh_training_v1_training_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2319,7 +2487,7 @@ func (x *GetLogsRequest) String() string {
 func (*GetLogsRequest) ProtoMessage() {}
 
 func (x *GetLogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[28]
+	mi := &file_odh_training_v1_training_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2332,7 +2500,7 @@ func (x *GetLogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLogsRequest.ProtoReflect.Descriptor instead.
 func (*GetLogsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{28}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetLogsRequest) GetNamespace() string {
@@ -2419,7 +2587,7 @@ type LogLine struct {
 
 func (x *LogLine) Reset() {
 	*x = LogLine{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[29]
+	mi := &file_odh_training_v1_training_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2431,7 +2599,7 @@ func (x *LogLine) String() string {
 func (*LogLine) ProtoMessage() {}
 
 func (x *LogLine) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[29]
+	mi := &file_odh_training_v1_training_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2444,7 +2612,7 @@ func (x *LogLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogLine.ProtoReflect.Descriptor instead.
 func (*LogLine) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{29}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *LogLine) GetSource() string {
@@ -2506,7 +2674,7 @@ type SuspendJobRequest struct {
 
 func (x *SuspendJobRequest) Reset() {
 	*x = SuspendJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[30]
+	mi := &file_odh_training_v1_training_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2518,7 +2686,7 @@ func (x *SuspendJobRequest) String() string {
 func (*SuspendJobRequest) ProtoMessage() {}
 
 func (x *SuspendJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[30]
+	mi := &file_odh_training_v1_training_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2531,7 +2699,7 @@ func (x *SuspendJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspendJobRequest.ProtoReflect.Descriptor instead.
 func (*SuspendJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{30}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SuspendJobRequest) GetNamespace() string {
@@ -2558,7 +2726,7 @@ type ResumeJobRequest struct {
 
 func (x *ResumeJobRequest) Reset() {
 	*x = ResumeJobRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[31]
+	mi := &file_odh_training_v1_training_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2570,7 +2738,7 @@ func (x *ResumeJobRequest) String() string {
 func (*ResumeJobRequest) ProtoMessage() {}
 
 func (x *ResumeJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[31]
+	mi := &file_odh_training_v1_training_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2583,7 +2751,7 @@ func (x *ResumeJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeJobRequest.ProtoReflect.Descriptor instead.
 func (*ResumeJobRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{31}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ResumeJobRequest) GetNamespace() string {
@@ -2610,7 +2778,7 @@ type ListEventsRequest struct {
 
 func (x *ListEventsRequest) Reset() {
 	*x = ListEventsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[32]
+	mi := &file_odh_training_v1_training_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2622,7 +2790,7 @@ func (x *ListEventsRequest) String() string {
 func (*ListEventsRequest) ProtoMessage() {}
 
 func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[32]
+	mi := &file_odh_training_v1_training_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2635,7 +2803,7 @@ func (x *ListEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListEventsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{32}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListEventsRequest) GetNamespace() string {
@@ -2670,7 +2838,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[33]
+	mi := &file_odh_training_v1_training_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2682,7 +2850,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[33]
+	mi := &file_odh_training_v1_training_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2695,7 +2863,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{33}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Event) GetType() string {
@@ -2763,7 +2931,7 @@ type ListEventsResponse struct {
 
 func (x *ListEventsResponse) Reset() {
 	*x = ListEventsResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[34]
+	mi := &file_odh_training_v1_training_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2775,7 +2943,7 @@ func (x *ListEventsResponse) String() string {
 func (*ListEventsResponse) ProtoMessage() {}
 
 func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[34]
+	mi := &file_odh_training_v1_training_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2788,7 +2956,7 @@ func (x *ListEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListEventsResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{34}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListEventsResponse) GetItems() []*Event {
@@ -2808,7 +2976,7 @@ type GetJobMetricsRequest struct {
 
 func (x *GetJobMetricsRequest) Reset() {
 	*x = GetJobMetricsRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[35]
+	mi := &file_odh_training_v1_training_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2820,7 +2988,7 @@ func (x *GetJobMetricsRequest) String() string {
 func (*GetJobMetricsRequest) ProtoMessage() {}
 
 func (x *GetJobMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[35]
+	mi := &file_odh_training_v1_training_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2833,7 +3001,7 @@ func (x *GetJobMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobMetricsRequest.ProtoReflect.Descriptor instead.
 func (*GetJobMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{35}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetJobMetricsRequest) GetNamespace() string {
@@ -2868,7 +3036,7 @@ type JobMetrics struct {
 
 func (x *JobMetrics) Reset() {
 	*x = JobMetrics{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[36]
+	mi := &file_odh_training_v1_training_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2880,7 +3048,7 @@ func (x *JobMetrics) String() string {
 func (*JobMetrics) ProtoMessage() {}
 
 func (x *JobMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[36]
+	mi := &file_odh_training_v1_training_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2893,7 +3061,7 @@ func (x *JobMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobMetrics.ProtoReflect.Descriptor instead.
 func (*JobMetrics) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{36}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *JobMetrics) GetAvailable() bool {
@@ -2943,7 +3111,7 @@ type ReplicaMetrics struct {
 
 func (x *ReplicaMetrics) Reset() {
 	*x = ReplicaMetrics{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[37]
+	mi := &file_odh_training_v1_training_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2955,7 +3123,7 @@ func (x *ReplicaMetrics) String() string {
 func (*ReplicaMetrics) ProtoMessage() {}
 
 func (x *ReplicaMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[37]
+	mi := &file_odh_training_v1_training_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2968,7 +3136,7 @@ func (x *ReplicaMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicaMetrics.ProtoReflect.Descriptor instead.
 func (*ReplicaMetrics) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{37}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReplicaMetrics) GetName() string {
@@ -3005,7 +3173,7 @@ type MetricSample struct {
 
 func (x *MetricSample) Reset() {
 	*x = MetricSample{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[38]
+	mi := &file_odh_training_v1_training_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3017,7 +3185,7 @@ func (x *MetricSample) String() string {
 func (*MetricSample) ProtoMessage() {}
 
 func (x *MetricSample) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[38]
+	mi := &file_odh_training_v1_training_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3030,7 +3198,7 @@ func (x *MetricSample) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricSample.ProtoReflect.Descriptor instead.
 func (*MetricSample) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{38}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *MetricSample) GetTime() *timestamppb.Timestamp {
@@ -3054,6 +3222,184 @@ func (x *MetricSample) GetMemoryBytes() float64 {
 	return 0
 }
 
+type GetJobProgressRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetJobProgressRequest) Reset() {
+	*x = GetJobProgressRequest{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetJobProgressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetJobProgressRequest) ProtoMessage() {}
+
+func (x *GetJobProgressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetJobProgressRequest.ProtoReflect.Descriptor instead.
+func (*GetJobProgressRequest) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *GetJobProgressRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetJobProgressRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// JobProgress is a job's progress and its history.
+type JobProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unset until the job's program reports.
+	Latest *Progress `protobuf:"bytes,1,opt,name=latest,proto3" json:"latest,omitempty"`
+	// Earlier reports, oldest first (at most a few hundred: a long run is
+	// thinned out evenly).
+	Points        []*ProgressPoint `protobuf:"bytes,2,rep,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobProgress) Reset() {
+	*x = JobProgress{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobProgress) ProtoMessage() {}
+
+func (x *JobProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobProgress.ProtoReflect.Descriptor instead.
+func (*JobProgress) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *JobProgress) GetLatest() *Progress {
+	if x != nil {
+		return x.Latest
+	}
+	return nil
+}
+
+func (x *JobProgress) GetPoints() []*ProgressPoint {
+	if x != nil {
+		return x.Points
+	}
+	return nil
+}
+
+// ProgressPoint is one report: the step and epoch at that time and the
+// metrics the report carried.
+type ProgressPoint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=time,proto3" json:"time,omitempty"`
+	Step          int32                  `protobuf:"varint,2,opt,name=step,proto3" json:"step,omitempty"`
+	Epoch         float64                `protobuf:"fixed64,3,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	Metrics       []*MetricValue         `protobuf:"bytes,4,rep,name=metrics,proto3" json:"metrics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProgressPoint) Reset() {
+	*x = ProgressPoint{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProgressPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProgressPoint) ProtoMessage() {}
+
+func (x *ProgressPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProgressPoint.ProtoReflect.Descriptor instead.
+func (*ProgressPoint) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ProgressPoint) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ProgressPoint) GetStep() int32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *ProgressPoint) GetEpoch() float64 {
+	if x != nil {
+		return x.Epoch
+	}
+	return 0
+}
+
+func (x *ProgressPoint) GetMetrics() []*MetricValue {
+	if x != nil {
+		return x.Metrics
+	}
+	return nil
+}
+
 type GetCapacityRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
@@ -3063,7 +3409,7 @@ type GetCapacityRequest struct {
 
 func (x *GetCapacityRequest) Reset() {
 	*x = GetCapacityRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[39]
+	mi := &file_odh_training_v1_training_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3075,7 +3421,7 @@ func (x *GetCapacityRequest) String() string {
 func (*GetCapacityRequest) ProtoMessage() {}
 
 func (x *GetCapacityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[39]
+	mi := &file_odh_training_v1_training_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3088,7 +3434,7 @@ func (x *GetCapacityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCapacityRequest.ProtoReflect.Descriptor instead.
 func (*GetCapacityRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{39}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *GetCapacityRequest) GetNamespace() string {
@@ -3111,7 +3457,7 @@ type Capacity struct {
 
 func (x *Capacity) Reset() {
 	*x = Capacity{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[40]
+	mi := &file_odh_training_v1_training_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3123,7 +3469,7 @@ func (x *Capacity) String() string {
 func (*Capacity) ProtoMessage() {}
 
 func (x *Capacity) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[40]
+	mi := &file_odh_training_v1_training_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3136,7 +3482,7 @@ func (x *Capacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capacity.ProtoReflect.Descriptor instead.
 func (*Capacity) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{40}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Capacity) GetSource() string {
@@ -3166,7 +3512,7 @@ type ResourceCapacity struct {
 
 func (x *ResourceCapacity) Reset() {
 	*x = ResourceCapacity{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[41]
+	mi := &file_odh_training_v1_training_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3178,7 +3524,7 @@ func (x *ResourceCapacity) String() string {
 func (*ResourceCapacity) ProtoMessage() {}
 
 func (x *ResourceCapacity) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[41]
+	mi := &file_odh_training_v1_training_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3191,7 +3537,7 @@ func (x *ResourceCapacity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceCapacity.ProtoReflect.Descriptor instead.
 func (*ResourceCapacity) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{41}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ResourceCapacity) GetName() string {
@@ -3230,7 +3576,7 @@ type GetVersionRequest struct {
 
 func (x *GetVersionRequest) Reset() {
 	*x = GetVersionRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[42]
+	mi := &file_odh_training_v1_training_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3242,7 +3588,7 @@ func (x *GetVersionRequest) String() string {
 func (*GetVersionRequest) ProtoMessage() {}
 
 func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[42]
+	mi := &file_odh_training_v1_training_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3255,7 +3601,7 @@ func (x *GetVersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVersionRequest.ProtoReflect.Descriptor instead.
 func (*GetVersionRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{42}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{47}
 }
 
 type Version struct {
@@ -3274,7 +3620,7 @@ type Version struct {
 
 func (x *Version) Reset() {
 	*x = Version{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[43]
+	mi := &file_odh_training_v1_training_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3286,7 +3632,7 @@ func (x *Version) String() string {
 func (*Version) ProtoMessage() {}
 
 func (x *Version) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[43]
+	mi := &file_odh_training_v1_training_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3299,7 +3645,7 @@ func (x *Version) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Version.ProtoReflect.Descriptor instead.
 func (*Version) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{43}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Version) GetVersion() string {
@@ -3359,7 +3705,7 @@ type JobTemplate struct {
 
 func (x *JobTemplate) Reset() {
 	*x = JobTemplate{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[44]
+	mi := &file_odh_training_v1_training_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3371,7 +3717,7 @@ func (x *JobTemplate) String() string {
 func (*JobTemplate) ProtoMessage() {}
 
 func (x *JobTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[44]
+	mi := &file_odh_training_v1_training_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3384,7 +3730,7 @@ func (x *JobTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobTemplate.ProtoReflect.Descriptor instead.
 func (*JobTemplate) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{44}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *JobTemplate) GetName() string {
@@ -3439,7 +3785,7 @@ type CreateTemplateRequest struct {
 
 func (x *CreateTemplateRequest) Reset() {
 	*x = CreateTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[45]
+	mi := &file_odh_training_v1_training_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3451,7 +3797,7 @@ func (x *CreateTemplateRequest) String() string {
 func (*CreateTemplateRequest) ProtoMessage() {}
 
 func (x *CreateTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[45]
+	mi := &file_odh_training_v1_training_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3464,7 +3810,7 @@ func (x *CreateTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTemplateRequest.ProtoReflect.Descriptor instead.
 func (*CreateTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{45}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CreateTemplateRequest) GetNamespace() string {
@@ -3490,7 +3836,7 @@ type ListTemplatesRequest struct {
 
 func (x *ListTemplatesRequest) Reset() {
 	*x = ListTemplatesRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[46]
+	mi := &file_odh_training_v1_training_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3502,7 +3848,7 @@ func (x *ListTemplatesRequest) String() string {
 func (*ListTemplatesRequest) ProtoMessage() {}
 
 func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[46]
+	mi := &file_odh_training_v1_training_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3515,7 +3861,7 @@ func (x *ListTemplatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesRequest.ProtoReflect.Descriptor instead.
 func (*ListTemplatesRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{46}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListTemplatesRequest) GetNamespace() string {
@@ -3534,7 +3880,7 @@ type ListTemplatesResponse struct {
 
 func (x *ListTemplatesResponse) Reset() {
 	*x = ListTemplatesResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[47]
+	mi := &file_odh_training_v1_training_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3546,7 +3892,7 @@ func (x *ListTemplatesResponse) String() string {
 func (*ListTemplatesResponse) ProtoMessage() {}
 
 func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[47]
+	mi := &file_odh_training_v1_training_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3559,7 +3905,7 @@ func (x *ListTemplatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTemplatesResponse.ProtoReflect.Descriptor instead.
 func (*ListTemplatesResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{47}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListTemplatesResponse) GetItems() []*JobTemplate {
@@ -3579,7 +3925,7 @@ type GetTemplateRequest struct {
 
 func (x *GetTemplateRequest) Reset() {
 	*x = GetTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[48]
+	mi := &file_odh_training_v1_training_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3591,7 +3937,7 @@ func (x *GetTemplateRequest) String() string {
 func (*GetTemplateRequest) ProtoMessage() {}
 
 func (x *GetTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[48]
+	mi := &file_odh_training_v1_training_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3604,7 +3950,7 @@ func (x *GetTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTemplateRequest.ProtoReflect.Descriptor instead.
 func (*GetTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{48}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetTemplateRequest) GetNamespace() string {
@@ -3631,7 +3977,7 @@ type DeleteTemplateRequest struct {
 
 func (x *DeleteTemplateRequest) Reset() {
 	*x = DeleteTemplateRequest{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[49]
+	mi := &file_odh_training_v1_training_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3643,7 +3989,7 @@ func (x *DeleteTemplateRequest) String() string {
 func (*DeleteTemplateRequest) ProtoMessage() {}
 
 func (x *DeleteTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[49]
+	mi := &file_odh_training_v1_training_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3656,7 +4002,7 @@ func (x *DeleteTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTemplateRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{49}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *DeleteTemplateRequest) GetNamespace() string {
@@ -3681,7 +4027,7 @@ type DeleteTemplateResponse struct {
 
 func (x *DeleteTemplateResponse) Reset() {
 	*x = DeleteTemplateResponse{}
-	mi := &file_odh_training_v1_training_proto_msgTypes[50]
+	mi := &file_odh_training_v1_training_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3693,7 +4039,7 @@ func (x *DeleteTemplateResponse) String() string {
 func (*DeleteTemplateResponse) ProtoMessage() {}
 
 func (x *DeleteTemplateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_odh_training_v1_training_proto_msgTypes[50]
+	mi := &file_odh_training_v1_training_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3706,7 +4052,7 @@ func (x *DeleteTemplateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTemplateResponse.ProtoReflect.Descriptor instead.
 func (*DeleteTemplateResponse) Descriptor() ([]byte, []int) {
-	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{50}
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{55}
 }
 
 var File_odh_training_v1_training_proto protoreflect.FileDescriptor
@@ -3819,7 +4165,7 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
-	"\x06effect\x18\x04 \x01(\tR\x06effect\"\xb4\b\n" +
+	"\x06effect\x18\x04 \x01(\tR\x06effect\"\xeb\b\n" +
 	"\tJobStatus\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
@@ -3844,13 +4190,31 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\abackend\x18\x11 \x01(\tR\abackend\x12\x1b\n" +
 	"\tread_only\x18\x12 \x01(\bR\breadOnly\x124\n" +
 	"\x13progress_percentage\x18\x13 \x01(\x05H\x03R\x12progressPercentage\x88\x01\x01\x12C\n" +
-	"\x1bestimated_remaining_seconds\x18\x14 \x01(\x05H\x04R\x19estimatedRemainingSeconds\x88\x01\x01B\x16\n" +
+	"\x1bestimated_remaining_seconds\x18\x14 \x01(\x05H\x04R\x19estimatedRemainingSeconds\x88\x01\x01\x125\n" +
+	"\bprogress\x18\x15 \x01(\v2\x19.odh.training.v1.ProgressR\bprogressB\x16\n" +
 	"\x14_first_failed_workerB\x14\n" +
 	"\x12_first_failed_rankB\f\n" +
 	"\n" +
 	"_exit_codeB\x16\n" +
 	"\x14_progress_percentageB\x1e\n" +
-	"\x1c_estimated_remaining_seconds\"\xa4\x01\n" +
+	"\x1c_estimated_remaining_seconds\"\xfd\x02\n" +
+	"\bProgress\x12\x12\n" +
+	"\x04step\x18\x01 \x01(\x05R\x04step\x12\x1f\n" +
+	"\vtotal_steps\x18\x02 \x01(\x05R\n" +
+	"totalSteps\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x01R\x05epoch\x12!\n" +
+	"\ftotal_epochs\x18\x04 \x01(\x05R\vtotalEpochs\x12\x1d\n" +
+	"\apercent\x18\x05 \x01(\x01H\x00R\apercent\x88\x01\x01\x12C\n" +
+	"\x1bestimated_remaining_seconds\x18\x06 \x01(\x05H\x01R\x19estimatedRemainingSeconds\x88\x01\x01\x126\n" +
+	"\ametrics\x18\a \x03(\v2\x1c.odh.training.v1.MetricValueR\ametrics\x12;\n" +
+	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTimeB\n" +
+	"\n" +
+	"\b_percentB\x1e\n" +
+	"\x1c_estimated_remaining_seconds\"7\n" +
+	"\vMetricValue\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value\"\xa4\x01\n" +
 	"\fWorkerCounts\x12\x14\n" +
 	"\x05total\x18\x01 \x01(\x05R\x05total\x12\x18\n" +
 	"\apending\x18\x02 \x01(\x05R\apending\x12\x18\n" +
@@ -3995,7 +4359,18 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\fMetricSample\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1b\n" +
 	"\tcpu_cores\x18\x02 \x01(\x01R\bcpuCores\x12!\n" +
-	"\fmemory_bytes\x18\x03 \x01(\x01R\vmemoryBytes\"2\n" +
+	"\fmemory_bytes\x18\x03 \x01(\x01R\vmemoryBytes\"I\n" +
+	"\x15GetJobProgressRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"x\n" +
+	"\vJobProgress\x121\n" +
+	"\x06latest\x18\x01 \x01(\v2\x19.odh.training.v1.ProgressR\x06latest\x126\n" +
+	"\x06points\x18\x02 \x03(\v2\x1e.odh.training.v1.ProgressPointR\x06points\"\xa1\x01\n" +
+	"\rProgressPoint\x12.\n" +
+	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
+	"\x04step\x18\x02 \x01(\x05R\x04step\x12\x14\n" +
+	"\x05epoch\x18\x03 \x01(\x01R\x05epoch\x126\n" +
+	"\ametrics\x18\x04 \x03(\v2\x1c.odh.training.v1.MetricValueR\ametrics\"2\n" +
 	"\x12GetCapacityRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"c\n" +
 	"\bCapacity\x12\x16\n" +
@@ -4038,7 +4413,7 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x15DeleteTemplateRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x18\n" +
-	"\x16DeleteTemplateResponse2\xbd\x12\n" +
+	"\x16DeleteTemplateResponse2\xd6\x13\n" +
 	"\x0fTrainingService\x12\x85\x01\n" +
 	"\tCreateJob\x12!.odh.training.v1.CreateJobRequest\x1a\".odh.training.v1.CreateJobResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/api/v1/namespaces/{namespace}/mpijobs\x12x\n" +
 	"\x06GetJob\x12\x1e.odh.training.v1.GetJobRequest\x1a\x17.odh.training.v1.MPIJob\"5\x82\xd3\xe4\x93\x02/\x12-/api/v1/namespaces/{namespace}/mpijobs/{name}\x12\x92\x01\n" +
@@ -4051,7 +4426,8 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\tResumeJob\x12!.odh.training.v1.ResumeJobRequest\x1a\x17.odh.training.v1.MPIJob\"?\x82\xd3\xe4\x93\x029:\x01*\"4/api/v1/namespaces/{namespace}/mpijobs/{name}/resume\x12\x93\x01\n" +
 	"\n" +
 	"ListEvents\x12\".odh.training.v1.ListEventsRequest\x1a#.odh.training.v1.ListEventsResponse\"<\x82\xd3\xe4\x93\x026\x124/api/v1/namespaces/{namespace}/mpijobs/{name}/events\x12\x92\x01\n" +
-	"\rGetJobMetrics\x12%.odh.training.v1.GetJobMetricsRequest\x1a\x1b.odh.training.v1.JobMetrics\"=\x82\xd3\xe4\x93\x027\x125/api/v1/namespaces/{namespace}/mpijobs/{name}/metrics\x12~\n" +
+	"\rGetJobMetrics\x12%.odh.training.v1.GetJobMetricsRequest\x1a\x1b.odh.training.v1.JobMetrics\"=\x82\xd3\xe4\x93\x027\x125/api/v1/namespaces/{namespace}/mpijobs/{name}/metrics\x12\x96\x01\n" +
+	"\x0eGetJobProgress\x12&.odh.training.v1.GetJobProgressRequest\x1a\x1c.odh.training.v1.JobProgress\">\x82\xd3\xe4\x93\x028\x126/api/v1/namespaces/{namespace}/mpijobs/{name}/progress\x12~\n" +
 	"\vGetCapacity\x12#.odh.training.v1.GetCapacityRequest\x1a\x19.odh.training.v1.Capacity\"/\x82\xd3\xe4\x93\x02)\x12'/api/v1/namespaces/{namespace}/capacity\x12c\n" +
 	"\n" +
 	"GetVersion\x12\".odh.training.v1.GetVersionRequest\x1a\x18.odh.training.v1.Version\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/api/v1/version\x12\x8b\x01\n" +
@@ -4073,7 +4449,7 @@ func file_odh_training_v1_training_proto_rawDescGZIP() []byte {
 	return file_odh_training_v1_training_proto_rawDescData
 }
 
-var file_odh_training_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_odh_training_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_odh_training_v1_training_proto_goTypes = []any{
 	(*CanIRequest)(nil),            // 0: odh.training.v1.CanIRequest
 	(*CanIResponse)(nil),           // 1: odh.training.v1.CanIResponse
@@ -4089,52 +4465,57 @@ var file_odh_training_v1_training_proto_goTypes = []any{
 	(*Volume)(nil),                 // 11: odh.training.v1.Volume
 	(*Toleration)(nil),             // 12: odh.training.v1.Toleration
 	(*JobStatus)(nil),              // 13: odh.training.v1.JobStatus
-	(*WorkerCounts)(nil),           // 14: odh.training.v1.WorkerCounts
-	(*ReplicaStatus)(nil),          // 15: odh.training.v1.ReplicaStatus
-	(*Transition)(nil),             // 16: odh.training.v1.Transition
-	(*Condition)(nil),              // 17: odh.training.v1.Condition
-	(*ResourceTotals)(nil),         // 18: odh.training.v1.ResourceTotals
-	(*CreateJobRequest)(nil),       // 19: odh.training.v1.CreateJobRequest
-	(*CreateJobResponse)(nil),      // 20: odh.training.v1.CreateJobResponse
-	(*GetJobRequest)(nil),          // 21: odh.training.v1.GetJobRequest
-	(*ListJobsRequest)(nil),        // 22: odh.training.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 23: odh.training.v1.ListJobsResponse
-	(*DeleteJobRequest)(nil),       // 24: odh.training.v1.DeleteJobRequest
-	(*DeleteJobResponse)(nil),      // 25: odh.training.v1.DeleteJobResponse
-	(*WatchJobsRequest)(nil),       // 26: odh.training.v1.WatchJobsRequest
-	(*WatchEvent)(nil),             // 27: odh.training.v1.WatchEvent
-	(*GetLogsRequest)(nil),         // 28: odh.training.v1.GetLogsRequest
-	(*LogLine)(nil),                // 29: odh.training.v1.LogLine
-	(*SuspendJobRequest)(nil),      // 30: odh.training.v1.SuspendJobRequest
-	(*ResumeJobRequest)(nil),       // 31: odh.training.v1.ResumeJobRequest
-	(*ListEventsRequest)(nil),      // 32: odh.training.v1.ListEventsRequest
-	(*Event)(nil),                  // 33: odh.training.v1.Event
-	(*ListEventsResponse)(nil),     // 34: odh.training.v1.ListEventsResponse
-	(*GetJobMetricsRequest)(nil),   // 35: odh.training.v1.GetJobMetricsRequest
-	(*JobMetrics)(nil),             // 36: odh.training.v1.JobMetrics
-	(*ReplicaMetrics)(nil),         // 37: odh.training.v1.ReplicaMetrics
-	(*MetricSample)(nil),           // 38: odh.training.v1.MetricSample
-	(*GetCapacityRequest)(nil),     // 39: odh.training.v1.GetCapacityRequest
-	(*Capacity)(nil),               // 40: odh.training.v1.Capacity
-	(*ResourceCapacity)(nil),       // 41: odh.training.v1.ResourceCapacity
-	(*GetVersionRequest)(nil),      // 42: odh.training.v1.GetVersionRequest
-	(*Version)(nil),                // 43: odh.training.v1.Version
-	(*JobTemplate)(nil),            // 44: odh.training.v1.JobTemplate
-	(*CreateTemplateRequest)(nil),  // 45: odh.training.v1.CreateTemplateRequest
-	(*ListTemplatesRequest)(nil),   // 46: odh.training.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),  // 47: odh.training.v1.ListTemplatesResponse
-	(*GetTemplateRequest)(nil),     // 48: odh.training.v1.GetTemplateRequest
-	(*DeleteTemplateRequest)(nil),  // 49: odh.training.v1.DeleteTemplateRequest
-	(*DeleteTemplateResponse)(nil), // 50: odh.training.v1.DeleteTemplateResponse
-	nil,                            // 51: odh.training.v1.ObjectMeta.LabelsEntry
-	nil,                            // 52: odh.training.v1.ObjectMeta.AnnotationsEntry
-	nil,                            // 53: odh.training.v1.MPIJobSpec.NodeSelectorEntry
-	(*timestamppb.Timestamp)(nil),  // 54: google.protobuf.Timestamp
+	(*Progress)(nil),               // 14: odh.training.v1.Progress
+	(*MetricValue)(nil),            // 15: odh.training.v1.MetricValue
+	(*WorkerCounts)(nil),           // 16: odh.training.v1.WorkerCounts
+	(*ReplicaStatus)(nil),          // 17: odh.training.v1.ReplicaStatus
+	(*Transition)(nil),             // 18: odh.training.v1.Transition
+	(*Condition)(nil),              // 19: odh.training.v1.Condition
+	(*ResourceTotals)(nil),         // 20: odh.training.v1.ResourceTotals
+	(*CreateJobRequest)(nil),       // 21: odh.training.v1.CreateJobRequest
+	(*CreateJobResponse)(nil),      // 22: odh.training.v1.CreateJobResponse
+	(*GetJobRequest)(nil),          // 23: odh.training.v1.GetJobRequest
+	(*ListJobsRequest)(nil),        // 24: odh.training.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),       // 25: odh.training.v1.ListJobsResponse
+	(*DeleteJobRequest)(nil),       // 26: odh.training.v1.DeleteJobRequest
+	(*DeleteJobResponse)(nil),      // 27: odh.training.v1.DeleteJobResponse
+	(*WatchJobsRequest)(nil),       // 28: odh.training.v1.WatchJobsRequest
+	(*WatchEvent)(nil),             // 29: odh.training.v1.WatchEvent
+	(*GetLogsRequest)(nil),         // 30: odh.training.v1.GetLogsRequest
+	(*LogLine)(nil),                // 31: odh.training.v1.LogLine
+	(*SuspendJobRequest)(nil),      // 32: odh.training.v1.SuspendJobRequest
+	(*ResumeJobRequest)(nil),       // 33: odh.training.v1.ResumeJobRequest
+	(*ListEventsRequest)(nil),      // 34: odh.training.v1.ListEventsRequest
+	(*Event)(nil),                  // 35: odh.training.v1.Event
+	(*ListEventsResponse)(nil),     // 36: odh.training.v1.ListEventsResponse
+	(*GetJobMetricsRequest)(nil),   // 37: odh.training.v1.GetJobMetricsRequest
+	(*JobMetrics)(nil),             // 38: odh.training.v1.JobMetrics
+	(*ReplicaMetrics)(nil),         // 39: odh.training.v1.ReplicaMetrics
+	(*MetricSample)(nil),           // 40: odh.training.v1.MetricSample
+	(*GetJobProgressRequest)(nil),  // 41: odh.training.v1.GetJobProgressRequest
+	(*JobProgress)(nil),            // 42: odh.training.v1.JobProgress
+	(*ProgressPoint)(nil),          // 43: odh.training.v1.ProgressPoint
+	(*GetCapacityRequest)(nil),     // 44: odh.training.v1.GetCapacityRequest
+	(*Capacity)(nil),               // 45: odh.training.v1.Capacity
+	(*ResourceCapacity)(nil),       // 46: odh.training.v1.ResourceCapacity
+	(*GetVersionRequest)(nil),      // 47: odh.training.v1.GetVersionRequest
+	(*Version)(nil),                // 48: odh.training.v1.Version
+	(*JobTemplate)(nil),            // 49: odh.training.v1.JobTemplate
+	(*CreateTemplateRequest)(nil),  // 50: odh.training.v1.CreateTemplateRequest
+	(*ListTemplatesRequest)(nil),   // 51: odh.training.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),  // 52: odh.training.v1.ListTemplatesResponse
+	(*GetTemplateRequest)(nil),     // 53: odh.training.v1.GetTemplateRequest
+	(*DeleteTemplateRequest)(nil),  // 54: odh.training.v1.DeleteTemplateRequest
+	(*DeleteTemplateResponse)(nil), // 55: odh.training.v1.DeleteTemplateResponse
+	nil,                            // 56: odh.training.v1.ObjectMeta.LabelsEntry
+	nil,                            // 57: odh.training.v1.ObjectMeta.AnnotationsEntry
+	nil,                            // 58: odh.training.v1.MPIJobSpec.NodeSelectorEntry
+	(*timestamppb.Timestamp)(nil),  // 59: google.protobuf.Timestamp
 }
 var file_odh_training_v1_training_proto_depIdxs = []int32{
-	51, // 0: odh.training.v1.ObjectMeta.labels:type_name -> odh.training.v1.ObjectMeta.LabelsEntry
-	52, // 1: odh.training.v1.ObjectMeta.annotations:type_name -> odh.training.v1.ObjectMeta.AnnotationsEntry
-	54, // 2: odh.training.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
+	56, // 0: odh.training.v1.ObjectMeta.labels:type_name -> odh.training.v1.ObjectMeta.LabelsEntry
+	57, // 1: odh.training.v1.ObjectMeta.annotations:type_name -> odh.training.v1.ObjectMeta.AnnotationsEntry
+	59, // 2: odh.training.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
 	2,  // 3: odh.training.v1.MPIJob.metadata:type_name -> odh.training.v1.ObjectMeta
 	4,  // 4: odh.training.v1.MPIJob.spec:type_name -> odh.training.v1.MPIJobSpec
 	13, // 5: odh.training.v1.MPIJob.status:type_name -> odh.training.v1.JobStatus
@@ -4144,79 +4525,88 @@ var file_odh_training_v1_training_proto_depIdxs = []int32{
 	9,  // 9: odh.training.v1.MPIJobSpec.run_policy:type_name -> odh.training.v1.RunPolicy
 	10, // 10: odh.training.v1.MPIJobSpec.scheduling:type_name -> odh.training.v1.Scheduling
 	11, // 11: odh.training.v1.MPIJobSpec.volumes:type_name -> odh.training.v1.Volume
-	53, // 12: odh.training.v1.MPIJobSpec.node_selector:type_name -> odh.training.v1.MPIJobSpec.NodeSelectorEntry
+	58, // 12: odh.training.v1.MPIJobSpec.node_selector:type_name -> odh.training.v1.MPIJobSpec.NodeSelectorEntry
 	12, // 13: odh.training.v1.MPIJobSpec.tolerations:type_name -> odh.training.v1.Toleration
 	8,  // 14: odh.training.v1.WorkerSpec.resources:type_name -> odh.training.v1.Resources
 	8,  // 15: odh.training.v1.LauncherSpec.resources:type_name -> odh.training.v1.Resources
-	54, // 16: odh.training.v1.JobStatus.start_time:type_name -> google.protobuf.Timestamp
-	54, // 17: odh.training.v1.JobStatus.completion_time:type_name -> google.protobuf.Timestamp
-	14, // 18: odh.training.v1.JobStatus.workers:type_name -> odh.training.v1.WorkerCounts
-	15, // 19: odh.training.v1.JobStatus.launcher:type_name -> odh.training.v1.ReplicaStatus
-	15, // 20: odh.training.v1.JobStatus.worker_statuses:type_name -> odh.training.v1.ReplicaStatus
-	16, // 21: odh.training.v1.JobStatus.history:type_name -> odh.training.v1.Transition
-	17, // 22: odh.training.v1.JobStatus.conditions:type_name -> odh.training.v1.Condition
-	18, // 23: odh.training.v1.JobStatus.requested:type_name -> odh.training.v1.ResourceTotals
-	54, // 24: odh.training.v1.ReplicaStatus.start_time:type_name -> google.protobuf.Timestamp
-	54, // 25: odh.training.v1.ReplicaStatus.finish_time:type_name -> google.protobuf.Timestamp
-	54, // 26: odh.training.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	54, // 27: odh.training.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
-	3,  // 28: odh.training.v1.CreateJobRequest.job:type_name -> odh.training.v1.MPIJob
-	3,  // 29: odh.training.v1.CreateJobResponse.job:type_name -> odh.training.v1.MPIJob
-	3,  // 30: odh.training.v1.ListJobsResponse.items:type_name -> odh.training.v1.MPIJob
-	3,  // 31: odh.training.v1.DeleteJobResponse.job:type_name -> odh.training.v1.MPIJob
-	3,  // 32: odh.training.v1.WatchEvent.job:type_name -> odh.training.v1.MPIJob
-	54, // 33: odh.training.v1.GetLogsRequest.since_time:type_name -> google.protobuf.Timestamp
-	54, // 34: odh.training.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	54, // 35: odh.training.v1.Event.first_time:type_name -> google.protobuf.Timestamp
-	54, // 36: odh.training.v1.Event.last_time:type_name -> google.protobuf.Timestamp
-	33, // 37: odh.training.v1.ListEventsResponse.items:type_name -> odh.training.v1.Event
-	37, // 38: odh.training.v1.JobMetrics.replicas:type_name -> odh.training.v1.ReplicaMetrics
-	38, // 39: odh.training.v1.ReplicaMetrics.samples:type_name -> odh.training.v1.MetricSample
-	54, // 40: odh.training.v1.MetricSample.time:type_name -> google.protobuf.Timestamp
-	41, // 41: odh.training.v1.Capacity.resources:type_name -> odh.training.v1.ResourceCapacity
-	3,  // 42: odh.training.v1.JobTemplate.job:type_name -> odh.training.v1.MPIJob
-	54, // 43: odh.training.v1.JobTemplate.create_time:type_name -> google.protobuf.Timestamp
-	44, // 44: odh.training.v1.CreateTemplateRequest.template:type_name -> odh.training.v1.JobTemplate
-	44, // 45: odh.training.v1.ListTemplatesResponse.items:type_name -> odh.training.v1.JobTemplate
-	19, // 46: odh.training.v1.TrainingService.CreateJob:input_type -> odh.training.v1.CreateJobRequest
-	21, // 47: odh.training.v1.TrainingService.GetJob:input_type -> odh.training.v1.GetJobRequest
-	22, // 48: odh.training.v1.TrainingService.ListJobs:input_type -> odh.training.v1.ListJobsRequest
-	24, // 49: odh.training.v1.TrainingService.DeleteJob:input_type -> odh.training.v1.DeleteJobRequest
-	26, // 50: odh.training.v1.TrainingService.WatchJobs:input_type -> odh.training.v1.WatchJobsRequest
-	28, // 51: odh.training.v1.TrainingService.GetLogs:input_type -> odh.training.v1.GetLogsRequest
-	30, // 52: odh.training.v1.TrainingService.SuspendJob:input_type -> odh.training.v1.SuspendJobRequest
-	31, // 53: odh.training.v1.TrainingService.ResumeJob:input_type -> odh.training.v1.ResumeJobRequest
-	32, // 54: odh.training.v1.TrainingService.ListEvents:input_type -> odh.training.v1.ListEventsRequest
-	35, // 55: odh.training.v1.TrainingService.GetJobMetrics:input_type -> odh.training.v1.GetJobMetricsRequest
-	39, // 56: odh.training.v1.TrainingService.GetCapacity:input_type -> odh.training.v1.GetCapacityRequest
-	42, // 57: odh.training.v1.TrainingService.GetVersion:input_type -> odh.training.v1.GetVersionRequest
-	45, // 58: odh.training.v1.TrainingService.CreateTemplate:input_type -> odh.training.v1.CreateTemplateRequest
-	46, // 59: odh.training.v1.TrainingService.ListTemplates:input_type -> odh.training.v1.ListTemplatesRequest
-	48, // 60: odh.training.v1.TrainingService.GetTemplate:input_type -> odh.training.v1.GetTemplateRequest
-	49, // 61: odh.training.v1.TrainingService.DeleteTemplate:input_type -> odh.training.v1.DeleteTemplateRequest
-	0,  // 62: odh.training.v1.TrainingService.CanI:input_type -> odh.training.v1.CanIRequest
-	20, // 63: odh.training.v1.TrainingService.CreateJob:output_type -> odh.training.v1.CreateJobResponse
-	3,  // 64: odh.training.v1.TrainingService.GetJob:output_type -> odh.training.v1.MPIJob
-	23, // 65: odh.training.v1.TrainingService.ListJobs:output_type -> odh.training.v1.ListJobsResponse
-	25, // 66: odh.training.v1.TrainingService.DeleteJob:output_type -> odh.training.v1.DeleteJobResponse
-	27, // 67: odh.training.v1.TrainingService.WatchJobs:output_type -> odh.training.v1.WatchEvent
-	29, // 68: odh.training.v1.TrainingService.GetLogs:output_type -> odh.training.v1.LogLine
-	3,  // 69: odh.training.v1.TrainingService.SuspendJob:output_type -> odh.training.v1.MPIJob
-	3,  // 70: odh.training.v1.TrainingService.ResumeJob:output_type -> odh.training.v1.MPIJob
-	34, // 71: odh.training.v1.TrainingService.ListEvents:output_type -> odh.training.v1.ListEventsResponse
-	36, // 72: odh.training.v1.TrainingService.GetJobMetrics:output_type -> odh.training.v1.JobMetrics
-	40, // 73: odh.training.v1.TrainingService.GetCapacity:output_type -> odh.training.v1.Capacity
-	43, // 74: odh.training.v1.TrainingService.GetVersion:output_type -> odh.training.v1.Version
-	44, // 75: odh.training.v1.TrainingService.CreateTemplate:output_type -> odh.training.v1.JobTemplate
-	47, // 76: odh.training.v1.TrainingService.ListTemplates:output_type -> odh.training.v1.ListTemplatesResponse
-	44, // 77: odh.training.v1.TrainingService.GetTemplate:output_type -> odh.training.v1.JobTemplate
-	50, // 78: odh.training.v1.TrainingService.DeleteTemplate:output_type -> odh.training.v1.DeleteTemplateResponse
-	1,  // 79: odh.training.v1.TrainingService.CanI:output_type -> odh.training.v1.CanIResponse
-	63, // [63:80] is the sub-list for method output_type
-	46, // [46:63] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	59, // 16: odh.training.v1.JobStatus.start_time:type_name -> google.protobuf.Timestamp
+	59, // 17: odh.training.v1.JobStatus.completion_time:type_name -> google.protobuf.Timestamp
+	16, // 18: odh.training.v1.JobStatus.workers:type_name -> odh.training.v1.WorkerCounts
+	17, // 19: odh.training.v1.JobStatus.launcher:type_name -> odh.training.v1.ReplicaStatus
+	17, // 20: odh.training.v1.JobStatus.worker_statuses:type_name -> odh.training.v1.ReplicaStatus
+	18, // 21: odh.training.v1.JobStatus.history:type_name -> odh.training.v1.Transition
+	19, // 22: odh.training.v1.JobStatus.conditions:type_name -> odh.training.v1.Condition
+	20, // 23: odh.training.v1.JobStatus.requested:type_name -> odh.training.v1.ResourceTotals
+	14, // 24: odh.training.v1.JobStatus.progress:type_name -> odh.training.v1.Progress
+	15, // 25: odh.training.v1.Progress.metrics:type_name -> odh.training.v1.MetricValue
+	59, // 26: odh.training.v1.Progress.update_time:type_name -> google.protobuf.Timestamp
+	59, // 27: odh.training.v1.ReplicaStatus.start_time:type_name -> google.protobuf.Timestamp
+	59, // 28: odh.training.v1.ReplicaStatus.finish_time:type_name -> google.protobuf.Timestamp
+	59, // 29: odh.training.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	59, // 30: odh.training.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	3,  // 31: odh.training.v1.CreateJobRequest.job:type_name -> odh.training.v1.MPIJob
+	3,  // 32: odh.training.v1.CreateJobResponse.job:type_name -> odh.training.v1.MPIJob
+	3,  // 33: odh.training.v1.ListJobsResponse.items:type_name -> odh.training.v1.MPIJob
+	3,  // 34: odh.training.v1.DeleteJobResponse.job:type_name -> odh.training.v1.MPIJob
+	3,  // 35: odh.training.v1.WatchEvent.job:type_name -> odh.training.v1.MPIJob
+	59, // 36: odh.training.v1.GetLogsRequest.since_time:type_name -> google.protobuf.Timestamp
+	59, // 37: odh.training.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	59, // 38: odh.training.v1.Event.first_time:type_name -> google.protobuf.Timestamp
+	59, // 39: odh.training.v1.Event.last_time:type_name -> google.protobuf.Timestamp
+	35, // 40: odh.training.v1.ListEventsResponse.items:type_name -> odh.training.v1.Event
+	39, // 41: odh.training.v1.JobMetrics.replicas:type_name -> odh.training.v1.ReplicaMetrics
+	40, // 42: odh.training.v1.ReplicaMetrics.samples:type_name -> odh.training.v1.MetricSample
+	59, // 43: odh.training.v1.MetricSample.time:type_name -> google.protobuf.Timestamp
+	14, // 44: odh.training.v1.JobProgress.latest:type_name -> odh.training.v1.Progress
+	43, // 45: odh.training.v1.JobProgress.points:type_name -> odh.training.v1.ProgressPoint
+	59, // 46: odh.training.v1.ProgressPoint.time:type_name -> google.protobuf.Timestamp
+	15, // 47: odh.training.v1.ProgressPoint.metrics:type_name -> odh.training.v1.MetricValue
+	46, // 48: odh.training.v1.Capacity.resources:type_name -> odh.training.v1.ResourceCapacity
+	3,  // 49: odh.training.v1.JobTemplate.job:type_name -> odh.training.v1.MPIJob
+	59, // 50: odh.training.v1.JobTemplate.create_time:type_name -> google.protobuf.Timestamp
+	49, // 51: odh.training.v1.CreateTemplateRequest.template:type_name -> odh.training.v1.JobTemplate
+	49, // 52: odh.training.v1.ListTemplatesResponse.items:type_name -> odh.training.v1.JobTemplate
+	21, // 53: odh.training.v1.TrainingService.CreateJob:input_type -> odh.training.v1.CreateJobRequest
+	23, // 54: odh.training.v1.TrainingService.GetJob:input_type -> odh.training.v1.GetJobRequest
+	24, // 55: odh.training.v1.TrainingService.ListJobs:input_type -> odh.training.v1.ListJobsRequest
+	26, // 56: odh.training.v1.TrainingService.DeleteJob:input_type -> odh.training.v1.DeleteJobRequest
+	28, // 57: odh.training.v1.TrainingService.WatchJobs:input_type -> odh.training.v1.WatchJobsRequest
+	30, // 58: odh.training.v1.TrainingService.GetLogs:input_type -> odh.training.v1.GetLogsRequest
+	32, // 59: odh.training.v1.TrainingService.SuspendJob:input_type -> odh.training.v1.SuspendJobRequest
+	33, // 60: odh.training.v1.TrainingService.ResumeJob:input_type -> odh.training.v1.ResumeJobRequest
+	34, // 61: odh.training.v1.TrainingService.ListEvents:input_type -> odh.training.v1.ListEventsRequest
+	37, // 62: odh.training.v1.TrainingService.GetJobMetrics:input_type -> odh.training.v1.GetJobMetricsRequest
+	41, // 63: odh.training.v1.TrainingService.GetJobProgress:input_type -> odh.training.v1.GetJobProgressRequest
+	44, // 64: odh.training.v1.TrainingService.GetCapacity:input_type -> odh.training.v1.GetCapacityRequest
+	47, // 65: odh.training.v1.TrainingService.GetVersion:input_type -> odh.training.v1.GetVersionRequest
+	50, // 66: odh.training.v1.TrainingService.CreateTemplate:input_type -> odh.training.v1.CreateTemplateRequest
+	51, // 67: odh.training.v1.TrainingService.ListTemplates:input_type -> odh.training.v1.ListTemplatesRequest
+	53, // 68: odh.training.v1.TrainingService.GetTemplate:input_type -> odh.training.v1.GetTemplateRequest
+	54, // 69: odh.training.v1.TrainingService.DeleteTemplate:input_type -> odh.training.v1.DeleteTemplateRequest
+	0,  // 70: odh.training.v1.TrainingService.CanI:input_type -> odh.training.v1.CanIRequest
+	22, // 71: odh.training.v1.TrainingService.CreateJob:output_type -> odh.training.v1.CreateJobResponse
+	3,  // 72: odh.training.v1.TrainingService.GetJob:output_type -> odh.training.v1.MPIJob
+	25, // 73: odh.training.v1.TrainingService.ListJobs:output_type -> odh.training.v1.ListJobsResponse
+	27, // 74: odh.training.v1.TrainingService.DeleteJob:output_type -> odh.training.v1.DeleteJobResponse
+	29, // 75: odh.training.v1.TrainingService.WatchJobs:output_type -> odh.training.v1.WatchEvent
+	31, // 76: odh.training.v1.TrainingService.GetLogs:output_type -> odh.training.v1.LogLine
+	3,  // 77: odh.training.v1.TrainingService.SuspendJob:output_type -> odh.training.v1.MPIJob
+	3,  // 78: odh.training.v1.TrainingService.ResumeJob:output_type -> odh.training.v1.MPIJob
+	36, // 79: odh.training.v1.TrainingService.ListEvents:output_type -> odh.training.v1.ListEventsResponse
+	38, // 80: odh.training.v1.TrainingService.GetJobMetrics:output_type -> odh.training.v1.JobMetrics
+	42, // 81: odh.training.v1.TrainingService.GetJobProgress:output_type -> odh.training.v1.JobProgress
+	45, // 82: odh.training.v1.TrainingService.GetCapacity:output_type -> odh.training.v1.Capacity
+	48, // 83: odh.training.v1.TrainingService.GetVersion:output_type -> odh.training.v1.Version
+	49, // 84: odh.training.v1.TrainingService.CreateTemplate:output_type -> odh.training.v1.JobTemplate
+	52, // 85: odh.training.v1.TrainingService.ListTemplates:output_type -> odh.training.v1.ListTemplatesResponse
+	49, // 86: odh.training.v1.TrainingService.GetTemplate:output_type -> odh.training.v1.JobTemplate
+	55, // 87: odh.training.v1.TrainingService.DeleteTemplate:output_type -> odh.training.v1.DeleteTemplateResponse
+	1,  // 88: odh.training.v1.TrainingService.CanI:output_type -> odh.training.v1.CanIResponse
+	71, // [71:89] is the sub-list for method output_type
+	53, // [53:71] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_odh_training_v1_training_proto_init() }
@@ -4227,16 +4617,17 @@ func file_odh_training_v1_training_proto_init() {
 	file_odh_training_v1_training_proto_msgTypes[6].OneofWrappers = []any{}
 	file_odh_training_v1_training_proto_msgTypes[9].OneofWrappers = []any{}
 	file_odh_training_v1_training_proto_msgTypes[13].OneofWrappers = []any{}
-	file_odh_training_v1_training_proto_msgTypes[15].OneofWrappers = []any{}
-	file_odh_training_v1_training_proto_msgTypes[26].OneofWrappers = []any{}
+	file_odh_training_v1_training_proto_msgTypes[14].OneofWrappers = []any{}
+	file_odh_training_v1_training_proto_msgTypes[17].OneofWrappers = []any{}
 	file_odh_training_v1_training_proto_msgTypes[28].OneofWrappers = []any{}
+	file_odh_training_v1_training_proto_msgTypes[30].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_odh_training_v1_training_proto_rawDesc), len(file_odh_training_v1_training_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,7 @@ const (
 	TrainingService_ResumeJob_FullMethodName      = "/odh.training.v1.TrainingService/ResumeJob"
 	TrainingService_ListEvents_FullMethodName     = "/odh.training.v1.TrainingService/ListEvents"
 	TrainingService_GetJobMetrics_FullMethodName  = "/odh.training.v1.TrainingService/GetJobMetrics"
+	TrainingService_GetJobProgress_FullMethodName = "/odh.training.v1.TrainingService/GetJobProgress"
 	TrainingService_GetCapacity_FullMethodName    = "/odh.training.v1.TrainingService/GetCapacity"
 	TrainingService_GetVersion_FullMethodName     = "/odh.training.v1.TrainingService/GetVersion"
 	TrainingService_CreateTemplate_FullMethodName = "/odh.training.v1.TrainingService/CreateTemplate"
@@ -84,6 +85,9 @@ type TrainingServiceClient interface {
 	// Resource use (CPU, memory) of a job's launcher and workers over the last
 	// minutes, when the engine can measure it.
 	GetJobMetrics(ctx context.Context, in *GetJobMetricsRequest, opts ...grpc.CallOption) (*JobMetrics, error)
+	// A job's training progress as its program reported it (ODH_PROGRESS
+	// lines on its output): the latest values and their history, for charts.
+	GetJobProgress(ctx context.Context, in *GetJobProgressRequest, opts ...grpc.CallOption) (*JobProgress, error)
 	// Capacity or quota available to new jobs in a namespace.
 	GetCapacity(ctx context.Context, in *GetCapacityRequest, opts ...grpc.CallOption) (*Capacity, error)
 	// Server version and engine.
@@ -229,6 +233,16 @@ func (c *trainingServiceClient) GetJobMetrics(ctx context.Context, in *GetJobMet
 	return out, nil
 }
 
+func (c *trainingServiceClient) GetJobProgress(ctx context.Context, in *GetJobProgressRequest, opts ...grpc.CallOption) (*JobProgress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(JobProgress)
+	err := c.cc.Invoke(ctx, TrainingService_GetJobProgress_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *trainingServiceClient) GetCapacity(ctx context.Context, in *GetCapacityRequest, opts ...grpc.CallOption) (*Capacity, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Capacity)
@@ -338,6 +352,9 @@ type TrainingServiceServer interface {
 	// Resource use (CPU, memory) of a job's launcher and workers over the last
 	// minutes, when the engine can measure it.
 	GetJobMetrics(context.Context, *GetJobMetricsRequest) (*JobMetrics, error)
+	// A job's training progress as its program reported it (ODH_PROGRESS
+	// lines on its output): the latest values and their history, for charts.
+	GetJobProgress(context.Context, *GetJobProgressRequest) (*JobProgress, error)
 	// Capacity or quota available to new jobs in a namespace.
 	GetCapacity(context.Context, *GetCapacityRequest) (*Capacity, error)
 	// Server version and engine.
@@ -394,6 +411,9 @@ func (UnimplementedTrainingServiceServer) ListEvents(context.Context, *ListEvent
 }
 func (UnimplementedTrainingServiceServer) GetJobMetrics(context.Context, *GetJobMetricsRequest) (*JobMetrics, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetJobMetrics not implemented")
+}
+func (UnimplementedTrainingServiceServer) GetJobProgress(context.Context, *GetJobProgressRequest) (*JobProgress, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetJobProgress not implemented")
 }
 func (UnimplementedTrainingServiceServer) GetCapacity(context.Context, *GetCapacityRequest) (*Capacity, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCapacity not implemented")
@@ -603,6 +623,24 @@ func _TrainingService_GetJobMetrics_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TrainingService_GetJobProgress_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetJobProgressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TrainingServiceServer).GetJobProgress(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TrainingService_GetJobProgress_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TrainingServiceServer).GetJobProgress(ctx, req.(*GetJobProgressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TrainingService_GetCapacity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetCapacityRequest)
 	if err := dec(in); err != nil {
@@ -767,6 +805,10 @@ var TrainingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetJobMetrics",
 			Handler:    _TrainingService_GetJobMetrics_Handler,
+		},
+		{
+			MethodName: "GetJobProgress",
+			Handler:    _TrainingService_GetJobProgress_Handler,
 		},
 		{
 			MethodName: "GetCapacity",
