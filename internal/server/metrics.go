@@ -78,11 +78,25 @@ var (
 	gpuDesc  = prometheus.NewDesc("odh_jobs_requested_gpus", "GPUs requested by non-terminal MPIJobs, by namespace.", []string{"namespace"}, nil)
 	cpuDesc  = prometheus.NewDesc("odh_job_replica_cpu_cores", "CPU in use by each replica (launcher, worker-N) of running MPIJobs, when the engine measures it.", []string{"namespace", "job", "replica"}, nil)
 	memDesc  = prometheus.NewDesc("odh_job_replica_memory_bytes", "Resident memory of each replica of running MPIJobs, when the engine measures it.", []string{"namespace", "job", "replica"}, nil)
+	// Progress of running jobs, as their programs report it (ODH_PROGRESS).
+	progressDesc = prometheus.NewDesc("odh_job_progress_ratio", "Share of the work done (0-1) of running MPIJobs that report progress.", []string{"namespace", "job"}, nil)
+	stepDesc     = prometheus.NewDesc("odh_job_progress_step", "Latest training step reported by running MPIJobs.", []string{"namespace", "job"}, nil)
+	etaDesc      = prometheus.NewDesc("odh_job_progress_remaining_seconds", "Estimated time left of running MPIJobs that report progress.", []string{"namespace", "job"}, nil)
+	trainDesc    = prometheus.NewDesc("odh_job_training_metric", "Latest value of each training metric (loss, accuracy, ...) reported by running MPIJobs (at most 64 per job).", []string{"namespace", "job", "metric"}, nil)
+	// Which pod runs which replica of which job, so that container metrics
+	// (cAdvisor, kubelet, DCGM) can be attributed to jobs with a join on
+	// namespace and pod.
+	podInfoDesc = prometheus.NewDesc("odh_job_pod_info", "1 for every pod of a non-finished MPIJob: its job, replica (launcher, worker-N) and role.", []string{"namespace", "job", "pod", "replica", "role"}, nil)
 )
 
 func (c *jobsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- jobsDesc
 	ch <- gpuDesc
+	ch <- progressDesc
+	ch <- stepDesc
+	ch <- etaDesc
+	ch <- trainDesc
+	ch <- podInfoDesc
 	if _, ok := c.eng.(engine.MetricsSource); ok {
 		ch <- cpuDesc
 		ch <- memDesc
@@ -109,6 +123,40 @@ func (c *jobsCollector) collectUsage(ctx context.Context, ch chan<- prometheus.M
 	}
 }
 
+// collectProgress reports the progress of a running job.
+func collectProgress(ch chan<- prometheus.Metric, j *job.MPIJob) {
+	p := j.Status.Progress
+	if p == nil || j.Status.Phase != job.PhaseRunning {
+		return
+	}
+	ns, name := j.Metadata.Namespace, j.Metadata.Name
+	if f, ok := p.Fraction(); ok {
+		ch <- prometheus.MustNewConstMetric(progressDesc, prometheus.GaugeValue, f, ns, name)
+	}
+	if p.Step != 0 || p.TotalSteps != 0 {
+		ch <- prometheus.MustNewConstMetric(stepDesc, prometheus.GaugeValue, float64(p.Step), ns, name)
+	}
+	if r := p.EstimatedRemainingSeconds; r != nil {
+		ch <- prometheus.MustNewConstMetric(etaDesc, prometheus.GaugeValue, float64(*r), ns, name)
+	}
+	for _, m := range p.Metrics {
+		ch <- prometheus.MustNewConstMetric(trainDesc, prometheus.GaugeValue, m.Value, ns, name, m.Name)
+	}
+}
+
+// collectPods reports which pod runs which replica of a job.
+func collectPods(ch chan<- prometheus.Metric, j *job.MPIJob) {
+	ns, name := j.Metadata.Namespace, j.Metadata.Name
+	if l := j.Status.Launcher; l != nil && l.Pod != "" {
+		ch <- prometheus.MustNewConstMetric(podInfoDesc, prometheus.GaugeValue, 1, ns, name, l.Pod, l.Name, "launcher")
+	}
+	for _, w := range j.Status.WorkerStatuses {
+		if w.Pod != "" {
+			ch <- prometheus.MustNewConstMetric(podInfoDesc, prometheus.GaugeValue, 1, ns, name, w.Pod, w.Name, "worker")
+		}
+	}
+}
+
 func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -126,8 +174,10 @@ func (c *jobsCollector) Collect(ch chan<- prometheus.Metric) {
 		counts[key{ns, string(j.Status.Phase)}]++
 		if !j.Status.Phase.Terminal() {
 			gpus[ns] += job.TotalRequests(&j.Spec).GPUs
+			collectPods(ch, j)
 		}
 		c.collectUsage(ctx, ch, j)
+		collectProgress(ch, j)
 	}
 	for ns := range namespaces {
 		for _, p := range job.Phases {

@@ -171,3 +171,67 @@ func TestJobMetricsOverREST(t *testing.T) {
 		t.Fatalf("delete: %d %s", code, data)
 	}
 }
+
+// TestProgressOverRESTAndMetrics: a real MPI job reports progress; the
+// job's status, its progress history and /metrics show it.
+func TestProgressOverRESTAndMetrics(t *testing.T) {
+	s := startServer(t)
+	script := `echo "ODH_PROGRESS step=3 total_steps=12 loss=0.25 top-1=0.5"; sleep 20`
+	createREST(t, s, "learner", []string{"sh", "-c", script}, "")
+	var prom string
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(prom, `odh_job_training_metric{job="learner",metric="loss",namespace="default"} 0.25`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics never showed the job's loss:\n%s", grep(prom, "odh_job_"))
+		}
+		time.Sleep(50 * time.Millisecond)
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		prom = string(data)
+	}
+	for _, want := range []string{
+		`odh_job_progress_ratio{job="learner",namespace="default"} 0.25`,
+		`odh_job_progress_step{job="learner",namespace="default"} 3`,
+		`odh_job_training_metric{job="learner",metric="top-1",namespace="default"} 0.5`,
+	} {
+		if !strings.Contains(prom, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	code, data := s.rest(t, http.MethodGet, "/api/v1/namespaces/default/mpijobs/learner", "")
+	if code != http.StatusOK || !strings.Contains(string(data), `"progress":{"step":3,"totalSteps":12,"percent":25`) {
+		t.Errorf("job: %d %s", code, data)
+	}
+	code, data = s.rest(t, http.MethodGet, "/api/v1/namespaces/default/mpijobs/learner/progress", "")
+	var h struct {
+		Latest struct {
+			Metrics []job.MetricValue `json:"metrics"`
+		} `json:"latest"`
+		Points []struct {
+			Step    int               `json:"step"`
+			Metrics []job.MetricValue `json:"metrics"`
+		} `json:"points"`
+	}
+	if err := json.Unmarshal(data, &h); err != nil || code != http.StatusOK || len(h.Points) != 1 || h.Points[0].Step != 3 || len(h.Latest.Metrics) != 2 {
+		t.Errorf("progress: %d %s (%v)", code, data, err)
+	}
+	if code, data := s.rest(t, http.MethodGet, "/api/v1/namespaces/default/mpijobs/ghost/progress", ""); code != http.StatusNotFound {
+		t.Errorf("progress of a missing job: %d %s", code, data)
+	}
+	if code, data := s.rest(t, http.MethodDelete, "/api/v1/namespaces/default/mpijobs/learner?wait=true", ""); code != http.StatusOK {
+		t.Fatalf("delete: %d %s", code, data)
+	}
+}
+
+func grep(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
