@@ -195,11 +195,11 @@ func printTable(w io.Writer, jobs []*job.MPIJob, wide bool, o Options) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	headers := []string{"NAME", "STATUS", "WORKERS", "MPI", "AGE", "DURATION"}
+	headers := []string{"NAME", "STATUS", "PROGRESS", "WORKERS", "MPI", "AGE", "DURATION"}
 	// Jobs of the kubernetes engine say which object runs them.
 	withBackend := slices.ContainsFunc(jobs, func(j *job.MPIJob) bool { return j.Status.Backend != "" })
 	if withBackend {
-		headers = slices.Insert(headers, 4, "BACKEND")
+		headers = slices.Insert(headers, 5, "BACKEND")
 	}
 	if o.AllNamespaces {
 		headers = append([]string{"NAMESPACE"}, headers...)
@@ -215,9 +215,9 @@ func printTable(w io.Writer, jobs []*job.MPIJob, wide bool, o Options) error {
 		now = time.Now()
 	}
 	for _, j := range jobs {
-		row := []string{j.Metadata.Name, Phase(o.IO, j), WorkersCell(j), string(j.Spec.MPIImplementation), Age(j.Metadata.CreationTimestamp, now), Duration(j, now)}
+		row := []string{j.Metadata.Name, Phase(o.IO, j), ProgressCell(j), WorkersCell(j), string(j.Spec.MPIImplementation), Age(j.Metadata.CreationTimestamp, now), Duration(j, now)}
 		if withBackend {
-			row = slices.Insert(row, 4, BackendCell(j))
+			row = slices.Insert(row, 5, BackendCell(j))
 		}
 		if o.AllNamespaces {
 			row = append([]string{j.Metadata.Namespace}, row...)
@@ -261,6 +261,31 @@ func Phase(ios *iostreams.IOStreams, j *job.MPIJob) string {
 		return p
 	}
 	return ios.Colorize(iostreams.PhaseColor(p), p)
+}
+
+// ProgressCell is how far a job's training has got, as its program reports
+// it: "42%" (with the estimated time left while it runs: "42% ETA 5m"),
+// "step 420" when the total is unknown, "-" before any report.
+func ProgressCell(j *job.MPIJob) string {
+	p := j.Status.Progress
+	if p == nil {
+		return "-"
+	}
+	f, ok := p.Fraction()
+	if !ok {
+		if p.Step > 0 {
+			return fmt.Sprintf("step %d", p.Step)
+		}
+		if p.Epoch > 0 {
+			return fmt.Sprintf("epoch %g", p.Epoch)
+		}
+		return "-"
+	}
+	cell := fmt.Sprintf("%d%%", int(f*100))
+	if r := p.EstimatedRemainingSeconds; r != nil && j.Status.Phase == job.PhaseRunning && f < 1 {
+		cell += " ETA " + HumanDuration(time.Duration(*r)*time.Second)
+	}
+	return cell
 }
 
 // WorkersCell is "ready/total" while a job is active and "succeeded/total"

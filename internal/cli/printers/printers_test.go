@@ -38,11 +38,11 @@ func jobs() []*job.MPIJob {
 		}
 		return j
 	}
-	return []*job.MPIJob{
-		mk("team-a", "mnist", job.PhaseRunning, 5*time.Minute, time.Minute, 4, 4),
-		mk("team-a", "resnet", job.PhaseSucceeded, 3*time.Hour, 2*time.Hour+13*time.Minute, 0, 8),
-		mk("team-b", "bert", job.PhaseQueued, 40*time.Second, 0, 0, 2),
-	}
+	mnist := mk("team-a", "mnist", job.PhaseRunning, 5*time.Minute, time.Minute, 4, 4)
+	mnist.Status.Progress = &job.Progress{Step: 420, TotalSteps: 1000, Percent: job.Ptr(42.0), EstimatedRemainingSeconds: job.Ptr(int32(330))}
+	resnet := mk("team-a", "resnet", job.PhaseSucceeded, 3*time.Hour, 2*time.Hour+13*time.Minute, 0, 8)
+	resnet.Status.Progress = &job.Progress{Step: 9000}
+	return []*job.MPIJob{mnist, resnet, mk("team-b", "bert", job.PhaseQueued, 40*time.Second, 0, 0, 2)}
 }
 
 func TestGolden(t *testing.T) {

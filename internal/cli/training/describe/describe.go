@@ -210,6 +210,7 @@ func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []job.Ev
 	kv("Workers", fmt.Sprintf("%d total: %d pending, %d running, %d ready, %d succeeded, %d failed", wc.Total, wc.Pending, wc.Running, wc.Ready, wc.Succeeded, wc.Failed))
 	tw.Flush()
 	printWorkers(w, ios, &st, v)
+	printProgress(w, st, now)
 	if len(st.Conditions) > 0 {
 		fmt.Fprintln(w, "Conditions:")
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)

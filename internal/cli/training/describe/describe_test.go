@@ -36,6 +36,8 @@ func TestGolden(t *testing.T) {
 				{Name: "worker-0", Index: 0, State: "Succeeded", Node: "vm", ExitCode: job.Ptr(int32(0)), Ranks: []int32{0, 1}},
 				{Name: "worker-1", Index: 1, State: "Failed", Node: "vm", ExitCode: job.Ptr(int32(2)), Ranks: []int32{2, 3}, Reason: "Error"},
 			},
+			Progress: &job.Progress{Step: 420, TotalSteps: 1000, Epoch: 1.5, TotalEpochs: 3, Percent: job.Ptr(42.0), EstimatedRemainingSeconds: job.Ptr(int32(330)),
+				Metrics: []job.MetricValue{{Name: "accuracy", Value: 0.91}, {Name: "loss", Value: 0.5312345678}}, UpdateTime: t0.Add(90 * time.Second)},
 			History: []job.Transition{{Phase: job.PhasePending, Reason: "Created", Message: "created", Time: t0}, {Phase: job.PhaseFailed, Reason: job.ReasonRankFailed, Message: "rank 3 failed", Time: t0.Add(95 * time.Second)}},
 		},
 	}
