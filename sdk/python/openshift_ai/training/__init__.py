@@ -19,6 +19,7 @@ from ._version import __version__
 from .aio import AsyncMPIJob, AsyncMPIJobClient
 from .api import OPERATIONS, Operation, RetryPolicy
 from .client import Monitor, MPIJob, MPIJobClient, WatchEvent, validate_document
+from ._progress import report
 from .config import ClientConfig, resolve_config
 from .errors import (
     AlreadyExistsError,
@@ -45,14 +46,18 @@ from .models import (
     EnvVar,
     Event,
     JobMetrics,
+    JobProgress,
     JobStatus,
     JobTemplate,
     LauncherSpec,
     LogLine,
     MetricSample,
+    MetricValue,
     MPIJobSpec,
     ObjectMeta,
     Phase,
+    Progress,
+    ProgressPoint,
     ReplicaMetrics,
     ReplicaStatus,
     ResourceCapacity,
@@ -110,6 +115,12 @@ __all__ = [
     "JobMetrics",
     "ReplicaMetrics",
     "MetricSample",
+    "MetricValue",
+    "JobProgress",
+    "Progress",
+    "ProgressPoint",
+    # reporting progress from a training script
+    "report",
     "Capacity",
     "ResourceCapacity",
     "AccessReview",

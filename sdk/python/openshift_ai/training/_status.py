@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from ._model import _Model
+from ._progress import Progress
 
 
 class Phase:
@@ -127,7 +128,9 @@ class JobStatus(_Model):
     (RankFailed, DeadlineExceeded, ...) and ``message`` says what happened
     and what to do. ``workers`` counts workers by state, ``worker_statuses``
     has per-worker details, ``history`` every phase transition, and
-    ``first_failed_worker`` / ``first_failed_rank`` point at the culprit."""
+    ``first_failed_worker`` / ``first_failed_rank`` point at the culprit.
+    ``progress`` is what the job's program last reported (None before its
+    first report; docs/user/progress.md)."""
 
     phase: str = ""
     reason: str = ""
@@ -145,6 +148,7 @@ class JobStatus(_Model):
     requested: Optional[ResourceTotals] = None
     queue_position: int = 0
     exit_code: Optional[int] = None
+    progress: Optional[Progress] = None
 
     _nested = {
         "workers": WorkerCounts,
@@ -153,6 +157,7 @@ class JobStatus(_Model):
         "history": (Transition,),
         "conditions": (Condition,),
         "requested": ResourceTotals,
+        "progress": Progress,
     }
     _times = ("start_time", "completion_time")
     _optional = ("first_failed_worker", "first_failed_rank", "exit_code")

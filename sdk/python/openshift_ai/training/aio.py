@@ -21,7 +21,7 @@ from ._resume import LogTracker, Reconnect, WatchTracker
 from .api import Request, RetryPolicy
 from .config import ClientConfig
 from .errors import ConflictError, FieldError, JobFailedError, NotFoundError, QuotaExceededError, TimeoutError, TrainingError, ValidationError
-from .models import AccessReview, Capacity, Event, JobMetrics, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
+from .models import AccessReview, Capacity, Event, JobMetrics, JobProgress, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["AsyncMPIJobClient", "AsyncMPIJob", "AsyncHTTPTransport"]
 
@@ -144,6 +144,10 @@ class AsyncMPIJob(_JobBase):
     async def metrics(self) -> JobMetrics:
         """CPU and memory use per replica over the last minutes."""
         return await self.client.get_metrics(self.name, self.namespace)
+
+    async def progress(self) -> JobProgress:
+        """How far training has got and its history (see :meth:`MPIJob.progress`)."""
+        return await self.client.get_progress(self.name, self.namespace)
 
     async def validate(self, raise_on_error: bool = True) -> List[FieldError]:
         """Ask the server to check this job's spec (a dry run); see
@@ -446,6 +450,10 @@ class AsyncMPIJobClient:
     async def get_metrics(self, name: str, namespace: Optional[str] = None) -> JobMetrics:
         """A job's recent CPU and memory use per replica."""
         return JobMetrics.from_dict(await self._transport.call(Request.of("GetJobMetrics", {"namespace": self._ns(namespace), "name": name})))
+
+    async def get_progress(self, name: str, namespace: Optional[str] = None) -> JobProgress:
+        """A job's reported progress and its history."""
+        return JobProgress.from_dict(await self._transport.call(Request.of("GetJobProgress", {"namespace": self._ns(namespace), "name": name})))
 
     async def capacity(self, namespace: Optional[str] = None) -> Capacity:
         """What new jobs in the namespace may still use."""

@@ -62,6 +62,7 @@ OPERATIONS: Dict[str, Operation] = {
     "ResumeJob": Operation("ResumeJob", "POST", _NS + "/mpijobs/{name}/resume"),
     "ListEvents": Operation("ListEvents", "GET", _NS + "/mpijobs/{name}/events"),
     "GetJobMetrics": Operation("GetJobMetrics", "GET", _NS + "/mpijobs/{name}/metrics"),
+    "GetJobProgress": Operation("GetJobProgress", "GET", _NS + "/mpijobs/{name}/progress"),
     "GetLogs": Operation("GetLogs", "GET", _NS + "/mpijobs/{name}/logs", streaming=True),
     "WatchJobs": Operation("WatchJobs", "GET", "/api/v1/watch/namespaces/{namespace}/mpijobs", streaming=True),
     "WatchAllJobs": Operation("WatchJobs", "GET", "/api/v1/watch/mpijobs", streaming=True),

@@ -13,7 +13,7 @@ from ._resume import LogTracker, Reconnect, WatchTracker
 from .api import HTTPTransport, Request, RetryPolicy
 from .config import ClientConfig
 from .errors import ConflictError, FieldError, JobFailedError, NotFoundError, QuotaExceededError, TimeoutError, TrainingError, ValidationError
-from .models import AccessReview, Capacity, Event, JobMetrics, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
+from .models import AccessReview, Capacity, Event, JobMetrics, JobProgress, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["MPIJobClient", "MPIJob", "WatchEvent", "Monitor", "validate_document"]
 
@@ -164,6 +164,12 @@ class MPIJob(_JobBase):
         minutes (``metrics().replica("worker-0").peak_cpu()``), when the
         engine measures it."""
         return self.client.get_metrics(self.name, self.namespace)
+
+    def progress(self) -> JobProgress:
+        """How far training has got, as the job's program reported it
+        (:func:`report` or ODH_PROGRESS lines): ``progress().latest.percent``,
+        ``.latest.metric("loss")``, and the history in ``.points``."""
+        return self.client.get_progress(self.name, self.namespace)
 
     def validate(self, raise_on_error: bool = True) -> List[FieldError]:
         """Ask the server to check this job's spec (a dry run); see
@@ -495,6 +501,10 @@ class MPIJobClient:
     def get_metrics(self, name: str, namespace: Optional[str] = None) -> JobMetrics:
         """A job's recent CPU and memory use per replica; see :meth:`MPIJob.metrics`."""
         return JobMetrics.from_dict(self._transport.call(Request.of("GetJobMetrics", {"namespace": self._ns(namespace), "name": name})))
+
+    def get_progress(self, name: str, namespace: Optional[str] = None) -> JobProgress:
+        """A job's reported progress and its history; see :meth:`MPIJob.progress`."""
+        return JobProgress.from_dict(self._transport.call(Request.of("GetJobProgress", {"namespace": self._ns(namespace), "name": name})))
 
     # -- cluster -------------------------------------------------------------
     def capacity(self, namespace: Optional[str] = None) -> Capacity:

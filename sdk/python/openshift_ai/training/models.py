@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
 
 from ._model import _OMIT, _camel, _encode, _Model, _quantity
+from ._progress import JobProgress, MetricValue, Progress, ProgressPoint
 from ._status import (
     TERMINAL_PHASES,
     AccessReview,
@@ -70,6 +71,10 @@ __all__ = [
     "JobTemplate",
     "AccessReview",
     "JobMetrics",
+    "JobProgress",
+    "Progress",
+    "ProgressPoint",
+    "MetricValue",
     "ReplicaMetrics",
     "MetricSample",
     "Phase",
