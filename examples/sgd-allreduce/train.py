@@ -9,12 +9,20 @@ Run locally:  mpirun -np 2 /usr/bin/python3 train.py --epochs 10
 Run as a job: odh training create mpijob -f examples/sgd-allreduce/mpijob.yaml --follow
 """
 import argparse
+import json
 import socket
 import sys
 import time
 
 import numpy as np
 from mpi4py import MPI
+
+try:  # the SDK's helper when it is on the path (mpijob.yaml puts it there)
+    from openshift_ai.training import report
+except ImportError:  # the same one-line format, by hand (docs/user/progress.md)
+    def report(**fields):
+        if MPI.COMM_WORLD.Get_rank() == 0:
+            print("ODH_PROGRESS " + json.dumps(fields), flush=True)
 
 
 def make_data(n, dim, seed):
@@ -71,6 +79,7 @@ def main():
             w -= args.lr * avg / size
         local_loss, _ = loss_and_grad(w, xs, ys, args.l2)
         loss = comm.allreduce(local_loss, op=MPI.SUM) / size
+        report(step=epoch * steps, total_steps=args.epochs * steps, epoch=epoch, total_epochs=args.epochs, loss=float(loss))
         print(f"rank {rank} epoch {epoch}/{args.epochs} shard_loss={local_loss:.4f} global_loss={loss:.4f}", flush=True)
 
     # Every rank must hold the same weights after synchronous SGD.

@@ -179,7 +179,9 @@ func TestTrainingExampleEndToEnd(t *testing.T) {
 		t.Errorf("worker 1 logs contain rank 0 output:\n%s", r.stdout)
 	}
 	r = s.odh(t, "", "training", "describe", "mpijob", "sgd-allreduce")
-	mustContain(t, "describe", r.stdout, "Phase:", "Succeeded", "worker-1", "History:", "Events:")
+	mustContain(t, "describe", r.stdout, "Phase:", "Succeeded", "worker-1", "History:", "Events:", "Progress:", "Done:      100% (step", "epoch 8/8", "loss=")
+	r = s.odh(t, "", "training", "list", "mpijob")
+	mustContain(t, "list", r.stdout, "PROGRESS", "100%")
 	r = s.odh(t, "", "training", "delete", "mpijob", "sgd-allreduce")
 	if r.code != 0 {
 		t.Fatalf("delete: %+v", r)

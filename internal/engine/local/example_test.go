@@ -14,7 +14,7 @@ import (
 
 // TestBundledExample runs examples/sgd-allreduce as `make run` does: the
 // server's working directory is the repository, and the command names the
-// script by a path relative to it.
+// script by a path relative to it. The example reports its progress.
 func TestBundledExample(t *testing.T) {
 	root, err := filepath.Abs("../../..")
 	if err != nil {
@@ -39,6 +39,15 @@ func TestBundledExample(t *testing.T) {
 	got := waitPhase(t, e, j.Metadata.Name, 60*time.Second, job.PhaseSucceeded, job.PhaseFailed)
 	if got.Status.Phase != job.PhaseSucceeded {
 		t.Fatalf("%s\nlogs: %q", describe(got), texts(logs(t, e, j.Metadata.Name, allLogs)))
+	}
+	// The example reports its progress with the SDK's helper: every epoch,
+	// the last one at 100 %.
+	p := got.Status.Progress
+	if f, ok := p.Fraction(); !ok || f != 1 || p.TotalEpochs != 8 || p.Epoch != 8 {
+		t.Errorf("progress of the finished example: %+v", p)
+	}
+	if _, ok := p.Metric("loss"); !ok {
+		t.Errorf("progress has no loss: %+v", p)
 	}
 	for w := range got.Spec.Replicas() {
 		lines := texts(logs(t, e, j.Metadata.Name, engine.LogOptions{Worker: job.Ptr(w)}))
