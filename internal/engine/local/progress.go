@@ -37,7 +37,7 @@ type jobProgress struct {
 	dirty     bool        // reports not yet saved
 	// final: the job is over; the tracker is let go once its history is
 	// on disk (JobProgress then reads progress.json).
-	final bool
+	final   bool
 	seq     uint64 // snapshots taken (e.mu)
 	written uint64 // last snapshot on disk (rec.pmu)
 }

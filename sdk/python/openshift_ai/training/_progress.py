@@ -84,6 +84,13 @@ class MetricValue(_Model):
     _optional = ("value",)
 
 
+def _find(metrics: List[MetricValue], name: str) -> Optional[float]:
+    for m in metrics:
+        if m.name == name:
+            return m.value
+    return None
+
+
 @dataclass
 class Progress(_Model):
     """How far a job's training has got, as its program reported it.
@@ -108,10 +115,7 @@ class Progress(_Model):
 
     def metric(self, name: str) -> Optional[float]:
         """The latest value of a metric, or None."""
-        for m in self.metrics:
-            if m.name == name:
-                return m.value
-        return None
+        return _find(self.metrics, name)
 
 
 @dataclass
@@ -131,10 +135,7 @@ class ProgressPoint(_Model):
 
     def metric(self, name: str) -> Optional[float]:
         """The value of a metric in this report, or None."""
-        for m in self.metrics:
-            if m.name == name:
-                return m.value
-        return None
+        return _find(self.metrics, name)
 
 
 @dataclass
