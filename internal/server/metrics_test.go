@@ -176,7 +176,8 @@ func TestJobMetricsOverREST(t *testing.T) {
 // job's status, its progress history and /metrics show it.
 func TestProgressOverRESTAndMetrics(t *testing.T) {
 	s := startServer(t)
-	script := `echo "ODH_PROGRESS step=3 total_steps=12 loss=0.25 top-1=0.5"; sleep 20`
+	// One report, from rank 0 of the job's two.
+	script := `[ "${OMPI_COMM_WORLD_RANK:-$PMI_RANK}" = 0 ] && echo "ODH_PROGRESS step=3 total_steps=12 loss=0.25 top-1=0.5"; sleep 20`
 	createREST(t, s, "learner", []string{"sh", "-c", script}, "")
 	var prom string
 	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(prom, `odh_job_training_metric{job="learner",metric="loss",namespace="default"} 0.25`); {
