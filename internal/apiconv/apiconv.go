@@ -230,8 +230,6 @@ func statusToProto(s *job.Status) *trainingv1.JobStatus {
 		ExitCode:                  s.ExitCode,
 		Backend:                   s.Backend,
 		ReadOnly:                  s.ReadOnly,
-		ProgressPercentage:        s.ProgressPercentage,
-		EstimatedRemainingSeconds: s.EstimatedRemainingSeconds,
 		Progress:                  ProgressToProto(s.Progress),
 	}
 	if w := s.Workers; w != (job.WorkerCounts{}) {
@@ -272,8 +270,6 @@ func statusFromProto(p *trainingv1.JobStatus) job.Status {
 		ExitCode:                  p.ExitCode,
 		Backend:                   p.GetBackend(),
 		ReadOnly:                  p.GetReadOnly(),
-		ProgressPercentage:        p.ProgressPercentage,
-		EstimatedRemainingSeconds: p.EstimatedRemainingSeconds,
 		Progress:                  ProgressFromProto(p.GetProgress()),
 	}
 	if w := p.GetWorkers(); w != nil {

@@ -54,8 +54,6 @@ func (j *MPIJob) DeepCopy() *MPIJob {
 	if j.UpstreamTrainJob != nil {
 		c.UpstreamTrainJob = runtime.DeepCopyJSON(j.UpstreamTrainJob)
 	}
-	st.ProgressPercentage = copyPtr(j.Status.ProgressPercentage)
-	st.EstimatedRemainingSeconds = copyPtr(j.Status.EstimatedRemainingSeconds)
 	return &c
 }
 

@@ -34,7 +34,6 @@ func TestDeepCopySharesNothing(t *testing.T) {
 	st.Conditions = []job.Condition{{Type: "x"}}
 	st.Requested = &job.Totals{Slots: 4}
 	st.ExitCode = job.Ptr(int32(1))
-	st.ProgressPercentage, st.EstimatedRemainingSeconds = job.Ptr(int32(50)), job.Ptr(int32(60))
 	j.UpstreamTrainJob = map[string]any{"spec": map[string]any{"runtimeRef": map[string]any{"name": "r"}}}
 	st.Progress = &job.Progress{Percent: job.Ptr(50.0), EstimatedRemainingSeconds: job.Ptr(int32(3)), Metrics: []job.MetricValue{{Name: "loss", Value: 1}}}
 	c := j.DeepCopy()

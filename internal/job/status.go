@@ -87,12 +87,9 @@ type Status struct {
 	// ReadOnly marks jobs listed but not managed (TrainJobs of runtimes
 	// without an MPI policy): status, logs and delete only.
 	ReadOnly bool `json:"readOnly,omitempty"`
-	// ProgressPercentage and EstimatedRemainingSeconds come from Kubeflow
-	// Trainer's status.trainerStatus when the training reports them.
-	ProgressPercentage        *int32 `json:"progressPercentage,omitempty"`
-	EstimatedRemainingSeconds *int32 `json:"estimatedRemainingSeconds,omitempty"`
 	// Progress is what the job's program last reported (ODH_PROGRESS
-	// lines); nil until it reports.
+	// lines; on the Trainer backend Kubeflow Trainer's
+	// status.trainerStatus); nil until it reports.
 	Progress *Progress `json:"progress,omitempty"`
 }
 

@@ -127,6 +127,11 @@ type trainStatus struct {
 	TrainerStatus *struct {
 		ProgressPercentage        *int32 `json:"progressPercentage,omitempty"`
 		EstimatedRemainingSeconds *int32 `json:"estimatedRemainingSeconds,omitempty"`
+		Metrics                   []struct {
+			Name  string `json:"name"`
+			Value string `json:"value"`
+		} `json:"metrics,omitempty"`
+		LastUpdatedTime *metav1.Time `json:"lastUpdatedTime,omitempty"`
 	} `json:"trainerStatus,omitempty"`
 }
 
@@ -277,14 +282,23 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// trainerProgress copies Trainer's progress report (status.trainerStatus,
-// alpha behind Trainer's TrainJobStatus feature gate) into the status.
-// This is the hook progress reporting (issue 17) builds on.
+// trainerProgress turns Trainer's progress report (status.trainerStatus,
+// alpha behind Trainer's TrainJobStatus feature gate) into the job's
+// progress: percent, time left, and the metrics (step, total_steps, epoch
+// and total_epochs fill the fields of those names; job.ProgressFromTrainerStatus).
 func trainerProgress(st *job.Status, ts trainStatus) {
-	if p := ts.TrainerStatus; p != nil {
-		st.ProgressPercentage = copyPtr(p.ProgressPercentage)
-		st.EstimatedRemainingSeconds = copyPtr(p.EstimatedRemainingSeconds)
+	p := ts.TrainerStatus
+	if p == nil {
+		return
 	}
+	tr := &job.TrainerStatus{ProgressPercentage: p.ProgressPercentage, EstimatedRemainingSeconds: p.EstimatedRemainingSeconds}
+	if p.LastUpdatedTime != nil {
+		tr.LastUpdatedTime = p.LastUpdatedTime.UTC()
+	}
+	for _, m := range p.Metrics {
+		tr.Metrics = append(tr.Metrics, job.TrainerMetric{Name: m.Name, Value: m.Value})
+	}
+	st.Progress = job.ProgressFromTrainerStatus(tr)
 }
 
 // isMPIRuntime reports whether a ClusterTrainingRuntime runs MPI

@@ -116,7 +116,6 @@ export interface JobStatus {
   backend?: string;
   completionTime?: string;
   conditions?: Condition[];
-  estimatedRemainingSeconds?: number;
   exitCode?: number;
   /** MPI rank that failed first, when known. */
   firstFailedRank?: number;
@@ -130,14 +129,10 @@ export interface JobStatus {
   phase?: string;
   /**
    * What the job's program last reported about its training (ODH_PROGRESS
-   * lines on its output, docs/user/progress.md); unset until it reports.
+   * lines on its output, docs/user/progress.md; on the Trainer backend
+   * Kubeflow Trainer's status.trainerStatus); unset until it reports.
    */
   progress?: Progress;
-  /**
-   * Progress the training reports through Kubeflow Trainer
-   * (status.trainerStatus), when present.
-   */
-  progressPercentage?: number;
   /** Position in the queue when phase is Queued (1 = next). */
   queuePosition?: number;
   /**

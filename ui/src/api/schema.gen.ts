@@ -185,9 +185,6 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
         "ref": "Condition"
       }
     },
-    "estimatedRemainingSeconds": {
-      "type": "integer"
-    },
     "exitCode": {
       "type": "integer"
     },
@@ -231,11 +228,7 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
     "progress": {
       "type": "object",
       "ref": "Progress",
-      "description": "What the job's program last reported about its training (ODH_PROGRESS\nlines on its output, docs/user/progress.md); unset until it reports."
-    },
-    "progressPercentage": {
-      "type": "integer",
-      "description": "Progress the training reports through Kubeflow Trainer\n(status.trainerStatus), when present."
+      "description": "What the job's program last reported about its training (ODH_PROGRESS\nlines on its output, docs/user/progress.md; on the Trainer backend\nKubeflow Trainer's status.trainerStatus); unset until it reports."
     },
     "queuePosition": {
       "type": "integer",

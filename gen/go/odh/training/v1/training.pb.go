@@ -1092,12 +1092,9 @@ type JobStatus struct {
 	// Set for jobs odh-training lists but does not manage (e.g. TrainJobs of
 	// a torch or DeepSpeed runtime): status, logs and delete only.
 	ReadOnly bool `protobuf:"varint,18,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
-	// Progress the training reports through Kubeflow Trainer
-	// (status.trainerStatus), when present.
-	ProgressPercentage        *int32 `protobuf:"varint,19,opt,name=progress_percentage,json=progressPercentage,proto3,oneof" json:"progress_percentage,omitempty"`
-	EstimatedRemainingSeconds *int32 `protobuf:"varint,20,opt,name=estimated_remaining_seconds,json=estimatedRemainingSeconds,proto3,oneof" json:"estimated_remaining_seconds,omitempty"`
 	// What the job's program last reported about its training (ODH_PROGRESS
-	// lines on its output, docs/user/progress.md); unset until it reports.
+	// lines on its output, docs/user/progress.md; on the Trainer backend
+	// Kubeflow Trainer's status.trainerStatus); unset until it reports.
 	Progress      *Progress `protobuf:"bytes,21,opt,name=progress,proto3" json:"progress,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1257,20 +1254,6 @@ func (x *JobStatus) GetReadOnly() bool {
 		return x.ReadOnly
 	}
 	return false
-}
-
-func (x *JobStatus) GetProgressPercentage() int32 {
-	if x != nil && x.ProgressPercentage != nil {
-		return *x.ProgressPercentage
-	}
-	return 0
-}
-
-func (x *JobStatus) GetEstimatedRemainingSeconds() int32 {
-	if x != nil && x.EstimatedRemainingSeconds != nil {
-		return *x.EstimatedRemainingSeconds
-	}
-	return 0
 }
 
 func (x *JobStatus) GetProgress() *Progress {
@@ -4165,7 +4148,7 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
-	"\x06effect\x18\x04 \x01(\tR\x06effect\"\xeb\b\n" +
+	"\x06effect\x18\x04 \x01(\tR\x06effect\"\xf6\a\n" +
 	"\tJobStatus\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
@@ -4188,16 +4171,12 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x0equeue_position\x18\x0f \x01(\x05R\rqueuePosition\x12 \n" +
 	"\texit_code\x18\x10 \x01(\x05H\x02R\bexitCode\x88\x01\x01\x12\x18\n" +
 	"\abackend\x18\x11 \x01(\tR\abackend\x12\x1b\n" +
-	"\tread_only\x18\x12 \x01(\bR\breadOnly\x124\n" +
-	"\x13progress_percentage\x18\x13 \x01(\x05H\x03R\x12progressPercentage\x88\x01\x01\x12C\n" +
-	"\x1bestimated_remaining_seconds\x18\x14 \x01(\x05H\x04R\x19estimatedRemainingSeconds\x88\x01\x01\x125\n" +
+	"\tread_only\x18\x12 \x01(\bR\breadOnly\x125\n" +
 	"\bprogress\x18\x15 \x01(\v2\x19.odh.training.v1.ProgressR\bprogressB\x16\n" +
 	"\x14_first_failed_workerB\x14\n" +
 	"\x12_first_failed_rankB\f\n" +
 	"\n" +
-	"_exit_codeB\x16\n" +
-	"\x14_progress_percentageB\x1e\n" +
-	"\x1c_estimated_remaining_seconds\"\xfd\x02\n" +
+	"_exit_codeJ\x04\b\x13\x10\x14J\x04\b\x14\x10\x15R\x13progress_percentageR\x1bestimated_remaining_seconds\"\xfd\x02\n" +
 	"\bProgress\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\x05R\x04step\x12\x1f\n" +
 	"\vtotal_steps\x18\x02 \x01(\x05R\n" +
