@@ -129,7 +129,9 @@ class JobStatus(_Model):
     and what to do. ``workers`` counts workers by state, ``worker_statuses``
     has per-worker details, ``history`` every phase transition, and
     ``first_failed_worker`` / ``first_failed_rank`` point at the culprit.
-    ``progress`` is what the job's program last reported (None before its
+    ``backend`` names the object that runs the job on a cluster ("MPIJob"
+    or "TrainJob"); ``read_only`` jobs are listed but not managed (status,
+    logs and delete only). ``progress`` is what the job's program last reported (None before its
     first report; docs/user/progress.md)."""
 
     phase: str = ""
@@ -148,6 +150,8 @@ class JobStatus(_Model):
     requested: Optional[ResourceTotals] = None
     queue_position: int = 0
     exit_code: Optional[int] = None
+    backend: str = ""
+    read_only: bool = False
     progress: Optional[Progress] = None
 
     _nested = {

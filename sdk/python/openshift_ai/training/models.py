@@ -375,7 +375,9 @@ class MPIJobSpec(_Model):
 
     ``namespace`` defaults to the client's namespace. ``env`` may be a list of
     :class:`EnvVar` or a dict. ``worker_spec`` is the API's ``spec.workers``
-    and ``launcher_spec`` its ``spec.launcher``.
+    and ``launcher_spec`` its ``spec.launcher``. ``runtime`` picks the
+    backend on a cluster (a Trainer ClusterTrainingRuntime's name, or
+    ``"mpijob"``; empty: the server's default).
 
     ``to_dict()`` returns the job document the API accepts; :meth:`validate`
     checks it with the server's rules and reports every problem at once."""
@@ -399,6 +401,7 @@ class MPIJobSpec(_Model):
     image_pull_secrets: List[str] = field(default_factory=list)
     node_selector: Dict[str, str] = field(default_factory=dict)
     tolerations: List[Toleration] = field(default_factory=list)
+    runtime: str = ""
 
     _nested = {
         "worker_spec": WorkerSpec,
