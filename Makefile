@@ -28,7 +28,7 @@ LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).GitCommi
 
 # System packages, installed by the targets that need them (hack/ensure-packages.sh is idempotent).
 RUN_PACKAGES := openmpi-bin mpich python3-mpi4py python3-numpy procps curl ca-certificates
-TEST_PACKAGES := $(RUN_PACKAGES) python3-pytest etcd-server chromium haproxy
+TEST_PACKAGES := $(RUN_PACKAGES) python3-pytest etcd-server chromium haproxy prometheus
 GEN_PACKAGES := protobuf-compiler libprotobuf-dev golang-github-gogo-googleapis-dev
 GOOGLEAPIS := /usr/share/gocode/src/github.com/gogo/googleapis
 
