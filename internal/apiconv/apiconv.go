@@ -218,19 +218,19 @@ func replicaFromProto(r *trainingv1.ReplicaStatus) job.ReplicaStatus {
 
 func statusToProto(s *job.Status) *trainingv1.JobStatus {
 	p := &trainingv1.JobStatus{
-		Phase:                     string(s.Phase),
-		Reason:                    s.Reason,
-		Message:                   s.Message,
-		StartTime:                 ts(s.StartTime),
-		CompletionTime:            ts(s.CompletionTime),
-		FirstFailedWorker:         s.FirstFailedWorker,
-		FirstFailedRank:           s.FirstFailedRank,
-		Attempts:                  s.Attempts,
-		QueuePosition:             s.QueuePosition,
-		ExitCode:                  s.ExitCode,
-		Backend:                   s.Backend,
-		ReadOnly:                  s.ReadOnly,
-		Progress:                  ProgressToProto(s.Progress),
+		Phase:             string(s.Phase),
+		Reason:            s.Reason,
+		Message:           s.Message,
+		StartTime:         ts(s.StartTime),
+		CompletionTime:    ts(s.CompletionTime),
+		FirstFailedWorker: s.FirstFailedWorker,
+		FirstFailedRank:   s.FirstFailedRank,
+		Attempts:          s.Attempts,
+		QueuePosition:     s.QueuePosition,
+		ExitCode:          s.ExitCode,
+		Backend:           s.Backend,
+		ReadOnly:          s.ReadOnly,
+		Progress:          ProgressToProto(s.Progress),
 	}
 	if w := s.Workers; w != (job.WorkerCounts{}) {
 		p.Workers = &trainingv1.WorkerCounts{Total: w.Total, Pending: w.Pending, Running: w.Running, Ready: w.Ready, Succeeded: w.Succeeded, Failed: w.Failed}
@@ -258,19 +258,19 @@ func statusFromProto(p *trainingv1.JobStatus) job.Status {
 		return job.Status{}
 	}
 	s := job.Status{
-		Phase:                     job.Phase(p.GetPhase()),
-		Reason:                    p.GetReason(),
-		Message:                   p.GetMessage(),
-		StartTime:                 fromTS(p.GetStartTime()),
-		CompletionTime:            fromTS(p.GetCompletionTime()),
-		FirstFailedWorker:         p.FirstFailedWorker,
-		FirstFailedRank:           p.FirstFailedRank,
-		Attempts:                  p.GetAttempts(),
-		QueuePosition:             p.GetQueuePosition(),
-		ExitCode:                  p.ExitCode,
-		Backend:                   p.GetBackend(),
-		ReadOnly:                  p.GetReadOnly(),
-		Progress:                  ProgressFromProto(p.GetProgress()),
+		Phase:             job.Phase(p.GetPhase()),
+		Reason:            p.GetReason(),
+		Message:           p.GetMessage(),
+		StartTime:         fromTS(p.GetStartTime()),
+		CompletionTime:    fromTS(p.GetCompletionTime()),
+		FirstFailedWorker: p.FirstFailedWorker,
+		FirstFailedRank:   p.FirstFailedRank,
+		Attempts:          p.GetAttempts(),
+		QueuePosition:     p.GetQueuePosition(),
+		ExitCode:          p.ExitCode,
+		Backend:           p.GetBackend(),
+		ReadOnly:          p.GetReadOnly(),
+		Progress:          ProgressFromProto(p.GetProgress()),
 	}
 	if w := p.GetWorkers(); w != nil {
 		s.Workers = job.WorkerCounts{Total: w.GetTotal(), Pending: w.GetPending(), Running: w.GetRunning(), Ready: w.GetReady(), Succeeded: w.GetSucceeded(), Failed: w.GetFailed()}

@@ -141,4 +141,3 @@ func mul(q resource.Quantity, n int64) resource.Quantity {
 	out.Mul(n)
 	return out
 }
-
