@@ -289,6 +289,8 @@ func (e *Engine) setSuspend(ctx context.Context, namespace, name string, suspend
 	}
 	verb := map[bool]string{true: "suspended", false: "resumed"}[suspend]
 	switch ph := cur.Status.Phase; {
+	case cur.Status.ReadOnly:
+		return nil, &job.Error{Kind: job.KindConflict, Message: fmt.Sprintf("TrainJob %q runs on runtime %q, which has no MPI policy: odh-training shows it read-only (status, logs, events, delete) and it cannot be %s here", name, cur.Spec.Runtime, verb), Hint: "Use kubectl patch trainjob " + name + " or the tool that created it"}
 	case ph == job.PhaseDeleting:
 		return nil, job.Errorf(job.KindConflict, "MPIJob %q is being deleted and cannot be %s", name, verb)
 	case ph.Terminal():

@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -34,8 +35,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/engine/kube"
@@ -58,6 +63,9 @@ type options struct {
 	jobs       int
 	jobWorkers int
 	nodes      int
+	// runtime: "" runs the jobs as MPIJobs; a ClusterTrainingRuntime name
+	// (deploy/runtimes) runs them as Kubeflow Trainer TrainJobs.
+	runtime string
 }
 
 type bench struct {
@@ -80,6 +88,7 @@ func run() error {
 	flag.IntVar(&o.bigWorkers, "workers", 200, "workers of the big job")
 	flag.IntVar(&o.jobs, "jobs", 100, "concurrent jobs")
 	flag.IntVar(&o.jobWorkers, "job-workers", 4, "workers per concurrent job")
+	flag.StringVar(&o.runtime, "runtime", "", "run the jobs as TrainJobs on this ClusterTrainingRuntime (e.g. odh-openmpi4, installed from deploy/runtimes when missing); empty: MPIJobs")
 	flag.IntVar(&o.nodes, "nodes", 6, "extra kwok nodes (110 pods each) added for the benchmark")
 	flag.Parse()
 
@@ -118,8 +127,15 @@ func run() error {
 		return err
 	}
 	go b.sampleHeap(ctx)
-	fmt.Fprintf(b.out, "# kubernetes engine benchmark\n\nHarness: %s, %d CPUs, Go %s; namespace %s; %d extra kwok nodes. Engine heap before start: %s.\n\n",
-		h.APIServerURL(), runtime.NumCPU(), runtime.Version(), b.ns, o.nodes, mib(base))
+	backend := "MPIJob (MPI operator)"
+	if o.runtime != "" {
+		if err := b.ensureRuntime(ctx, cfg); err != nil {
+			return err
+		}
+		backend = "TrainJob on runtime " + o.runtime + " (Kubeflow Trainer, JobSet)"
+	}
+	fmt.Fprintf(b.out, "# kubernetes engine benchmark: %s\n\nHarness: %s, %d CPUs, Go %s; namespace %s; %d extra kwok nodes. Engine heap before start: %s.\n\n",
+		backend, h.APIServerURL(), runtime.NumCPU(), runtime.Version(), b.ns, o.nodes, mib(base))
 	for _, sc := range []struct {
 		name string
 		f    func(context.Context) error
@@ -243,6 +259,7 @@ func (b *bench) newJob(name string, workers int) *job.MPIJob {
 	j := &job.MPIJob{Metadata: job.ObjectMeta{Name: name, Namespace: b.ns}, Spec: job.Spec{
 		Image: "mpioperator/mpi-pi:openmpi", Command: []string{"python3", "train.py"},
 		Workers: job.WorkerSpec{Replicas: job.Ptr(int32(workers)), Resources: job.Resources{CPU: "10m", Memory: "16Mi"}},
+		Runtime: b.o.runtime,
 	}}
 	if err := job.Prepare(j); err != nil {
 		panic(err)
@@ -365,4 +382,35 @@ func (b *bench) deleteAll(ctx context.Context, names []string) time.Duration {
 	}
 	wg.Wait()
 	return time.Since(start)
+}
+
+// ensureRuntime installs the named runtime from deploy/runtimes when the
+// cluster lacks it, and waits until the engine can use it.
+func (b *bench) ensureRuntime(ctx context.Context, cfg *rest.Config) error {
+	gvr := schema.GroupVersionResource{Group: "trainer.kubeflow.org", Version: "v1alpha1", Resource: "clustertrainingruntimes"}
+	dyn := dynamic.NewForConfigOrDie(cfg)
+	if _, err := dyn.Resource(gvr).Get(ctx, b.o.runtime, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		data, err := os.ReadFile(filepath.Join(b.h.Layout.Root, "deploy", "runtimes", b.o.runtime+".yaml"))
+		if err != nil {
+			return fmt.Errorf("runtime %s: %w", b.o.runtime, err)
+		}
+		var obj map[string]any
+		if err := yaml.Unmarshal(data, &obj); err != nil {
+			return err
+		}
+		if _, err := dyn.Resource(gvr).Create(ctx, &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := b.eng.Admit(ctx, b.newJob("probe-runtime", 1))
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -18,7 +18,7 @@ type counter struct {
 	mu     sync.Mutex
 	byVerb map[string]int
 	total  atomic.Int64
-	// createDur records the round trip of every MPIJob create.
+	// createDur records the round trip of every MPIJob or TrainJob create.
 	createDur []time.Duration
 }
 
@@ -39,7 +39,7 @@ func (c *counter) wrap(rt http.RoundTripper) http.RoundTripper {
 		c.total.Add(1)
 		c.mu.Lock()
 		c.byVerb[verb]++
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/mpijobs") && q.Get("dryRun") == "" {
+		if r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/mpijobs") || strings.HasSuffix(r.URL.Path, "/trainjobs")) && q.Get("dryRun") == "" {
 			c.createDur = append(c.createDur, time.Since(start))
 		}
 		c.mu.Unlock()

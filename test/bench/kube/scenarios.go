@@ -43,7 +43,8 @@ func (b *bench) createLatency(ctx context.Context) error {
 	api := slices.Clone(b.cnt.createDur)
 	b.cnt.mu.Unlock()
 	fmt.Fprintf(b.out, "## Create latency (%d jobs, one after another)\n\n| measure | p50 | p95 | p99 | max |\n|---|---|---|---|---|\n", b.o.creates)
-	fmt.Fprintf(b.out, "| MPIJob POST to the API server | %s | %s | %s | %s |\n", ms(pct(api, .5)), ms(pct(api, .95)), ms(pct(api, .99)), ms(pct(api, 1)))
+	fmt.Fprintf(b.out, "| %s POST to the API server |", map[bool]string{false: "MPIJob", true: "TrainJob"}[b.o.runtime != ""])
+	fmt.Fprintf(b.out, " %s | %s | %s | %s |\n", ms(pct(api, .5)), ms(pct(api, .95)), ms(pct(api, .99)), ms(pct(api, 1)))
 	fmt.Fprintf(b.out, "| engine Create (POST + cache caught up) | %s | %s | %s | %s |\n\n", ms(pct(total, .5)), ms(pct(total, .95)), ms(pct(total, .99)), ms(pct(total, 1)))
 	fmt.Fprintf(b.out, "Deleting them: %s.\n\n", b.deleteAll(ctx, names).Round(time.Millisecond))
 	return nil
@@ -66,7 +67,20 @@ func (b *bench) propagation(ctx context.Context) error {
 	engAt := map[int]time.Time{}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := b.cs.CoreV1().Pods(b.ns).Watch(wctx, metav1.ListOptions{LabelSelector: "training.kubeflow.org/job-name=" + name + ",training.kubeflow.org/job-role=worker"})
+	sel, indexLabel := "training.kubeflow.org/job-name="+name+",training.kubeflow.org/job-role=worker", "training.kubeflow.org/replica-index"
+	if b.o.runtime != "" {
+		sel, indexLabel = "jobset.sigs.k8s.io/jobset-name="+name+",jobset.sigs.k8s.io/replicatedjob-name=node", "batch.kubernetes.io/job-completion-index"
+	}
+	podNames := map[int]string{}
+	pl, err := b.cs.CoreV1().Pods(b.ns).List(wctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return err
+	}
+	for _, p := range pl.Items {
+		i, _ := strconv.Atoi(p.Labels[indexLabel])
+		podNames[i] = p.Name
+	}
+	w, err := b.cs.CoreV1().Pods(b.ns).Watch(wctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return err
 	}
@@ -79,7 +93,7 @@ func (b *bench) propagation(ctx context.Context) error {
 			if p.Status.Phase != corev1.PodFailed {
 				continue
 			}
-			i, _ := strconv.Atoi(p.Labels["training.kubeflow.org/replica-index"])
+			i, _ := strconv.Atoi(p.Labels[indexLabel])
 			mu.Lock()
 			if _, ok := podAt[i]; !ok {
 				podAt[i] = time.Now()
@@ -105,7 +119,7 @@ func (b *bench) propagation(ctx context.Context) error {
 	}()
 	time.Sleep(200 * time.Millisecond)
 	for i := range n {
-		if err := b.h.SetPodExitCode(ctx, b.ns, fmt.Sprintf("%s-worker-%d", name, i), 1); err != nil {
+		if err := b.h.SetPodExitCode(ctx, b.ns, podNames[i], 1); err != nil {
 			return err
 		}
 		time.Sleep(150 * time.Millisecond)
