@@ -66,6 +66,10 @@ type options struct {
 	// runtime: "" runs the jobs as MPIJobs; a ClusterTrainingRuntime name
 	// (deploy/runtimes) runs them as Kubeflow Trainer TrainJobs.
 	runtime string
+	// change: how propagation changes a worker — "exit" (the pod fails)
+	// or "restart" (its container restarts; the pod stays). JobSet stops a
+	// TrainJob's pods when one fails, so only restarts give many samples.
+	change string
 }
 
 type bench struct {
@@ -89,6 +93,7 @@ func run() error {
 	flag.IntVar(&o.jobs, "jobs", 100, "concurrent jobs")
 	flag.IntVar(&o.jobWorkers, "job-workers", 4, "workers per concurrent job")
 	flag.StringVar(&o.runtime, "runtime", "", "run the jobs as TrainJobs on this ClusterTrainingRuntime (e.g. odh-openmpi4, installed from deploy/runtimes when missing); empty: MPIJobs")
+	flag.StringVar(&o.change, "propagation-change", "exit", "how propagation changes each worker: exit (the pod fails) or restart (its container restarts)")
 	flag.IntVar(&o.nodes, "nodes", 6, "extra kwok nodes (110 pods each) added for the benchmark")
 	flag.Parse()
 
