@@ -1,7 +1,10 @@
 package job
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
+	"io"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -11,6 +14,7 @@ import (
 
 	kubeflow "github.com/kubeflow/mpi-operator/pkg/apis/kubeflow/v2beta1"
 	sigsjson "sigs.k8s.io/json"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -105,26 +109,34 @@ func parseHighLevel(data []byte, doc any, name string) (*MPIJob, error) {
 }
 
 // SplitDocuments splits a multi-document YAML stream ("---" separators) into
-// its non-empty documents. JSON input is returned as one document.
-func SplitDocuments(data []byte) [][]byte {
-	var docs [][]byte
-	var cur bytes.Buffer
-	flush := func() {
-		if len(bytes.TrimSpace(stripComments(cur.Bytes()))) > 0 {
-			docs = append(docs, bytes.Clone(cur.Bytes()))
-		}
-		cur.Reset()
-	}
-	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
-		trimmed := strings.TrimRight(string(line), " \t\r\n")
-		if trimmed == "---" || strings.HasPrefix(trimmed, "--- ") {
-			flush()
+// its non-empty documents, as kubectl does (k8s.io/apimachinery's YAML
+// reader). JSON input is one document. Text after a separator on its line
+// (other than a comment) is an error naming the line, not silently dropped.
+func SplitDocuments(data []byte) ([][]byte, error) {
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		rest, ok := bytes.CutPrefix(line, []byte("---"))
+		if !ok {
 			continue
 		}
-		cur.Write(line)
+		if t := bytes.TrimSpace(rest); len(t) > 0 && t[0] != '#' {
+			return nil, BadRequest("manifest", string(bytes.TrimSpace(line)), fmt.Sprintf(
+				"line %d: text after the document separator %q: put the separator on a line of its own and the document below it", i+1, "---"))
+		}
 	}
-	flush()
-	return docs
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	var docs [][]byte
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, BadRequest("manifest", "", fmt.Sprintf("cannot split the YAML documents: %v", err))
+		}
+		if len(bytes.TrimSpace(stripComments(doc))) > 0 {
+			docs = append(docs, doc)
+		}
+	}
 }
 
 func stripComments(b []byte) []byte {

@@ -155,9 +155,28 @@ spec:
 }
 
 func TestSplitDocuments(t *testing.T) {
-	docs := job.SplitDocuments([]byte("# comment only\n---\na: 1\n---\n\n---\nb: 2\n"))
-	if len(docs) != 2 {
-		t.Fatalf("got %d documents: %q", len(docs), docs)
+	tests := []struct {
+		in      string
+		want    int
+		wantErr string
+	}{
+		{in: "# comment only\n---\na: 1\n---\n\n---\nb: 2\n", want: 2},
+		{in: "a: 1\n--- # a comment\nb: 2\n", want: 2},
+		{in: "{\"a\": 1}", want: 1},
+		{in: "a: 1\n--- b: 2\nc: 3\n", wantErr: "line 2: text after the document separator"},
+		{in: "---metadata: {name: x}\n", wantErr: "line 1:"},
+	}
+	for _, tt := range tests {
+		docs, err := job.SplitDocuments([]byte(tt.in))
+		if tt.wantErr != "" {
+			if !job.IsKind(err, job.KindBadRequest) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("SplitDocuments(%q) = %q, %v; want an error with %q", tt.in, docs, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || len(docs) != tt.want {
+			t.Errorf("SplitDocuments(%q) = %d documents %q, %v; want %d", tt.in, len(docs), docs, err, tt.want)
+		}
 	}
 }
 

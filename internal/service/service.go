@@ -61,7 +61,10 @@ func jobFromRequest(ctx context.Context, req *trainingv1.CreateJobRequest) (*job
 	case req.GetJob() != nil && req.GetManifest() != "":
 		return nil, job.BadRequest("manifest", "", "set either job or manifest, not both")
 	case req.GetManifest() != "":
-		docs := job.SplitDocuments([]byte(req.GetManifest()))
+		docs, err := job.SplitDocuments([]byte(req.GetManifest()))
+		if err != nil {
+			return nil, err
+		}
 		if len(docs) > 1 {
 			return nil, job.BadRequest("manifest", "", fmt.Sprintf("the manifest holds %d documents; create one job per request", len(docs)))
 		}

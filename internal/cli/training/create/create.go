@@ -291,7 +291,14 @@ func readFiles(o *Options) ([][]byte, error) {
 		if err != nil {
 			return nil, &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("cannot read %s: %v", name, err)}
 		}
-		split := job.SplitDocuments(data)
+		split, err := job.SplitDocuments(data)
+		if err != nil {
+			var je *job.Error
+			if errors.As(err, &je) {
+				je.Message = name + ": " + je.Message
+			}
+			return nil, err
+		}
 		if len(split) == 0 {
 			return nil, &job.Error{Kind: job.KindBadRequest, Message: fmt.Sprintf("%s holds no job document", name)}
 		}
