@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/duration"
 	"k8s.io/client-go/util/jsonpath"
 	"sigs.k8s.io/yaml"
 
@@ -322,36 +323,12 @@ func Duration(j *job.MPIJob, now time.Time) string {
 	return HumanDuration(end.Sub(s))
 }
 
-// HumanDuration is kubectl's short duration format.
+// HumanDuration is kubectl's short duration format (AGE columns): 5m3s,
+// 4h30m, 2d2h, 3y — k8s.io/apimachinery's, so both tools print the same.
+// Negative durations (clock skew) print as 0s.
 func HumanDuration(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
-	switch s := int(d.Round(time.Second) / time.Second); {
-	case s < 60*2:
-		return fmt.Sprintf("%ds", s)
-	case s < 60*10:
-		if s%60 == 0 {
-			return fmt.Sprintf("%dm", s/60)
-		}
-		return fmt.Sprintf("%dm%ds", s/60, s%60)
-	case s < 60*60*3:
-		return fmt.Sprintf("%dm", s/60)
-	case s < 60*60*8:
-		m := (s / 60) % 60
-		if m == 0 {
-			return fmt.Sprintf("%dh", s/3600)
-		}
-		return fmt.Sprintf("%dh%dm", s/3600, m)
-	case s < 60*60*48:
-		return fmt.Sprintf("%dh", s/3600)
-	case s < 60*60*24*8:
-		h := (s / 3600) % 24
-		if h == 0 {
-			return fmt.Sprintf("%dd", s/86400)
-		}
-		return fmt.Sprintf("%dd%dh", s/86400, h)
-	default:
-		return fmt.Sprintf("%dd", s/86400)
-	}
+	return duration.HumanDuration(d)
 }

@@ -104,6 +104,7 @@ func TestHumanDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		5 * time.Second: "5s", 119 * time.Second: "119s", 5*time.Minute + 3*time.Second: "5m3s", 90 * time.Minute: "90m",
 		4*time.Hour + 30*time.Minute: "4h30m", 30 * time.Hour: "30h", 50 * time.Hour: "2d2h", 10 * 24 * time.Hour: "10d",
+		1095 * 24 * time.Hour: "3y", 500 * 24 * time.Hour: "500d", -time.Minute: "0s",
 	} {
 		if got := printers.HumanDuration(d); got != want {
 			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
