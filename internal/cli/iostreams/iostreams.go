@@ -4,6 +4,7 @@ package iostreams
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -28,8 +29,7 @@ func System() *IOStreams {
 	s.inTTY = isTerminal(os.Stdin)
 	s.outTTY = isTerminal(os.Stdout)
 	s.errTTY = isTerminal(os.Stderr)
-	_, noColor := os.LookupEnv("NO_COLOR")
-	s.colorEnabled = s.outTTY && !noColor && os.Getenv("TERM") != "dumb"
+	s.colorEnabled = colorFromEnv(os.LookupEnv, s.outTTY)
 	if s.outTTY {
 		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
 			s.width = w
@@ -112,4 +112,36 @@ func PhaseColor(phase string) string {
 		return Yellow
 	}
 	return ""
+}
+
+// colorFromEnv is the default colour choice: NO_COLOR (any value) turns it
+// off, CLICOLOR_FORCE (not "0") on even when output is not a terminal,
+// CLICOLOR=0 off; otherwise on for a terminal that is not "dumb".
+func colorFromEnv(lookup func(string) (string, bool), tty bool) bool {
+	if _, ok := lookup("NO_COLOR"); ok {
+		return false
+	}
+	if v, ok := lookup("CLICOLOR_FORCE"); ok && v != "" && v != "0" {
+		return true
+	}
+	if v, ok := lookup("CLICOLOR"); ok && v == "0" {
+		return false
+	}
+	term, _ := lookup("TERM")
+	return tty && term != "dumb"
+}
+
+// SetColorMode applies --color: "always", "never" or "auto" (the
+// environment's choice, kept). Anything else is an error.
+func (s *IOStreams) SetColorMode(mode string) error {
+	switch mode {
+	case "always":
+		s.colorEnabled = true
+	case "never":
+		s.colorEnabled = false
+	case "auto", "":
+	default:
+		return fmt.Errorf("--color %q: use auto, always or never", mode)
+	}
+	return nil
 }

@@ -52,7 +52,15 @@ credentials, when no Training Service is deployed.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	var colorMode string
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if err := f.IOStreams.SetColorMode(colorMode); err != nil {
+			return cmdutil.Usagef("%v", err)
+		}
+		return nil
+	}
 	pf := cmd.PersistentFlags()
+	pf.StringVar(&colorMode, "color", "auto", "Colour output: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE=1 forces it), always or never")
 	pf.StringVar(&f.Overrides.Server, "server", "", "Training Service URL (env ODH_SERVER; default "+config.DefaultServer+")")
 	pf.StringVar(&f.Overrides.Token, "token", "", "Bearer token (env ODH_TOKEN)")
 	pf.BoolVar(&f.Overrides.Direct, "direct", false, "Direct mode: run the Training Service inside odh against the cluster of your kubeconfig (no server needed; env ODH_DIRECT=1)")
