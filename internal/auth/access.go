@@ -25,6 +25,8 @@ const (
 	ResourceEvents    = "events"
 	ResourceCapacity  = "capacity"
 	ResourceTemplates = "templates"
+	// ResourceMetrics is the server's Prometheus metrics (GET /metrics).
+	ResourceMetrics = "metrics"
 )
 
 // Action is one thing a caller wants to do.
@@ -94,3 +96,11 @@ var Verbs = []string{VerbGet, VerbList, VerbWatch, VerbCreate, VerbUpdate, VerbD
 
 // Resources lists what CanI answers about.
 var Resources = []string{ResourceJobs, ResourceLogs, ResourceEvents, ResourceCapacity, ResourceTemplates}
+
+// NamespaceFilter is implemented by authorizers that can decide at once in
+// which namespaces a caller may do something (a list or watch across
+// namespaces), instead of being asked once per namespace. The function
+// returned answers from what was decided when it was made.
+type NamespaceFilter interface {
+	VisibleNamespaces(ctx context.Context, u User, verb, resource string) (func(ns string) bool, error)
+}

@@ -139,6 +139,33 @@ func ParsePolicy(data []byte) (*Policy, error) {
 	return p, nil
 }
 
+// SeparatesUsers reports whether the policy gives some user less than
+// every right everywhere: a role other than admin, or a binding limited to
+// some namespaces, or a user with no binding at all.
+func (p *Policy) SeparatesUsers() bool {
+	full := map[string]bool{}
+	for _, b := range p.bindings {
+		if b.Role != RoleAdmin || !slices.Contains(b.Namespaces, "*") {
+			return true
+		}
+		for _, u := range b.Users {
+			full["user:"+u] = true
+		}
+		for _, g := range b.Groups {
+			full["group:"+g] = true
+		}
+	}
+	for _, u := range p.byHash {
+		if full["user:"+u.Name] {
+			continue
+		}
+		if !slices.ContainsFunc(u.Groups, func(g string) bool { return full["group:"+g] }) {
+			return true
+		}
+	}
+	return false
+}
+
 // LoadPolicy reads a policy file.
 func LoadPolicy(path string) (*Policy, error) {
 	data, err := os.ReadFile(path)
@@ -252,8 +279,9 @@ func (p *Policy) Authorize(_ context.Context, u User, a Action) error {
 // a restart. A file that no longer parses is logged and the last good
 // policy stays in force.
 type PolicyFile struct {
-	path string
-	log  *slog.Logger
+	path  string
+	log   *slog.Logger
+	check func(*Policy) error
 
 	mu      sync.Mutex
 	cur     *Policy
@@ -267,8 +295,10 @@ var (
 	_ Authorizer    = (*PolicyFile)(nil)
 )
 
-// OpenPolicyFile loads the policy file at path.
-func OpenPolicyFile(path string, log *slog.Logger) (*PolicyFile, error) {
+// OpenPolicyFile loads the policy file at path. check, when set, must
+// accept the policy, at start and at every reload (a reloaded policy it
+// refuses is logged and the previous one stays in force).
+func OpenPolicyFile(path string, log *slog.Logger, check func(*Policy) error) (*PolicyFile, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -277,10 +307,15 @@ func OpenPolicyFile(path string, log *slog.Logger) (*PolicyFile, error) {
 		return nil, fmt.Errorf("policy file: %w", err)
 	}
 	p, err := LoadPolicy(path)
+	if err == nil && check != nil {
+		if err = check(p); err != nil {
+			err = fmt.Errorf("policy file %s: %w", path, err)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	return &PolicyFile{path: path, log: log, cur: p, mod: st.ModTime(), size: st.Size(), checked: time.Now()}, nil
+	return &PolicyFile{path: path, log: log, check: check, cur: p, mod: st.ModTime(), size: st.Size(), checked: time.Now()}, nil
 }
 
 func (f *PolicyFile) policy() *Policy {
@@ -295,6 +330,9 @@ func (f *PolicyFile) policy() *Policy {
 		return f.cur
 	}
 	p, err := LoadPolicy(f.path)
+	if err == nil && f.check != nil {
+		err = f.check(p)
+	}
 	if err != nil {
 		f.log.Error("policy file changed but is not valid; keeping the previous policy", "error", err)
 	} else {

@@ -191,7 +191,7 @@ func TestPolicyFileReload(t *testing.T) {
 		}
 	}
 	write(`{"users": [{"name": "a", "token": "t1"}], "bindings": [{"role": "viewer", "namespaces": ["x"], "users": ["a"]}]}`)
-	f, err := auth.OpenPolicyFile(p, nil)
+	f, err := auth.OpenPolicyFile(p, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,7 +122,7 @@ func Run(ctx context.Context, o *Options, stderr io.Writer) error {
 	if err := pods.Start(ctx); err != nil {
 		return err
 	}
-	h := &webhook.Handler{Policy: policy, Namespaces: newKubeNamespaces(client, 30*time.Second), Pods: pods, Access: manageAll{kubeauth.NewAccessReview(client, 10*time.Second)}, Log: log}
+	h := &webhook.Handler{Policy: policy, Namespaces: newKubeNamespaces(client, 30*time.Second), Pods: pods, Access: manageAll{kubeauth.NewAccessReview(client, kubeauth.AccessReviewOptions{})}, Log: log}
 
 	var getCert func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	var self *certs.RotatingCA

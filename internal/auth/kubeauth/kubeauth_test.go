@@ -27,7 +27,7 @@ func TestTokenReviewCaches(t *testing.T) {
 		}
 		return true, tr, nil
 	})
-	tr := NewTokenReview(c, time.Minute)
+	tr := NewTokenReview(c, TokenReviewOptions{TTL: time.Minute})
 	for range 3 {
 		u, err := tr.Authenticate(t.Context(), "good")
 		if err != nil || u.Name != "alice" || u.UID != "u1" || u.Groups[0] != "team-a" || u.Extra["scopes"][0] != "x" {
@@ -69,7 +69,7 @@ func TestAccessReview(t *testing.T) {
 		"mlops delete kubeflow.org/mpijobs/ team-a":     true,
 		"mlops manage-all kubeflow.org/mpijobs/ team-a": true,
 	})
-	r := NewAccessReview(c, time.Minute)
+	r := NewAccessReview(c, AccessReviewOptions{TTL: time.Minute})
 	ctx := t.Context()
 	alice := auth.User{Name: "alice", Groups: []string{"system:authenticated"}}
 	mlops := auth.User{Name: "mlops"}
@@ -123,7 +123,7 @@ func TestAccessReview(t *testing.T) {
 // cached reviews, and hands back the API server's own error.
 func TestAllowed(t *testing.T) {
 	c, seen := sar(t, map[string]bool{"mlops manage-all kubeflow.org/mpijobs/ team-a": true})
-	r := NewAccessReview(c, time.Minute)
+	r := NewAccessReview(c, AccessReviewOptions{TTL: time.Minute})
 	ra := func(ns string) *authorizationv1.ResourceAttributes {
 		return &authorizationv1.ResourceAttributes{Namespace: ns, Verb: "manage-all", Group: "kubeflow.org", Resource: "mpijobs"}
 	}
@@ -143,7 +143,7 @@ func TestAllowed(t *testing.T) {
 	broken.PrependReactor("create", "subjectaccessreviews", func(k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("apiserver down")
 	})
-	if _, err := NewAccessReview(broken, time.Minute).Allowed(t.Context(), auth.User{Name: "x"}, ra("team-a")); err == nil || err.Error() != "apiserver down" {
+	if _, err := NewAccessReview(broken, AccessReviewOptions{TTL: time.Minute}).Allowed(t.Context(), auth.User{Name: "x"}, ra("team-a")); err == nil || err.Error() != "apiserver down" {
 		t.Errorf("error = %v, want the API server's", err)
 	}
 }
