@@ -315,3 +315,13 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// CheckNamespace refuses a namespace that is not a DNS-1123 label (a path
+// such as "../../x" among them) before anything uses it: as a key, in a
+// file path, or in a request to a cluster.
+func CheckNamespace(ns string) error {
+	if dns1123Label.MatchString(ns) && len(ns) <= MaxNameLength {
+		return nil
+	}
+	return BadRequest("namespace", ns, fmt.Sprintf("invalid namespace %q: %s", ns, msgDNS1123))
+}

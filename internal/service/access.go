@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 
@@ -23,21 +24,31 @@ func (s *Service) authorize(ctx context.Context, a auth.Action) error {
 }
 
 // visible returns a filter for lists and watches across namespaces: the
-// namespaces the caller may list (decided once per namespace per call).
-func (s *Service) visible(ctx context.Context, verb string) func(ns string) bool {
+// namespaces the caller may act in. An authorizer that can answer for every
+// namespace at once (a cluster's, auth.NamespaceFilter) does; others are
+// asked once per namespace per call.
+func (s *Service) visible(ctx context.Context, verb, resource string) (func(ns string) bool, error) {
 	if s.authz == nil {
-		return func(string) bool { return true }
+		return func(string) bool { return true }, nil
 	}
 	u, _ := auth.UserFrom(ctx)
+	if f, ok := s.authz.(auth.NamespaceFilter); ok {
+		return f.VisibleNamespaces(ctx, u, verb, resource)
+	}
+	var mu sync.Mutex
 	seen := map[string]bool{}
 	return func(ns string) bool {
+		mu.Lock()
 		ok, done := seen[ns]
+		mu.Unlock()
 		if !done {
-			ok = s.authz.Authorize(ctx, u, auth.Action{Verb: verb, Resource: auth.ResourceJobs, Namespace: ns}) == nil
+			ok = s.authz.Authorize(ctx, u, auth.Action{Verb: verb, Resource: resource, Namespace: ns}) == nil
+			mu.Lock()
 			seen[ns] = ok
+			mu.Unlock()
 		}
 		return ok
-	}
+	}, nil
 }
 
 // canI decides a CanI question: with an AccessReviewer (the cluster) it
@@ -84,7 +95,10 @@ func (s *Service) CanI(ctx context.Context, req *trainingv1.CanIRequest) (*train
 	if !slices.Contains(auth.Resources, res) {
 		return nil, job.BadRequest("resource", req.GetResource(), fmt.Sprintf("unknown resource %q: use one of %s", req.GetResource(), strings.Join(auth.Resources, ", ")))
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	a := auth.Action{Verb: verb, Resource: res, Namespace: ns, Name: req.GetName()}
 	if a.Name != "" && (verb == auth.VerbUpdate || verb == auth.VerbDelete) {
 		switch res {

@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"path"
@@ -11,8 +9,6 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
@@ -123,84 +119,94 @@ func target(req any) (ns, name string, dryRun bool) {
 	return ns, name, dryRun
 }
 
-// RequestIDKey is the metadata key (and, over REST, the X-Request-Id header)
-// that carries a request's id.
-const RequestIDKey = "x-request-id"
-
-// requestID returns the caller's request id, or a new one, and echoes it in
-// the response headers.
-func requestID(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	id := ""
-	if v := md.Get(RequestIDKey); len(v) > 0 && len(v[0]) <= 128 {
-		id = v[0]
-	}
-	if id == "" {
-		b := make([]byte, 8)
-		_, _ = rand.Read(b)
-		id = hex.EncodeToString(b)
-	}
-	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDKey, id))
-	return id
+// refusals are the error kinds recorded for every method: the call was
+// turned away (not authenticated, not allowed, over a rate limit, or
+// invalid), which is what an operator investigating abuse looks for.
+var refusals = map[job.ErrorKind]bool{
+	job.KindUnauthenticated: true,
+	job.KindForbidden:       true,
+	job.KindTooManyRequests: true,
+	job.KindInvalid:         true,
+	job.KindBadRequest:      true,
 }
 
-func remote(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get("x-forwarded-for"); len(v) > 0 {
-		return v[0]
+// alwaysAudited are the reads recorded even when they succeed: who read a
+// job's logs (they may hold data) is worth knowing.
+var alwaysAudited = map[string]bool{"GetLogs": true}
+
+func kindOf(err error) *job.Error {
+	if st, ok := status.FromError(err); ok && !isJobError(err) {
+		return apiconv.FromStatus(st)
 	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil && p.Addr.String() != "bufconn" {
-		return p.Addr.String()
-	}
-	return ""
+	return apiconv.Classify(err)
 }
 
-// unaryAudit records mutating calls. It runs inside authentication, so the
-// caller is known; failed authentications are recorded by authenticate.
-func (s *Server) unaryAudit(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	id := requestID(ctx)
-	method := path.Base(info.FullMethod)
+// record builds the audit record of a call that ran (or was refused) with
+// err.
+func (s *Server) record(ctx context.Context, method string, req any, start time.Time, err error) *AuditRecord {
 	what, ok := audited[method]
 	if !ok {
-		resp, err := h(ctx, req)
-		if job.IsKind(err, job.KindForbidden) {
-			s.auditDenied(ctx, info.FullMethod, req, string(job.KindForbidden), apiconv.Classify(err).Message)
-		}
-		return resp, err
+		what = reads[method]
 	}
-	start := time.Now()
-	resp, err := h(ctx, req)
-	rec := &AuditRecord{Time: start.UTC(), RequestID: id, Verb: what.verb, Method: method, Resource: what.resource, Remote: remote(ctx)}
+	rec := &AuditRecord{Time: start.UTC(), RequestID: RequestID(ctx), Verb: what.verb, Method: method, Resource: what.resource, Remote: ClientAddr(ctx), Result: "OK"}
 	rec.Namespace, rec.Name, rec.DryRun = target(req)
 	if u, ok := auth.UserFrom(ctx); ok {
 		rec.User, rec.Groups = u.Name, u.Groups
 	}
+	if err != nil {
+		e := kindOf(err)
+		rec.Result, rec.Reason, rec.Message = "Error", string(e.Kind), e.Message
+		switch e.Kind {
+		case job.KindForbidden, job.KindUnauthenticated, job.KindTooManyRequests:
+			rec.Result = "Denied"
+		}
+	}
+	if !start.IsZero() {
+		rec.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
+	}
+	return rec
+}
+
+// shouldAudit says whether a call that ended with err is recorded:
+// mutations and log reads always, anything else when it was refused.
+func shouldAudit(method string, err error) bool {
+	if _, ok := audited[method]; ok || alwaysAudited[method] {
+		return true
+	}
+	return err != nil && refusals[kindOf(err).Kind]
+}
+
+// unaryAudit records mutating calls and refusals. It runs inside
+// authentication, so the caller is known; failed authentications are
+// recorded by the authentication interceptor.
+func (s *Server) unaryAudit(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	method := path.Base(info.FullMethod)
+	start := time.Now()
+	resp, err := h(ctx, req)
+	if !shouldAudit(method, err) {
+		return resp, err
+	}
+	rec := s.record(ctx, method, req, start, err)
 	if c, ok := resp.(*trainingv1.CreateJobResponse); ok && c.GetJob() != nil {
 		rec.Name = c.GetJob().GetMetadata().GetName()
 		rec.Namespace = c.GetJob().GetMetadata().GetNamespace()
 	}
-	rec.Result = "OK"
-	if err != nil {
-		e := apiconv.Classify(err)
-		if st, ok := status.FromError(err); ok {
-			e = apiconv.FromStatus(st)
-		}
-		rec.Result, rec.Reason, rec.Message = "Error", string(e.Kind), e.Message
-		if e.Kind == job.KindForbidden {
-			rec.Result = "Denied"
-		}
-	}
-	rec.LatencyMS = float64(time.Since(start).Microseconds()) / 1000
 	s.audit.write(rec)
 	return resp, err
 }
 
-// streamAudit records denied watches and log streams.
+// streamAudit records log reads and refused streams.
 func (s *Server) streamAudit(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	as := &auditStream{ServerStream: ss}
+	method := path.Base(info.FullMethod)
+	start := time.Now()
 	err := h(srv, as)
-	if job.IsKind(err, job.KindForbidden) {
-		s.auditDenied(ss.Context(), info.FullMethod, as.req, string(job.KindForbidden), apiconv.Classify(err).Message)
+	reported := err
+	if err != nil && ss.Context().Err() != nil && !isJobError(err) {
+		reported = nil // the client went away
+	}
+	if shouldAudit(method, reported) {
+		s.audit.write(s.record(ss.Context(), method, as.req, start, reported))
 	}
 	return err
 }
@@ -219,18 +225,25 @@ func (a *auditStream) RecvMsg(m any) error {
 	return err
 }
 
-// auditDenied records a call rejected before it ran: every rejected
-// mutation, and reads denied for lack of access.
-func (s *Server) auditDenied(ctx context.Context, fullMethod string, req any, reason, msg string) {
+// auditRefused records a call turned away before it ran (authentication,
+// rate limits).
+func (s *Server) auditRefused(ctx context.Context, fullMethod string, req any, err error) {
 	method := path.Base(fullMethod)
-	what, ok := audited[method]
-	if !ok {
-		if what, ok = reads[method]; !ok || (reason != string(job.KindForbidden) && reason != string(job.KindUnauthenticated)) {
+	if _, known := audited[method]; !known {
+		if _, known := reads[method]; !known {
 			return
 		}
 	}
-	rec := &AuditRecord{Time: time.Now().UTC(), RequestID: requestID(ctx), Verb: what.verb, Method: method, Resource: what.resource, Result: "Denied", Reason: reason, Message: msg, Remote: remote(ctx)}
-	rec.Namespace, rec.Name, rec.DryRun = target(req)
+	s.audit.write(s.record(ctx, method, req, time.Time{}, err))
+}
+
+// AuditRefusal records a request odh-server's HTTP front turned away before
+// it reached the service (per-client rate limit, a bad token before the
+// body was read). method names what was asked ("GET /api/v1/...", or the
+// gRPC method).
+func (s *Server) AuditRefusal(ctx context.Context, method string, err error) {
+	e := apiconv.Classify(err)
+	rec := &AuditRecord{Time: time.Now().UTC(), RequestID: RequestID(ctx), Method: method, Result: "Denied", Reason: string(e.Kind), Message: e.Message, Remote: ClientAddr(ctx)}
 	if u, ok := auth.UserFrom(ctx); ok {
 		rec.User, rec.Groups = u.Name, u.Groups
 	}

@@ -14,9 +14,9 @@ import (
 	"github.com/odh-training/odh-training/internal/job"
 )
 
-// The interceptors every call goes through, outermost first: panic recovery,
-// (odh-server's request metrics), error translation, authentication and
-// rate limits, audit (audit.go).
+// The interceptors every call goes through, outermost first: the request
+// id (request.go), panic recovery, (odh-server's request metrics), error
+// translation, authentication and rate limits, audit (audit.go).
 
 func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
 	actx, err := auth.Authenticate(ctx, s.auth)
@@ -40,12 +40,11 @@ func (s *Server) unaryAuth(ctx context.Context, req any, info *grpc.UnaryServerI
 	}
 	actx, err := s.authenticate(ctx)
 	if err != nil {
-		st, _ := status.FromError(err)
-		s.auditDenied(ctx, info.FullMethod, req, string(job.KindUnauthenticated), st.Message())
+		s.auditRefused(ctx, info.FullMethod, req, err)
 		return nil, err
 	}
 	if err := s.rateLimit(actx); err != nil {
-		s.auditDenied(actx, info.FullMethod, req, string(job.KindTooManyRequests), err.Error())
+		s.auditRefused(actx, info.FullMethod, req, err)
 		return nil, err
 	}
 	return h(actx, req)
@@ -54,7 +53,7 @@ func (s *Server) unaryAuth(ctx context.Context, req any, info *grpc.UnaryServerI
 // rateLimit takes a token from the caller's bucket.
 func (s *Server) rateLimit(ctx context.Context) error {
 	u, _ := auth.UserFrom(ctx)
-	if ok, wait := s.limiter.allow(u.Name); !ok {
+	if ok, wait := s.limiter.Allow(u.Name); !ok {
 		return apiconv.ToStatus(tooManyRequests(u.Name, wait)).Err()
 	}
 	return nil
@@ -70,17 +69,22 @@ func (w wrappedStream) Context() context.Context { return w.ctx }
 func (s *Server) streamAuth(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	ctx, err := s.authenticate(ss.Context())
 	if err != nil {
-		st, _ := status.FromError(err)
-		s.auditDenied(ss.Context(), info.FullMethod, nil, string(job.KindUnauthenticated), st.Message())
+		s.auditRefused(ss.Context(), info.FullMethod, nil, err)
 		return err
 	}
 	if err := s.rateLimit(ctx); err != nil {
+		s.auditRefused(ctx, info.FullMethod, nil, err)
 		return err
 	}
 	return h(srv, wrappedStream{ServerStream: ss, ctx: ctx})
 }
 
-func (s *Server) translate(method string, err error) error {
+// translate turns an error into the gRPC status the client gets. Internal
+// errors — bugs, unexpected failures — are logged with the request id and
+// reach the client as a generic message naming that id: their text may
+// hold paths, addresses or other details that are not the caller's
+// business.
+func (s *Server) translate(ctx context.Context, method string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -89,9 +93,18 @@ func (s *Server) translate(method string, err error) error {
 	}
 	e := apiconv.Classify(err)
 	if e.Kind == job.KindInternal {
-		s.log.Error("request failed", "method", method, "error", err)
+		s.log.Error("request failed", "method", method, "requestId", RequestID(ctx), "error", err)
+		e = internalError(ctx)
 	}
 	return apiconv.ToStatus(e).Err()
+}
+
+func internalError(ctx context.Context) *job.Error {
+	msg := "internal error; the server's log has the details"
+	if id := RequestID(ctx); id != "" {
+		msg = fmt.Sprintf("internal error (request id %s); the server's log has the details", id)
+	}
+	return &job.Error{Kind: job.KindInternal, Message: msg, Hint: "Tell the server's administrator the request id."}
 }
 
 func isJobError(err error) bool {
@@ -101,7 +114,7 @@ func isJobError(err error) bool {
 
 func (s *Server) unaryErrors(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 	resp, err := h(ctx, req)
-	return resp, s.translate(info.FullMethod, err)
+	return resp, s.translate(ctx, info.FullMethod, err)
 }
 
 func (s *Server) streamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
@@ -110,18 +123,18 @@ func (s *Server) streamErrors(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 		// The client went away; that is not an error of the stream.
 		return nil
 	}
-	return s.translate(info.FullMethod, err)
+	return s.translate(ss.Context(), info.FullMethod, err)
 }
 
-func (s *Server) recovered(method string, p any) error {
-	s.log.Error("panic in handler", "method", method, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-	return apiconv.ToStatus(&job.Error{Kind: job.KindInternal, Message: "internal error; the server log has the details"}).Err()
+func (s *Server) recovered(ctx context.Context, method string, p any) error {
+	s.log.Error("panic in handler", "method", method, "requestId", RequestID(ctx), "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	return apiconv.ToStatus(internalError(ctx)).Err()
 }
 
 func (s *Server) unaryRecover(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = s.recovered(info.FullMethod, p)
+			err = s.recovered(ctx, info.FullMethod, p)
 		}
 	}()
 	return h(ctx, req)
@@ -130,7 +143,7 @@ func (s *Server) unaryRecover(ctx context.Context, req any, info *grpc.UnaryServ
 func (s *Server) streamRecover(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = s.recovered(info.FullMethod, p)
+			err = s.recovered(ss.Context(), info.FullMethod, p)
 		}
 	}()
 	return h(srv, ss)

@@ -17,6 +17,7 @@ import (
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/ratelimit"
 	"github.com/odh-training/odh-training/internal/templates"
 )
 
@@ -48,6 +49,8 @@ type Options struct {
 	// Heartbeat is how often a quiet watch or log follow sends a heartbeat
 	// (heartbeat.go): 0 means DefaultHeartbeat, negative none.
 	Heartbeat time.Duration
+	// Streams bounds watches and followed logs (zero: the defaults).
+	Streams StreamLimits
 	// UnaryObserver and StreamObserver, when set, see every call right
 	// after panic recovery, before errors are translated (odh-server's
 	// request metrics).
@@ -64,7 +67,7 @@ type Server struct {
 	auth     auth.Authenticator
 	log      *slog.Logger
 	audit    *Auditor
-	limiter  *rateLimiter
+	limiter  *ratelimit.Limiter
 	grpc     *grpc.Server
 	inproc   *bufconn.Listener
 	conn     *grpc.ClientConn
@@ -87,14 +90,15 @@ func New(opts Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{auth: opts.Auth, log: log, stopOnce: make(chan struct{}),
-		audit: NewAuditor(opts.Audit), limiter: newRateLimiter(opts.RateLimit, opts.RateBurst), heartbeat: opts.Heartbeat}
+		audit: NewAuditor(opts.Audit), limiter: ratelimit.New(opts.RateLimit, opts.RateBurst), heartbeat: opts.Heartbeat}
 	if s.heartbeat == 0 {
 		s.heartbeat = DefaultHeartbeat
 	}
 	svc := NewService(opts.Engine, opts.Templates)
 	svc.authz, svc.reviewer, svc.manifest = opts.Authorizer, opts.Reviewer, opts.Manifest
-	unary := []grpc.UnaryServerInterceptor{s.unaryRecover}
-	stream := []grpc.StreamServerInterceptor{s.streamRecover}
+	svc.authn, svc.streams = opts.Auth, opts.Streams
+	unary := []grpc.UnaryServerInterceptor{s.unaryRequestID, s.unaryRecover}
+	stream := []grpc.StreamServerInterceptor{s.streamRequestID, s.streamRecover}
 	if opts.UnaryObserver != nil {
 		unary = append(unary, opts.UnaryObserver)
 	}

@@ -45,6 +45,9 @@ type Service struct {
 	reviewer auth.AccessReviewer
 	// manifest renders the upstream MPIJob a job becomes, for dry runs.
 	manifest func(*job.MPIJob) ([]byte, error)
+	// authn checks streams' tokens again while they run.
+	authn   auth.Authenticator
+	streams StreamLimits
 }
 
 // NewService returns the API implementation.
@@ -157,11 +160,13 @@ func (s *Service) CreateJob(ctx context.Context, req *trainingv1.CreateJobReques
 	return &trainingv1.CreateJobResponse{Job: apiconv.ToProto(created), Warnings: warnings}, nil
 }
 
-func namespaceOrDefault(ns string) string {
+// namespaceOf is the namespace a request names (the default one when it
+// names none), refused unless it is a valid namespace name.
+func namespaceOf(ns string) (string, error) {
 	if ns == "" {
-		return job.DefaultNamespace
+		return job.DefaultNamespace, nil
 	}
-	return ns
+	return ns, job.CheckNamespace(ns)
 }
 
 func requireName(name string) error {
@@ -176,7 +181,10 @@ func (s *Service) GetJob(ctx context.Context, req *trainingv1.GetJobRequest) (*t
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
@@ -200,6 +208,11 @@ func (s *Service) jobOwner(ctx context.Context, ns, name string) func() (string,
 
 func listOptions(namespace, selector string, phases []string) (engine.ListOptions, error) {
 	opts := engine.ListOptions{Namespace: namespace}
+	if namespace != "" {
+		if err := job.CheckNamespace(namespace); err != nil {
+			return opts, err
+		}
+	}
 	if selector != "" {
 		sel, err := labels.Parse(selector)
 		if err != nil {
@@ -247,7 +260,10 @@ func (s *Service) ListJobs(ctx context.Context, req *trainingv1.ListJobsRequest)
 	}
 	if opts.Namespace == "" && s.authz != nil {
 		// Across namespaces: show what the caller may see instead of failing.
-		see := s.visible(ctx, auth.VerbList)
+		see, err := s.visible(ctx, auth.VerbList, auth.ResourceJobs)
+		if err != nil {
+			return nil, err
+		}
 		jobs = slices.DeleteFunc(slices.Clone(jobs), func(j *job.MPIJob) bool { return !see(j.Metadata.Namespace) })
 	}
 	start := 0
@@ -292,7 +308,10 @@ func (s *Service) DeleteJob(ctx context.Context, req *trainingv1.DeleteJobReques
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbDelete, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
@@ -310,7 +329,9 @@ func (s *Service) DeleteJob(ctx context.Context, req *trainingv1.DeleteJobReques
 	return &trainingv1.DeleteJobResponse{Job: apiconv.ToProto(j)}, nil
 }
 
-// WatchJobs streams job changes.
+// WatchJobs streams job changes. Access is checked again while it runs
+// (guard): a watch across namespaces then also sees namespaces the caller
+// gained or lost.
 func (s *Service) WatchJobs(req *trainingv1.WatchJobsRequest, stream trainingv1.TrainingService_WatchJobsServer) error {
 	opts, err := listOptions(req.GetNamespace(), req.GetLabelSelector(), nil)
 	if err != nil {
@@ -318,23 +339,39 @@ func (s *Service) WatchJobs(req *trainingv1.WatchJobsRequest, stream trainingv1.
 	}
 	ctx := stream.Context()
 	w := engine.WatchOptions{ListOptions: opts, Name: req.GetName(), SendInitial: req.SendInitialEvents == nil || req.GetSendInitialEvents()}
-	see := func(string) bool { return true }
+	var see namespaceFilter
+	see.set(func(string) bool { return true })
+	var recheck func(context.Context) error
 	if opts.Namespace != "" {
-		if err := s.authorize(ctx, auth.Action{Verb: auth.VerbWatch, Resource: auth.ResourceJobs, Namespace: opts.Namespace, Name: req.GetName()}); err != nil {
+		a := auth.Action{Verb: auth.VerbWatch, Resource: auth.ResourceJobs, Namespace: opts.Namespace, Name: req.GetName()}
+		if err := s.authorize(ctx, a); err != nil {
 			return err
 		}
-	} else if s.authz != nil {
-		see = s.visible(ctx, auth.VerbWatch)
+		recheck = func(ctx context.Context) error { return s.authorize(ctx, a) }
+	} else {
+		recheck = func(ctx context.Context) error {
+			f, err := s.visible(ctx, auth.VerbWatch, auth.ResourceJobs)
+			if err == nil {
+				see.set(f)
+			}
+			return err
+		}
+		if err := recheck(ctx); err != nil {
+			return err
+		}
 	}
+	gctx, stop := s.guard(ctx, "the watch", recheck)
+	defer stop()
 	// Headers go out at once so clients know the watch is established.
 	_ = stream.SendHeader(nil)
-	return s.eng.Watch(ctx, w, func(ev job.WatchEvent) error {
-		if ev.Job != nil && !see(ev.Job.Metadata.Namespace) {
+	err = s.eng.Watch(gctx, w, func(ev job.WatchEvent) error {
+		if ev.Job != nil && !see.allows(ev.Job.Metadata.Namespace) {
 			return nil
 		}
 		// Encoded once per snapshot for every watcher (wire.go).
 		return stream.SendMsg(NewWireEvent(ev))
 	})
+	return endOf(gctx, err)
 }
 
 // GetLogs streams a job's output.
@@ -358,14 +395,21 @@ func (s *Service) GetLogs(req *trainingv1.GetLogsRequest, stream trainingv1.Trai
 	if st := req.GetSinceTime(); st != nil {
 		opts.Since = st.AsTime()
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
-	if err := s.authorize(stream.Context(), auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceLogs, Namespace: ns, Name: req.GetName()}); err != nil {
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
 		return err
 	}
+	a := auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceLogs, Namespace: ns, Name: req.GetName()}
+	if err := s.authorize(stream.Context(), a); err != nil {
+		return err
+	}
+	ctx, stop := s.guard(stream.Context(), "the log stream", func(ctx context.Context) error { return s.authorize(ctx, a) })
+	defer stop()
 	_ = stream.SendHeader(nil)
-	return s.eng.Logs(stream.Context(), ns, req.GetName(), opts, func(l job.LogLine) error {
+	err = s.eng.Logs(ctx, ns, req.GetName(), opts, func(l job.LogLine) error {
 		return stream.Send(apiconv.LogLineToProto(&l))
 	})
+	return endOf(ctx, err)
 }
 
 // SuspendJob suspends a job.
@@ -373,7 +417,10 @@ func (s *Service) SuspendJob(ctx context.Context, req *trainingv1.SuspendJobRequ
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbUpdate, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
@@ -389,7 +436,10 @@ func (s *Service) ResumeJob(ctx context.Context, req *trainingv1.ResumeJobReques
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbUpdate, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
@@ -405,7 +455,10 @@ func (s *Service) ListEvents(ctx context.Context, req *trainingv1.ListEventsRequ
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceEvents, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
@@ -426,7 +479,10 @@ func (s *Service) GetJobMetrics(ctx context.Context, req *trainingv1.GetJobMetri
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
@@ -470,7 +526,10 @@ func (s *Service) GetJobProgress(ctx context.Context, req *trainingv1.GetJobProg
 
 // GetCapacity reports capacity or quota.
 func (s *Service) GetCapacity(ctx context.Context, req *trainingv1.GetCapacityRequest) (*trainingv1.Capacity, error) {
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceCapacity, Namespace: ns}); err != nil {
 		return nil, err
 	}

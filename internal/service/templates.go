@@ -17,7 +17,10 @@ func (s *Service) CreateTemplate(ctx context.Context, req *trainingv1.CreateTemp
 	if p == nil {
 		return nil, job.BadRequest("template", "", "the request has no template")
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if p.GetNamespace() != "" && p.GetNamespace() != ns {
 		return nil, job.BadRequest("template.namespace", p.GetNamespace(), fmt.Sprintf("the template's namespace %q does not match the request's namespace %q", p.GetNamespace(), ns))
 	}
@@ -39,11 +42,17 @@ func (s *Service) CreateTemplate(ctx context.Context, req *trainingv1.CreateTemp
 func (s *Service) ListTemplates(ctx context.Context, req *trainingv1.ListTemplatesRequest) (*trainingv1.ListTemplatesResponse, error) {
 	see := func(string) bool { return true }
 	if ns := req.GetNamespace(); ns != "" {
+		if err := job.CheckNamespace(ns); err != nil {
+			return nil, err
+		}
 		if err := s.authorize(ctx, auth.Action{Verb: auth.VerbList, Resource: auth.ResourceTemplates, Namespace: ns}); err != nil {
 			return nil, err
 		}
 	} else if s.authz != nil {
-		see = s.visible(ctx, auth.VerbList)
+		var err error
+		if see, err = s.visible(ctx, auth.VerbList, auth.ResourceTemplates); err != nil {
+			return nil, err
+		}
 	}
 	ts, err := s.templates.List(req.GetNamespace())
 	if err != nil {
@@ -61,7 +70,10 @@ func (s *Service) ListTemplates(ctx context.Context, req *trainingv1.ListTemplat
 
 // GetTemplate returns one template.
 func (s *Service) GetTemplate(ctx context.Context, req *trainingv1.GetTemplateRequest) (*trainingv1.JobTemplate, error) {
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceTemplates, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
@@ -74,7 +86,10 @@ func (s *Service) GetTemplate(ctx context.Context, req *trainingv1.GetTemplateRe
 
 // DeleteTemplate removes a template.
 func (s *Service) DeleteTemplate(ctx context.Context, req *trainingv1.DeleteTemplateRequest) (*trainingv1.DeleteTemplateResponse, error) {
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	owner := func() (string, error) {
 		t, err := s.templates.Get(ns, req.GetName())
 		if err != nil {
