@@ -60,7 +60,9 @@ func TestAuditLog(t *testing.T) {
 		{"tester", "create", "team-a", "a1", "OK", ""},
 		{"tester", "create", "team-a", "", "Error", "Invalid"},
 		{"tester", "delete", "team-a", "a1", "OK", ""},
-		{"", "delete", "team-a", "x", "Denied", "Unauthenticated"},
+		// Refused by the front before the request's body was read: what was
+		// asked is the method only.
+		{"", "", "", "", "Denied", "Unauthenticated"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit records (-want +got):\n%s", diff)

@@ -22,6 +22,7 @@ import (
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/gen/openapi"
 	"github.com/odh-training/odh-training/internal/apiconv"
+	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/ui"
 )
@@ -39,7 +40,7 @@ func (s *Server) routes(gw *runtime.ServeMux) http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.authorized(auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceMetrics}, promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(openapi.JSON)
@@ -102,18 +103,62 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// readyz answers probes with "ok" or "not ready" only; why it is not
+// ready (which names the cluster's API server, the operator's namespace)
+// is for authenticated callers: /readyz?verbose with a token.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var reason error
 	if rd, ok := s.eng.(Readier); ok {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		if err := rd.Ready(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
+		reason = rd.Ready(ctx)
+	}
+	verbose := r.URL.Query().Has("verbose")
+	if verbose {
+		if _, err := s.caller(r); err != nil {
+			writeError(w, err)
 			return
 		}
 	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if reason != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		if verbose {
+			_, _ = fmt.Fprintf(w, "not ready: %v\n", reason)
+			return
+		}
+		_, _ = io.WriteString(w, "not ready (details: /readyz?verbose with a token)\n")
+		return
+	}
 	_, _ = io.WriteString(w, "ok\n")
+}
+
+// caller authenticates an HTTP request's bearer token.
+func (s *Server) caller(r *http.Request) (auth.User, error) {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	ctx, err := auth.Authenticate(incomingToken(r.Context(), strings.TrimSpace(tok)), s.authn)
+	if err != nil {
+		return auth.User{}, err
+	}
+	u, _ := auth.UserFrom(ctx)
+	return u, nil
+}
+
+// authorized serves next to callers the authorizer allows a (with no
+// authorizer, every authenticated caller: the single local token's).
+func (s *Server) authorized(a auth.Action, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := s.caller(r)
+		if err == nil && s.authz != nil {
+			err = s.authz.Authorize(r.Context(), u, a)
+		}
+		if err != nil {
+			s.front.refused(r.Context(), r.Method+" "+r.URL.Path, err)
+			writeError(w, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // writeError writes the REST error body for err.

@@ -23,7 +23,7 @@ func TestMetrics(t *testing.T) {
 	createREST(t, s, "quick", []string{"true"}, "")
 	var data []byte
 	for i := 0; i < 200; i++ {
-		resp, err := http.Get(s.url + "/metrics")
+		resp, err := s.getMetrics()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestMonitoringManifestsUseRealMetrics(t *testing.T) {
 	createREST(t, s, "spin", []string{"sh", "-c", "echo ODH_PROGRESS step=1 total_steps=4 loss=1; sleep 30"}, "")
 	var exported string
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && !(strings.Contains(exported, "odh_jobs_finished_total") && strings.Contains(exported, "odh_job_replica_memory_bytes") && strings.Contains(exported, "odh_job_training_metric")); {
-		resp, err := http.Get(s.url + "/metrics")
+		resp, err := s.getMetrics()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +153,7 @@ func TestJobMetricsOverREST(t *testing.T) {
 		}
 	}
 	// The same numbers on /metrics for Prometheus while the job runs.
-	resp, err := http.Get(s.url + "/metrics")
+	resp, err := s.getMetrics()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestProgressOverRESTAndMetrics(t *testing.T) {
 			t.Fatalf("/metrics never showed the job's loss:\n%s", grep(prom, "odh_job_"))
 		}
 		time.Sleep(50 * time.Millisecond)
-		resp, err := http.Get(s.url + "/metrics")
+		resp, err := s.getMetrics()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,4 +239,14 @@ func grep(text, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// getMetrics scrapes /metrics as the server's user (it needs a token).
+func (s *testServer) getMetrics() (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, s.url+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	return http.DefaultClient.Do(req)
 }

@@ -157,8 +157,20 @@ func TestAuthentication(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 		t.Errorf("REST without token: %d %q", resp.StatusCode, data)
 	}
-	// Health, metrics and the API document need no token.
-	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.json", "/api/docs", "/"} {
+	// Probes and the API document need no token; metrics and the
+	// readiness details do.
+	for _, p := range []string{"/metrics", "/readyz?verbose"} {
+		resp, err := http.Get(s.url + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(data), "odh_") {
+			t.Errorf("GET %s without token = %d %.200s", p, resp.StatusCode, data)
+		}
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/openapi.json", "/api/docs", "/"} {
 		resp, err := http.Get(s.url + p)
 		if err != nil {
 			t.Fatal(err)

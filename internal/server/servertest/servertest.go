@@ -15,6 +15,7 @@ import (
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/service"
 	"github.com/odh-training/odh-training/internal/templates"
 )
 
@@ -44,10 +45,10 @@ func Start(t testing.TB, options ...func(*server.Options)) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := server.Options{Engine: eng, Templates: tpl, Auth: auth.StaticToken{Token: Token, User: auth.User{Name: User}},
+	opts := server.Options{Options: service.Options{Engine: eng, Templates: tpl, Auth: auth.StaticToken{Token: Token, User: auth.User{Name: User}},
 		// As odh-server wires the local engine: dry runs show the upstream
 		// MPIJob the kubernetes engine would submit.
-		Manifest: func(j *job.MPIJob) ([]byte, error) { return kube.Manifest(j, kube.TranslateOptions{}) }}
+		Manifest: func(j *job.MPIJob) ([]byte, error) { return kube.Manifest(j, kube.TranslateOptions{}) }}}
 	for _, o := range options {
 		o(&opts)
 	}
