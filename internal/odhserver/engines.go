@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -42,6 +41,7 @@ type security struct {
 	Auth     auth.Authenticator
 	Authz    auth.Authorizer
 	Reviewer auth.AccessReviewer
+	stop     func()
 }
 
 // startEngine builds the engine named by --engine.
@@ -88,11 +88,11 @@ func startKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (*runnin
 		if o.PolicyFile != "" {
 			return nil, fmt.Errorf("--policy-file is for --auth=token; with --auth=kubernetes the cluster's RBAC decides")
 		}
-		// Callers' tokens are checked by the API server; every request
-		// runs as the caller (impersonation) and reads from the shared
-		// caches are checked with SubjectAccessReviews first.
+		// Callers' tokens are checked by the API server; every call to it
+		// for a caller carries the caller's own token, and reads from the
+		// shared caches are checked with SubjectAccessReviews first.
 		var clientsFor func(context.Context) (*kube.Clients, error)
-		sec, clientsFor, err = clusterSecurity(cfg)
+		sec, clientsFor, err = clusterSecurity(ctx, cfg, o, log)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +105,11 @@ func startKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (*runnin
 	if err != nil {
 		return nil, err
 	}
-	return &runningEngine{Engine: e, close: e.Close, security: sec, manifest: e.Manifest}, nil
+	closeAll := e.Close
+	if sec != nil {
+		closeAll = func(ctx context.Context) error { sec.stop(); return e.Close(ctx) }
+	}
+	return &runningEngine{Engine: e, close: closeAll, security: sec, manifest: e.Manifest}, nil
 }
 
 // podPolicies reads the cluster's pod policy (TrainingPolicies) into
@@ -127,18 +131,31 @@ func podPolicies(ctx context.Context, cfg *rest.Config, log *slog.Logger) (*kube
 	return src, nil
 }
 
-// clusterSecurity builds TokenReview authentication, impersonating clients
-// and SubjectAccessReview checks on the server's own identity.
-func clusterSecurity(cfg *rest.Config) (*security, func(context.Context) (*kube.Clients, error), error) {
-	own := rest.CopyConfig(cfg)
-	if own.QPS == 0 {
-		own.QPS, own.Burst = 50, 100
+// clusterSecurity builds TokenReview authentication and
+// SubjectAccessReview checks on the server's own identity — each with a
+// client of its own, so a flood of one kind of review cannot starve the
+// other or the engine's informers — and clients that carry each caller's
+// own token to the API server (no impersonation).
+func clusterSecurity(ctx context.Context, cfg *rest.Config, o *Options, log *slog.Logger) (*security, func(context.Context) (*kube.Clients, error), error) {
+	reviewClient := func(agent string, qps float32, burst int) (*kubernetes.Clientset, error) {
+		c := rest.CopyConfig(cfg)
+		c.QPS, c.Burst, c.UserAgent = qps, burst, "odh-server/"+agent
+		return kubernetes.NewForConfig(c)
 	}
-	c, err := kube.NewClients(own)
+	// The gates in kubeauth shape the load; these limits are a backstop.
+	trc, err := reviewClient("tokenreviews", 100, 200)
 	if err != nil {
 		return nil, nil, err
 	}
-	review := kubeauth.NewAccessReview(c.Kube, 10*time.Second)
-	imp := kubeauth.NewImpersonator(own, c)
-	return &security{Auth: kubeauth.NewTokenReview(c.Kube, 30*time.Second), Authz: review, Reviewer: review}, imp.ClientsFor, nil
+	sarc, err := reviewClient("accessreviews", 100, 200)
+	if err != nil {
+		return nil, nil, err
+	}
+	review := kubeauth.NewAccessReview(sarc, kubeauth.AccessReviewOptions{RBAC: true, Logger: log})
+	if err := review.Start(ctx); err != nil {
+		// Lists across namespaces then ask about each namespace.
+		log.Warn("RBAC index unavailable: lists across namespaces check each namespace", "error", err)
+	}
+	authn := kubeauth.NewTokenReview(trc, kubeauth.TokenReviewOptions{Audiences: o.TokenAudiences, TTL: o.TokenCacheTTL})
+	return &security{Auth: authn, Authz: review, Reviewer: review, stop: review.Stop}, kubeauth.NewPassThrough(cfg).ClientsFor, nil
 }

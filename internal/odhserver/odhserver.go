@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"os/user"
@@ -52,6 +53,21 @@ type Options struct {
 	// StreamHeartbeat: how often quiet watches and log follows send a
 	// heartbeat (0: none).
 	StreamHeartbeat time.Duration
+	// ClientRateLimit and ClientRateBurst limit requests per client
+	// address, before authentication; TrustedProxies may report client
+	// addresses in X-Forwarded-For.
+	ClientRateLimit float64
+	ClientRateBurst int
+	TrustedProxies  []string
+	// TokenAudiences binds the cluster tokens odh-server accepts to
+	// these audiences; TokenCacheTTL is how long a valid one is
+	// remembered.
+	TokenAudiences []string
+	TokenCacheTTL  time.Duration
+	// StreamRecheck and MaxStreamDuration bound watches and followed
+	// logs.
+	StreamRecheck     time.Duration
+	MaxStreamDuration time.Duration
 	// JobNetworkPolicy: the kubernetes engine gives every job its own
 	// NetworkPolicy (otherwise only in namespaces that opt in).
 	JobNetworkPolicy bool
@@ -91,7 +107,7 @@ Engines: "local" runs jobs with this machine's MPI and keeps jobs and logs in
 --state-dir; "kubernetes" runs them as kubeflow.org/v2beta1 MPIJobs on the
 upstream MPI operator (see docs/admin/cluster.md).`,
 		Example: `  odh-server --engine=local --listen=127.0.0.1:8080
-  odh-server --engine=local --listen=127.0.0.1:9090 --state-dir=/tmp/odh --slots=8
+  odh-server --engine=local --listen=127.0.0.1:9090 --state-dir=$HOME/odh-state --slots=8
   odh-server --engine=kubernetes --kubeconfig=$HOME/.kube/config`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
@@ -105,9 +121,9 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringVar(&o.Engine, "engine", "local", "Engine that runs jobs: local or kubernetes")
 	fl.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "Address to serve on (host:port)")
 	fl.StringVar(&o.StateDir, "state-dir", discovery.DefaultStateDir(), "Directory for the token, templates and (local engine) jobs and logs")
-	fl.StringVar(&o.Auth, "auth", "", "Authentication: token (the bearer token of --token-file, or the users of --policy-file), kubernetes (any token the cluster accepts, checked with a TokenReview; requests run on the cluster as the caller; the default with --engine=kubernetes) or none (development only)")
-	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token)")
-	fl.StringVar(&o.PolicyFile, "policy-file", "", "JSON policy file mapping tokens to users and groups, and giving them roles (viewer, data-scientist, mlops, admin) per namespace; replaces --token-file (docs/admin/security.md)")
+	fl.StringVar(&o.Auth, "auth", "", "Authentication: token (the bearer token of --token-file, or the users of --policy-file), kubernetes (any token the cluster accepts, checked with a TokenReview; calls go to the cluster with the caller's own token; the default with --engine=kubernetes) or none (development only, loopback addresses only)")
+	fl.StringVar(&o.TokenFile, "token-file", "", "Bearer token file, created on first start (default <state-dir>/token); refused if another user owns it or others may read it")
+	fl.StringVar(&o.PolicyFile, "policy-file", "", "JSON policy file mapping tokens to users and groups, and giving them roles (viewer, data-scientist, mlops, admin) per namespace; replaces --token-file. With --engine=local only several users with the same full access (admin in \"*\"): the local engine cannot separate users (docs/admin/security.md)")
 	fl.IntVar(&o.Slots, "slots", 0, "Local engine capacity in MPI ranks; jobs beyond it queue (default 2 x CPUs)")
 	fl.StringVar(&o.Backend, "backend", "auto", "Kubernetes engine: what a job without spec.runtime becomes: auto (an MPIJob when the MPI operator's CRD is installed, else a Kubeflow Trainer v2 TrainJob), mpijob or trainjob; spec.runtime always wins")
 	fl.StringVar(&o.DefaultRuntime, "default-runtime", "odh-openmpi4", "Kubernetes engine: the ClusterTrainingRuntime a job without spec.runtime gets when it becomes a TrainJob")
@@ -120,6 +136,13 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.Float64Var(&o.RateLimit, "rate-limit", -1, "Requests per second allowed per user; 0 = unlimited (default: unlimited on a loopback address, 50 elsewhere)")
 	fl.IntVar(&o.RateBurst, "rate-burst", 200, "Burst of requests allowed per user above --rate-limit")
 	fl.DurationVar(&o.StreamHeartbeat, "stream-heartbeat", service.DefaultHeartbeat, "How often a quiet watch or log follow sends a heartbeat (REST: a blank line), so proxies with idle timeouts (OpenShift routes: 30s) keep it open; 0 sends none")
+	fl.Float64Var(&o.ClientRateLimit, "client-rate-limit", -1, "Requests per second allowed per client address, counted before authentication; 0 = unlimited (default: unlimited for a single-user server on a loopback address, 100 otherwise)")
+	fl.IntVar(&o.ClientRateBurst, "client-rate-burst", 200, "Burst of requests allowed per client address above --client-rate-limit")
+	fl.StringSliceVar(&o.TrustedProxies, "trusted-proxies", nil, "Addresses or CIDRs of proxies (e.g. the OpenShift router) whose X-Forwarded-For names the client; from anyone else the header is ignored")
+	fl.StringSliceVar(&o.TokenAudiences, "token-audiences", nil, "With --auth=kubernetes: accept only cluster tokens issued for one of these audiences (TokenReview spec.audiences), e.g. odh-training; the API server must accept the audience too (--api-audiences), because calls go on with the caller's token")
+	fl.DurationVar(&o.TokenCacheTTL, "token-cache-ttl", 30*time.Second, "With --auth=kubernetes: how long a valid token is remembered (invalid ones: 5s); a revoked token works at most this long")
+	fl.DurationVar(&o.StreamRecheck, "stream-recheck-interval", service.DefaultStreamRecheck, "How often watches and followed logs check the caller's token and access again; a stream whose access ended is closed")
+	fl.DurationVar(&o.MaxStreamDuration, "max-stream-duration", service.DefaultMaxStreamDuration, "Longest a watch or followed log runs before the server ends it (clients start it again from where they were); 0 = no limit")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&o.LogFormat, "log-format", "text", "Log format: text or json")
 	return cmd
@@ -143,8 +166,23 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	if o.Auth == "kubernetes" && o.Engine != "kubernetes" {
 		return fmt.Errorf("--auth=kubernetes needs --engine=kubernetes")
 	}
+	if err := checkPrivate("state directory", o.StateDir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.StateDir, 0o700); err != nil {
 		return fmt.Errorf("create state dir: %w", err)
+	}
+	if o.Auth == "none" && !discovery.IsLoopback(o.Listen) {
+		return fmt.Errorf("--auth=none serves everyone who can reach %s with your rights: it is allowed on a loopback address only (--listen=127.0.0.1:PORT)", o.Listen)
+	}
+	if o.Auth == "token" && o.PolicyFile == "" {
+		if err := checkPrivate("token file", tokenPathFor(o)); err != nil {
+			return err
+		}
+	}
+	proxies, err := parsePrefixes(o.TrustedProxies)
+	if err != nil {
+		return err
 	}
 	lis, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -189,7 +227,11 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 		if o.Auth != "token" {
 			return fmt.Errorf("--policy-file needs --auth=token (its tokens authenticate the callers)")
 		}
-		pf, err := auth.OpenPolicyFile(o.PolicyFile, log)
+		var check func(*auth.Policy) error
+		if o.Engine == "local" {
+			check = checkLocalPolicy
+		}
+		pf, err := auth.OpenPolicyFile(o.PolicyFile, log, check)
 		if err != nil {
 			return err
 		}
@@ -209,7 +251,19 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			rate = 0 // one user on their own machine
 		}
 	}
-	srv, err := server.New(ctx, server.Options{Engine: eng.Engine, Manifest: eng.manifest, Templates: tpl, Auth: authn, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst, Heartbeat: heartbeat(o.StreamHeartbeat)})
+	clientRate := o.ClientRateLimit
+	if clientRate < 0 {
+		clientRate = 100
+		if discovery.IsLoopback(addr) && o.Auth != "kubernetes" && o.PolicyFile == "" {
+			clientRate = 0 // one user on their own machine
+		}
+	}
+	srv, err := server.New(ctx, server.Options{
+		Options: service.Options{Engine: eng.Engine, Manifest: eng.manifest, Templates: tpl, Auth: authn, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst,
+			Heartbeat: heartbeat(o.StreamHeartbeat),
+			Streams:   service.StreamLimits{Recheck: o.StreamRecheck, MaxDuration: o.MaxStreamDuration}},
+		ClientRateLimit: clientRate, ClientRateBurst: o.ClientRateBurst, TrustedProxies: proxies,
+	})
 	if err != nil {
 		return err
 	}
@@ -245,6 +299,23 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 	}
 	log.Info("odh-server stopped")
 	return err
+}
+
+// parsePrefixes reads --trusted-proxies: addresses or CIDRs.
+func parsePrefixes(vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vals {
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR (e.g. 10.128.0.0/14)", v)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 // auditSink opens the audit log named by --audit-log.
