@@ -15,6 +15,7 @@ import (
 	"github.com/odh-training/odh-training/internal/engine/local"
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/service"
 	"github.com/odh-training/odh-training/internal/templates"
 )
 
@@ -50,7 +51,7 @@ func FuzzRESTBodies(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	srv, err := server.New(f.Context(), server.Options{Engine: eng, Templates: tpl, Auth: auth.StaticToken{Token: testToken, User: auth.User{Name: "fuzzer"}}})
+	srv, err := server.New(f.Context(), server.Options{Options: service.Options{Engine: eng, Templates: tpl, Auth: auth.StaticToken{Token: testToken, User: auth.User{Name: "fuzzer"}}}})
 	if err != nil {
 		f.Fatal(err)
 	}
