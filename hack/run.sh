@@ -9,7 +9,7 @@ LISTEN="${1:-127.0.0.1:8080}"
 URL="http://${LISTEN}"
 STATE_DIR="${ODH_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/odh-training/local}"
 LOG="${STATE_DIR}/server.log"
-mkdir -p "$STATE_DIR"
+mkdir -p "$STATE_DIR" && chmod 700 "$STATE_DIR" # odh-server refuses a state dir others can read
 
 if curl -fsS -m 2 "$URL/healthz" >/dev/null 2>&1; then
   echo "error: something already serves $URL. Stop it, or run: make run LISTEN=127.0.0.1:8081" >&2

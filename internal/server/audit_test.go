@@ -61,7 +61,7 @@ func TestAuditLog(t *testing.T) {
 		{"tester", "create", "team-a", "", "Error", "Invalid"},
 		{"tester", "delete", "team-a", "a1", "OK", ""},
 		// Refused by the front before the request's body was read: what was
-		// asked is the method only.
+		// asked is the gRPC method only.
 		{"", "", "", "", "Denied", "Unauthenticated"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -34,7 +34,7 @@ type front struct {
 	perIP    *ratelimit.Limiter
 	failures *ratelimit.Limiter
 	authn    auth.Authenticator
-	refused  func(ctx context.Context, method string, err error)
+	refused  func(ctx context.Context, rec service.AuditRecord, err error)
 }
 
 // Default limits on failed authentications per client address: a client
@@ -189,7 +189,11 @@ func (f *front) refuse(w http.ResponseWriter, r *http.Request, err error) {
 		method = r.URL.Path
 	}
 	if f.refused != nil {
-		f.refused(r.Context(), method, err)
+		rec := service.AuditRecord{Method: method}
+		if !isGRPC(r) {
+			rec.Verb, rec.Namespace, rec.Name = restTarget(r.Method, r.URL.Path)
+		}
+		f.refused(r.Context(), rec, err)
 	}
 	w.Header().Set("X-Request-Id", service.RequestID(r.Context()))
 	if isGRPC(r) {
@@ -222,4 +226,46 @@ func incomingToken(ctx context.Context, tok string) context.Context {
 		return ctx
 	}
 	return metadata.NewIncomingContext(ctx, metadata.Pairs("authorization", "Bearer "+tok))
+}
+
+// restTarget is what a REST call asks for, read from its method and path
+// only (the front refuses before the body is read): the verb, namespace and
+// name the audit log records.
+func restTarget(method, path string) (verb, ns, name string) {
+	rest, ok := strings.CutPrefix(path, "/api/v1/")
+	if !ok {
+		return "", "", ""
+	}
+	seg := strings.Split(strings.Trim(rest, "/"), "/")
+	watch := seg[0] == "watch"
+	if watch {
+		seg = seg[1:]
+	}
+	var sub string
+	if len(seg) >= 2 && seg[0] == "namespaces" {
+		ns, seg = seg[1], seg[2:]
+	}
+	if len(seg) >= 2 {
+		name = seg[1]
+	}
+	if len(seg) >= 3 {
+		sub = seg[2]
+	}
+	switch {
+	case watch:
+		verb = auth.VerbWatch
+	case method == http.MethodDelete:
+		verb = auth.VerbDelete
+	case method == http.MethodPost && name == "":
+		verb = auth.VerbCreate
+	case method == http.MethodPost:
+		verb = sub // suspend, resume
+	case method == http.MethodPut || method == http.MethodPatch:
+		verb = auth.VerbUpdate
+	case name == "":
+		verb = auth.VerbList
+	default:
+		verb = auth.VerbGet
+	}
+	return verb, ns, name
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/odh-training/odh-training/internal/apiconv"
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/service"
 	"github.com/odh-training/odh-training/ui"
 )
 
@@ -153,7 +154,7 @@ func (s *Server) authorized(a auth.Action, next http.Handler) http.Handler {
 			err = s.authz.Authorize(r.Context(), u, a)
 		}
 		if err != nil {
-			s.front.refused(r.Context(), r.Method+" "+r.URL.Path, err)
+			s.front.refused(r.Context(), service.AuditRecord{Method: r.Method + " " + r.URL.Path, Verb: a.Verb, Resource: a.Resource}, err)
 			writeError(w, err)
 			return
 		}

@@ -159,8 +159,8 @@ func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
 	hs := &http.Server{
-		Handler:           s.Handler(),
-		Protocols:         &protocols,
+		Handler:   s.Handler(),
+		Protocols: &protocols,
 		// Slow clients cannot hold connections: headers within 10 s,
 		// bodies within a minute (long GETs — watches, followed logs —
 		// clear the read deadline once their headers are in), idle

@@ -239,13 +239,14 @@ func (s *Server) auditRefused(ctx context.Context, fullMethod string, req any, e
 
 // AuditRefusal records a request odh-server's HTTP front turned away before
 // it reached the service (per-client rate limit, a bad token before the
-// body was read). method names what was asked ("GET /api/v1/...", or the
-// gRPC method).
-func (s *Server) AuditRefusal(ctx context.Context, method string, err error) {
+// body was read). rec says what was asked as far as the front knows it:
+// Method ("GET /api/v1/...", or the gRPC method) and, for REST, the verb,
+// namespace and name its path names.
+func (s *Server) AuditRefusal(ctx context.Context, rec AuditRecord, err error) {
 	e := apiconv.Classify(err)
-	rec := &AuditRecord{Time: time.Now().UTC(), RequestID: RequestID(ctx), Method: method, Result: "Denied", Reason: string(e.Kind), Message: e.Message, Remote: ClientAddr(ctx)}
+	rec.Time, rec.RequestID, rec.Result, rec.Reason, rec.Message, rec.Remote = time.Now().UTC(), RequestID(ctx), "Denied", string(e.Kind), e.Message, ClientAddr(ctx)
 	if u, ok := auth.UserFrom(ctx); ok {
 		rec.User, rec.Groups = u.Name, u.Groups
 	}
-	s.audit.write(rec)
+	s.audit.write(&rec)
 }

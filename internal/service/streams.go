@@ -133,4 +133,4 @@ type namespaceFilter struct {
 }
 
 func (n *namespaceFilter) set(f func(string) bool) { n.f.Store(&f) }
-func (n *namespaceFilter) allows(ns string) bool  { return (*n.f.Load())(ns) }
+func (n *namespaceFilter) allows(ns string) bool   { return (*n.f.Load())(ns) }

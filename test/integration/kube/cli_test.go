@@ -25,7 +25,7 @@ import (
 // The Foundation CLI, unchanged, against the real odh-server binary with
 // --engine=kubernetes (authenticating to the cluster as the odh-server
 // ServiceAccount of deploy/; the CLI sends the harness admin's token, which
-// the server checks with a TokenReview and impersonates).
+// the server checks with a TokenReview and passes on to the cluster).
 func TestCLIAgainstServer(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -2,7 +2,7 @@
 
 // Package security_test checks multi-tenant security end to end on the real
 // control plane of test/cluster: the real odh-server binary with
-// --engine=kubernetes (TokenReview, impersonation, access reviews; the
+// --engine=kubernetes (TokenReview, the caller's own token, access reviews; the
 // rights of deploy/server/rbac.yaml), odh-webhook as the harness runs it for
 // every test (configured as deploy/webhook configures it: its webhook
 // configurations, policy and RBAC, on a loopback URL) and kubectl with the
@@ -46,6 +46,8 @@ var (
 	runID    string
 	// nsA is alice's and mlops's namespace, nsB bob's.
 	nsA, nsB string
+	// serverKubeconfig holds a token of odh-server's ServiceAccount.
+	serverKubeconfig string
 	// srv is the odh-server under test.
 	srvURL   string
 	srvAddr  string
@@ -133,6 +135,15 @@ func setup(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return stop, err
 	}
+	serverKubeconfig = serverKC
+	// nsA lets odh-server keep its log-archive finalizer on the job's pods
+	// and make per-job NetworkPolicies (deploy/server/rbac.yaml,
+	// odh-training-server-namespace); nsB does not.
+	nsRole := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "odh-training-server"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "odh-training-server-namespace"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "odh-server", Namespace: "odh-training"}}}
+	if _, err := admin.RbacV1().RoleBindings(nsA).Create(ctx, nsRole, metav1.CreateOptions{}); err != nil {
+		return stop, err
+	}
 	// odh-webhook is the harness's: the API server calls it for this run's
 	// namespaces as for every other.
 	if err := webhookReady(ctx); err != nil {
@@ -151,7 +162,9 @@ func setup(ctx context.Context) (stop func(), err error) {
 	}
 	srvURL = "http://" + srvAddr
 	auditLog = filepath.Join(workDir, "audit.log")
-	cmd := exec.Command(bin, "--engine=kubernetes", "--kubeconfig="+serverKC, "--listen="+srvAddr, "--state-dir="+filepath.Join(workDir, "state"), "--audit-log="+auditLog)
+	cmd := exec.Command(bin, "--engine=kubernetes", "--kubeconfig="+serverKC, "--listen="+srvAddr, "--state-dir="+filepath.Join(workDir, "state"), "--audit-log="+auditLog,
+		// Streams check access again every 2 s (TestStreamEndsWhenAccessRevoked).
+		"--stream-recheck-interval=2s")
 	cmd.Env = append(os.Environ(), "XDG_STATE_HOME="+filepath.Join(workDir, "xdg"))
 	logf, err := os.Create(filepath.Join(workDir, "odh-server.log"))
 	if err != nil {
@@ -328,13 +341,22 @@ func kubectlStdin(identity, stdin string, args ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return kubectlWith(kc, stdin, args...)
+}
+
+// kubectlKubeconfig runs kubectl with the kubeconfig at kc.
+func kubectlKubeconfig(kc string, args ...string) (string, error) {
+	return kubectlWith(kc, "", args...)
+}
+
+func kubectlWith(kc, stdin string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, harness.Layout.Bin("kubectl"), append([]string{"--kubeconfig", kc}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	return out.String(), err
 }
 
