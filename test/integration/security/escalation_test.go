@@ -178,7 +178,7 @@ func TestTenantsCannotMintTokens(t *testing.T) {
 	}
 }
 
-// targetIdentity sets up the rights of deploy/server/rbac-passthrough.yaml
+// targetIdentity sets up the rights of deploy/server/rbac.yaml
 // for a ServiceAccount of this run (names rewritten so the suite's
 // odh-server keeps its current rights), bound per namespace in nsA only,
 // and returns a client with its token.
@@ -186,7 +186,7 @@ func targetIdentity(t *testing.T) (*kubernetes.Clientset, *rest.Config) {
 	t.Helper()
 	ctx := t.Context()
 	sa := "odh-server-target-" + runID
-	data, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "server", "rbac-passthrough.yaml"))
+	data, err := os.ReadFile(filepath.Join(repoRoot, "deploy", "server", "rbac.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func targetIdentity(t *testing.T) (*kubernetes.Clientset, *rest.Config) {
 		{"policyName: odh-training-server", "policyName: target-" + runID + "-server"},
 	} {
 		if !strings.Contains(doc, r.old) {
-			t.Fatalf("rbac-passthrough.yaml no longer contains %q", r.old)
+			t.Fatalf("rbac.yaml no longer contains %q", r.old)
 		}
 		doc = strings.ReplaceAll(doc, r.old, r.new)
 	}
