@@ -31,7 +31,17 @@ type Template struct {
 type Store struct {
 	dir string
 	mu  sync.Mutex
+	// MaxPerNamespace and MaxBytes bound what one namespace can store (0:
+	// DefaultMaxPerNamespace, DefaultMaxBytes).
+	MaxPerNamespace int
+	MaxBytes        int
 }
+
+// Limits of a Store unless set.
+const (
+	DefaultMaxPerNamespace = 200
+	DefaultMaxBytes        = 256 << 10
+)
 
 // NewStore returns a store rooted at dir (created if missing).
 func NewStore(dir string) (*Store, error) {
@@ -79,11 +89,24 @@ func (s *Store) Create(t *Template) (*Template, error) {
 	if err := Validate(t); err != nil {
 		return nil, err
 	}
+	// The namespace becomes a directory name: never a path.
+	if err := job.CheckNamespace(t.Namespace); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.path(t.Namespace, t.Name)
 	if _, err := os.Stat(p); err == nil {
 		return nil, job.Errorf(job.KindAlreadyExists, "template %q already exists in namespace %q", t.Name, t.Namespace)
+	}
+	maxN := s.MaxPerNamespace
+	if maxN <= 0 {
+		maxN = DefaultMaxPerNamespace
+	}
+	if n, _ := filepath.Glob(filepath.Join(s.dir, t.Namespace, "*.json")); len(n) >= maxN {
+		return nil, &job.Error{Kind: job.KindQuotaExceeded,
+			Message: fmt.Sprintf("namespace %q already has %d templates, the most a namespace may keep; nothing was saved", t.Namespace, len(n)),
+			Hint:    "Delete templates you no longer use (the dashboard's templates list, or DELETE /api/v1/namespaces/NAMESPACE/templates/NAME), then save again."}
 	}
 	t.Job.Status = job.Status{}
 	t.Job.Metadata.UID, t.Job.Metadata.ResourceVersion = "", ""
@@ -94,6 +117,14 @@ func (s *Store) Create(t *Template) (*Template, error) {
 	data, err := json.MarshalIndent(t, "", "  ")
 	if err != nil {
 		return nil, err
+	}
+	maxB := s.MaxBytes
+	if maxB <= 0 {
+		maxB = DefaultMaxBytes
+	}
+	if len(data) > maxB {
+		return nil, &job.Error{Kind: job.KindInvalid, Message: fmt.Sprintf("template %q is %d bytes, more than the %d a template may have; nothing was saved", t.Name, len(data), maxB),
+			Fields: []job.FieldError{{Field: "template", Type: job.FieldInvalid, Message: "too large: keep large data (scripts, configuration) in a ConfigMap or volume and refer to it"}}}
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return nil, err
