@@ -102,8 +102,8 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	// The namespace lets odh-server keep its log-archive finalizer and make
-	// per-job NetworkPolicies (deploy/server/rbac.yaml).
+	// The namespace lets odh-server read logs to archive and make per-job
+	// NetworkPolicies (deploy/server/rbac.yaml).
 	nsRole := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "odh-training-server"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "odh-training-server-namespace"},
 		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "odh-server", Namespace: "odh-training"}}}
 	if _, err := admin.RbacV1().RoleBindings(ns).Create(ctx, nsRole, metav1.CreateOptions{}); err != nil {
