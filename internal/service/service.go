@@ -505,7 +505,10 @@ func (s *Service) GetJobProgress(ctx context.Context, req *trainingv1.GetJobProg
 	if err := requireName(req.GetName()); err != nil {
 		return nil, err
 	}
-	ns := namespaceOrDefault(req.GetNamespace())
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
