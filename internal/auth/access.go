@@ -65,7 +65,7 @@ func (a Action) describe() string {
 // Authorizer decides whether a caller may do something. It returns nil or
 // a *job.Error of kind Forbidden that says who, what, where and how to get
 // access. The service consults it on every call; engines that enforce
-// access themselves (the kubernetes engine, through impersonation) run
+// access themselves (the API server, with the caller's own token) run
 // without one.
 type Authorizer interface {
 	Authorize(ctx context.Context, u User, a Action) error

@@ -27,7 +27,7 @@ type User struct {
 	Name   string
 	Groups []string
 	// UID and Extra come from a cluster's TokenReview; the kubernetes
-	// engine impersonates them along with the name and groups.
+	// engine's access reviews carry them along with the name and groups.
 	UID   string
 	Extra map[string][]string
 }

@@ -63,7 +63,7 @@ type Options struct {
 	// Translate tunes the translation of high-level jobs.
 	Translate TranslateOptions
 	// ClientsFor returns the clients a request writes with: the caller's
-	// (impersonation, internal/kubeauth), or nil for the engine's own.
+	// (their own bearer token, kubeauth.PassThrough), or nil for the engine's own.
 	ClientsFor func(ctx context.Context) (*Clients, error)
 	// PodPolicies is the pod policy (TrainingPolicy) every job is checked
 	// against before it is sent to the API server; nil: none here (then

@@ -31,7 +31,7 @@ func NewCmdCanI(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Short: "Say whether you may do something (yes or no, with the reason)",
 		Long: `Ask the server whether you may do VERB on RESOURCE (default mpijobs),
 optionally on the job NAME. On a cluster the API server's RBAC decides (as
-you, through impersonation), including the rule that only a job's creator
+you, with your own token), including the rule that only a job's creator
 or an MLOps engineer may change or delete it; on a local server its policy
 file decides.
 
