@@ -176,16 +176,29 @@ func requireName(name string) error {
 	return nil
 }
 
+// authorizeJob checks a request naming one job: the name is given, the
+// namespace is valid (the default when empty) and the caller may do verb on
+// resource there; withOwner lets own-job rules look up the job's creator. It
+// returns the namespace.
+func (s *Service) authorizeJob(ctx context.Context, name, namespace, verb, resource string, withOwner bool) (string, error) {
+	if err := requireName(name); err != nil {
+		return "", err
+	}
+	ns, err := namespaceOf(namespace)
+	if err != nil {
+		return "", err
+	}
+	a := auth.Action{Verb: verb, Resource: resource, Namespace: ns, Name: name}
+	if withOwner {
+		a.Owner = s.jobOwner(ctx, ns, name)
+	}
+	return ns, s.authorize(ctx, a)
+}
+
 // GetJob returns one job.
 func (s *Service) GetJob(ctx context.Context, req *trainingv1.GetJobRequest) (*trainingv1.MPIJob, error) {
-	if err := requireName(req.GetName()); err != nil {
-		return nil, err
-	}
-	ns, err := namespaceOf(req.GetNamespace())
+	ns, err := s.authorizeJob(ctx, req.GetName(), req.GetNamespace(), auth.VerbGet, auth.ResourceJobs, false)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
 	j, err := s.eng.Get(ctx, ns, req.GetName())
@@ -305,14 +318,8 @@ func (s *Service) ListJobs(ctx context.Context, req *trainingv1.ListJobsRequest)
 
 // DeleteJob stops and removes a job.
 func (s *Service) DeleteJob(ctx context.Context, req *trainingv1.DeleteJobRequest) (*trainingv1.DeleteJobResponse, error) {
-	if err := requireName(req.GetName()); err != nil {
-		return nil, err
-	}
-	ns, err := namespaceOf(req.GetNamespace())
+	ns, err := s.authorizeJob(ctx, req.GetName(), req.GetNamespace(), auth.VerbDelete, auth.ResourceJobs, true)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbDelete, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
 	if req.GetDryRun() {
@@ -414,14 +421,8 @@ func (s *Service) GetLogs(req *trainingv1.GetLogsRequest, stream trainingv1.Trai
 
 // SuspendJob suspends a job.
 func (s *Service) SuspendJob(ctx context.Context, req *trainingv1.SuspendJobRequest) (*trainingv1.MPIJob, error) {
-	if err := requireName(req.GetName()); err != nil {
-		return nil, err
-	}
-	ns, err := namespaceOf(req.GetNamespace())
+	ns, err := s.authorizeJob(ctx, req.GetName(), req.GetNamespace(), auth.VerbUpdate, auth.ResourceJobs, true)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbUpdate, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
 	j, err := s.eng.Suspend(ctx, ns, req.GetName())
@@ -433,14 +434,8 @@ func (s *Service) SuspendJob(ctx context.Context, req *trainingv1.SuspendJobRequ
 
 // ResumeJob resumes a suspended job.
 func (s *Service) ResumeJob(ctx context.Context, req *trainingv1.ResumeJobRequest) (*trainingv1.MPIJob, error) {
-	if err := requireName(req.GetName()); err != nil {
-		return nil, err
-	}
-	ns, err := namespaceOf(req.GetNamespace())
+	ns, err := s.authorizeJob(ctx, req.GetName(), req.GetNamespace(), auth.VerbUpdate, auth.ResourceJobs, true)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbUpdate, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName(), Owner: s.jobOwner(ctx, ns, req.GetName())}); err != nil {
 		return nil, err
 	}
 	j, err := s.eng.Resume(ctx, ns, req.GetName())
@@ -452,14 +447,8 @@ func (s *Service) ResumeJob(ctx context.Context, req *trainingv1.ResumeJobReques
 
 // ListEvents returns a job's events.
 func (s *Service) ListEvents(ctx context.Context, req *trainingv1.ListEventsRequest) (*trainingv1.ListEventsResponse, error) {
-	if err := requireName(req.GetName()); err != nil {
-		return nil, err
-	}
-	ns, err := namespaceOf(req.GetNamespace())
+	ns, err := s.authorizeJob(ctx, req.GetName(), req.GetNamespace(), auth.VerbGet, auth.ResourceEvents, false)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceEvents, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
 	evs, err := s.eng.Events(ctx, ns, req.GetName())
@@ -476,14 +465,8 @@ func (s *Service) ListEvents(ctx context.Context, req *trainingv1.ListEventsRequ
 // GetJobMetrics returns a job's recent resource use, when the engine can
 // measure it.
 func (s *Service) GetJobMetrics(ctx context.Context, req *trainingv1.GetJobMetricsRequest) (*trainingv1.JobMetrics, error) {
-	if err := requireName(req.GetName()); err != nil {
-		return nil, err
-	}
-	ns, err := namespaceOf(req.GetNamespace())
+	ns, err := s.authorizeJob(ctx, req.GetName(), req.GetNamespace(), auth.VerbGet, auth.ResourceJobs, false)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
 	src, ok := s.eng.(engine.MetricsSource)
@@ -502,14 +485,8 @@ func (s *Service) GetJobMetrics(ctx context.Context, req *trainingv1.GetJobMetri
 
 // GetJobProgress returns a job's reported progress and its history.
 func (s *Service) GetJobProgress(ctx context.Context, req *trainingv1.GetJobProgressRequest) (*trainingv1.JobProgress, error) {
-	if err := requireName(req.GetName()); err != nil {
-		return nil, err
-	}
-	ns, err := namespaceOf(req.GetNamespace())
+	ns, err := s.authorizeJob(ctx, req.GetName(), req.GetNamespace(), auth.VerbGet, auth.ResourceJobs, false)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, auth.Action{Verb: auth.VerbGet, Resource: auth.ResourceJobs, Namespace: ns, Name: req.GetName()}); err != nil {
 		return nil, err
 	}
 	if src, ok := s.eng.(engine.ProgressSource); ok {
