@@ -91,6 +91,11 @@ func startServer(t *testing.T, stateDir, home string, args ...string) *server {
 
 func (s *server) start() {
 	s.t.Helper()
+	// odh-server refuses a state directory others may read (t.TempDir
+	// makes them 0755).
+	if err := os.Chmod(s.stateDir, 0o700); err != nil && !os.IsNotExist(err) {
+		s.t.Fatal(err)
+	}
 	s.cmd = exec.Command(filepath.Join(binDir, "odh-server"), append([]string{"--engine=local", "--listen=" + s.listen, "--state-dir=" + s.stateDir}, s.args...)...)
 	s.cmd.Dir = repoRoot()
 	s.cmd.Env = append(os.Environ(), "HOME="+s.home, "XDG_STATE_HOME="+filepath.Join(s.home, "state"), "XDG_CONFIG_HOME="+filepath.Join(s.home, "config"))
