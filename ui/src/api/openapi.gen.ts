@@ -414,8 +414,9 @@ export interface Volume {
 export interface WatchEvent {
   job?: MPIJob;
   /**
-   * ADDED | MODIFIED | DELETED | SYNCED (end of the initial events) |
-   * HEARTBEAT (no change: the stream is alive; no job).
+   * ADDED | MODIFIED | DELETED | SYNCED | HEARTBEAT (SYNCED ends the
+   * initial events; HEARTBEAT carries no job: nothing changed, the stream is
+   * alive).
    */
   type?: string;
 }
@@ -446,4 +447,5 @@ export const DOCUMENTED_VALUES = {
   'ReplicaStatus.state': ['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown'],
   'RunPolicy.cleanPodPolicy': ['None', 'Running', 'All'],
   'Version.engine': ['local', 'kubernetes'],
+  'WatchEvent.type': ['ADDED', 'MODIFIED', 'DELETED', 'SYNCED', 'HEARTBEAT'],
 } as const;

@@ -802,7 +802,14 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
     },
     "type": {
       "type": "string",
-      "description": "ADDED | MODIFIED | DELETED | SYNCED (end of the initial events) |\nHEARTBEAT (no change: the stream is alive; no job)."
+      "description": "ADDED | MODIFIED | DELETED | SYNCED | HEARTBEAT (SYNCED ends the\ninitial events; HEARTBEAT carries no job: nothing changed, the stream is\nalive).",
+      "values": [
+        "ADDED",
+        "MODIFIED",
+        "DELETED",
+        "SYNCED",
+        "HEARTBEAT"
+      ]
     }
   },
   "WorkerCounts": {

@@ -2383,8 +2383,9 @@ func (x *WatchJobsRequest) GetSendInitialEvents() bool {
 
 type WatchEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// ADDED | MODIFIED | DELETED | SYNCED (end of the initial events) |
-	// HEARTBEAT (no change: the stream is alive; no job).
+	// ADDED | MODIFIED | DELETED | SYNCED | HEARTBEAT (SYNCED ends the
+	// initial events; HEARTBEAT carries no job: nothing changed, the stream is
+	// alive).
 	Type          string  `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
 	Job           *MPIJob `protobuf:"bytes,2,opt,name=job,proto3" json:"job,omitempty"`
 	unknownFields protoimpl.UnknownFields
