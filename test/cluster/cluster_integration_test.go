@@ -66,7 +66,10 @@ func uniqueName(prefix string) string {
 func eventually(t *testing.T, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
 	var last error
-	err := wait.PollUntilContextTimeout(t.Context(), 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	// Three minutes: right after a cold start on a busy 2-core machine the
+	// controllers (Trainer, JobSet, Kueue) are still syncing; a minute was
+	// seen to run out with the pods appearing seconds later.
+	err := wait.PollUntilContextTimeout(t.Context(), 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 		ok, err := cond(ctx)
 		last = err
 		return ok, nil
