@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -98,8 +100,12 @@ func startKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (*runnin
 		}
 		kopts.ClientsFor = clientsFor
 	}
-	if kopts.PodPolicies, err = podPolicies(ctx, cfg, log); err != nil {
+	pp, err := podPolicies(ctx, cfg, log)
+	if err != nil {
 		return nil, err
+	}
+	if pp != nil {
+		kopts.PodPolicies = pp
 	}
 	e, err := kube.New(ctx, kopts)
 	if err != nil {
@@ -123,6 +129,23 @@ func podPolicies(ctx context.Context, cfg *rest.Config, log *slog.Logger) (*kube
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
+	}
+	// Direct mode runs this server with the user's own credentials, which
+	// rarely may list namespaces and priority classes cluster-wide: then the
+	// pre-check is off and odh-webhook's admission alone enforces the policy.
+	for _, ra := range []authorizationv1.ResourceAttributes{
+		{Verb: "watch", Resource: "namespaces"},
+		{Verb: "watch", Group: "scheduling.k8s.io", Resource: "priorityclasses"},
+	} {
+		r, err := kc.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("kubernetes engine: may this identity read the pod policy's inputs: %w", err)
+		}
+		if !r.Status.Allowed {
+			log.Warn("pod policy pre-check off: this identity cannot read its inputs cluster-wide; odh-webhook still enforces the policy at admission", "verb", ra.Verb, "group", ra.Group, "resource", ra.Resource)
+			return nil, nil
+		}
 	}
 	src := kubepolicy.New(kc, dyn, log)
 	if err := src.Start(ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	kubeflow "github.com/kubeflow/mpi-operator/pkg/apis/kubeflow/v2beta1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -88,6 +89,12 @@ func TestDeletionNeverWaitsForTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cleanupNamespace(ns2) })
+	// The namespace lets odh-server read logs to archive (deploy/server/rbac.yaml).
+	nsRole := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "odh-training-server"}, RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "odh-training-server-namespace"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "odh-server", Namespace: "odh-training"}}}
+	if _, err := admin.RbacV1().RoleBindings(ns2).Create(ctx, nsRole, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	ours := watchFinalizers(t, ns2)
 	dir := t.TempDir()
 	srv, err := kube.New(ctx, kube.Options{RestConfig: serverCfg, ClientsFor: asAdmin, Namespace: ns2, ArchiveDir: dir})

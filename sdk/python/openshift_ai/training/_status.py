@@ -262,7 +262,9 @@ class Event(_Model):
 class LogLine(_Model):
     """One line of output: ``source`` ("launcher" or "worker-N"), ``worker``
     index (-1 for the launcher), MPI ``rank`` (-1 when unknown), ``stream``
-    (stdout | stderr), ``time`` and ``text``."""
+    (stdout | stderr), ``time`` and ``text``. ``heartbeat`` marks a line
+    that carries no output (gRPC keep-alive; REST sends blank lines instead,
+    which the SDK skips)."""
 
     source: str = ""
     worker: int = 0
@@ -270,6 +272,7 @@ class LogLine(_Model):
     stream: str = ""
     time: Optional[_dt.datetime] = None
     text: str = ""
+    heartbeat: bool = False
 
     _times = ("time",)
 
