@@ -2,8 +2,14 @@
 package kubeconfig
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -33,4 +39,24 @@ func Load(kubeconfig string) (*rest.Config, string, error) {
 		return nil, "", fmt.Errorf("no cluster configuration: not running in a cluster, no --kubeconfig, and %s: %w", where, err)
 	}
 	return cfg, "kubeconfig from $KUBECONFIG or ~/.kube/config", nil
+}
+
+// WhoAmI asks the API server who cfg's credentials belong to
+// (SelfSubjectReview): the name a job's creator must carry, since the
+// cluster's admission webhook records the same one.
+func WhoAmI(ctx context.Context, cfg *rest.Config) (name string, groups []string, err error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	r, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
+	if err != nil {
+		return "", nil, err
+	}
+	if r.Status.UserInfo.Username == "" {
+		return "", nil, fmt.Errorf("the API server at %s returned no user name for these credentials", cfg.Host)
+	}
+	return r.Status.UserInfo.Username, r.Status.UserInfo.Groups, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -36,6 +37,10 @@ type runningEngine struct {
 	// manifest renders the kubeflow.org/v2beta1 MPIJob a job becomes on a
 	// cluster, for dry runs.
 	manifest func(*job.MPIJob) ([]byte, error)
+	// identity is who the engine acts as on the cluster when callers are
+	// not authenticated by it (--auth token or none): jobs record it as
+	// their creator, which the cluster's admission webhook checks.
+	identity string
 }
 
 // security is how a cluster authenticates callers and decides access.
@@ -115,7 +120,15 @@ func startKubeEngine(ctx context.Context, o *Options, log *slog.Logger) (*runnin
 	if sec != nil {
 		closeAll = func(ctx context.Context) error { sec.stop(); return e.Close(ctx) }
 	}
-	return &runningEngine{Engine: e, close: closeAll, security: sec, manifest: e.Manifest}, nil
+	re := &runningEngine{Engine: e, close: closeAll, security: sec, manifest: e.Manifest}
+	if sec == nil {
+		if name, _, err := kubeconfig.WhoAmI(ctx, cfg); err == nil {
+			re.identity = name
+		} else {
+			log.Warn("kubernetes engine: the API server did not say who these credentials are; jobs record the local user as creator", "err", err)
+		}
+	}
+	return re, nil
 }
 
 // podPolicies reads the cluster's pod policy (TrainingPolicies) into
@@ -140,6 +153,11 @@ func podPolicies(ctx context.Context, cfg *rest.Config, log *slog.Logger) (*kube
 		r, err := kc.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &ra}}, metav1.CreateOptions{})
 		if err != nil {
+			// This is the first request to the cluster: a transport error
+			// means the API server is unreachable, and says so like kube.New.
+			if _, isStatus := err.(apierrors.APIStatus); !isStatus {
+				return nil, fmt.Errorf("kubernetes engine: reach the API server at %s: %w", cfg.Host, err)
+			}
 			return nil, fmt.Errorf("kubernetes engine: may this identity read the pod policy's inputs: %w", err)
 		}
 		if !r.Status.Allowed {

@@ -236,7 +236,7 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			return err
 		}
 		authn, authz = pf, pf
-	} else if authn, token, err = authenticator(o); err != nil {
+	} else if authn, token, err = authenticator(o, eng.identity); err != nil {
 		return err
 	}
 	audit, closeAudit, err := auditSink(o, stdout)
@@ -344,10 +344,15 @@ func tokenPathFor(o *Options) string {
 	return filepath.Join(o.StateDir, "token")
 }
 
-func authenticator(o *Options) (auth.Authenticator, string, error) {
-	name := "local-user"
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		name = u.Username
+// authenticator authenticates every caller as one user: identity (the
+// cluster's name for the engine's credentials) when set, else the local one.
+func authenticator(o *Options, identity string) (auth.Authenticator, string, error) {
+	name := identity
+	if name == "" {
+		name = "local-user"
+		if u, err := user.Current(); err == nil && u.Username != "" {
+			name = u.Username
+		}
 	}
 	switch o.Auth {
 	case "none":

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -27,6 +26,7 @@ import (
 	"github.com/odh-training/odh-training/internal/discovery"
 	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/kubeconfig"
 	"github.com/odh-training/odh-training/internal/service"
 	"github.com/odh-training/odh-training/internal/templates"
 )
@@ -121,24 +121,18 @@ func Connect(ctx context.Context, o Options) (*apiclient.Client, func(), error) 
 	return apiclient.New(srv.Client(), where), closeAll, nil
 }
 
-// whoAmI asks the API server who the kubeconfig's credentials belong to
-// (SelfSubjectReview), so jobs record the cluster identity as their creator.
+// whoAmI is the cluster identity of the kubeconfig's credentials, so jobs
+// record it as their creator (the local user name when the API server
+// cannot say).
 func whoAmI(ctx context.Context, cfg *rest.Config) auth.User {
-	fallback := auth.User{Name: "kubeconfig-user"}
-	if u, err := user.Current(); err == nil {
-		fallback.Name = u.Username
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	name, groups, err := kubeconfig.WhoAmI(ctx, cfg)
 	if err != nil {
-		return fallback
+		name, groups = "kubeconfig-user", nil
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	r, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	if err != nil || r.Status.UserInfo.Username == "" {
-		return fallback
-	}
-	return auth.User{Name: r.Status.UserInfo.Username, Groups: r.Status.UserInfo.Groups}
+	return auth.User{Name: name, Groups: groups}
 }
 
 // startTimeout bounds how long the in-process engine may take to load the
