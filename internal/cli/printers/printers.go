@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"text/template"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
@@ -21,15 +22,18 @@ import (
 )
 
 // Formats accepted by -o.
-const FormatsHelp = "Output format: table (default), wide, json, yaml, name, jsonpath=TEMPLATE, custom-columns=HEADER:JSONPATH,..."
+const FormatsHelp = "Output format: table (default), wide, json, yaml, name, jsonpath=TEMPLATE, go-template=TEMPLATE, go-template-file=FILE, custom-columns=HEADER:JSONPATH,..."
 
 // Format is a parsed -o value.
 type Format struct {
-	Kind string // table, wide, json, yaml, name, jsonpath, custom-columns
-	Arg  string // the template or column spec
+	Kind string // table, wide, json, yaml, name, jsonpath, go-template, custom-columns
+	Arg  string // the template (the file's text for go-template-file) or column spec
+
+	tmpl *template.Template // go-template, parsed
 }
 
-// ParseFormat parses -o.
+// ParseFormat parses -o. A go-template is parsed here, so a bad one is a
+// usage error before anything is asked of the server.
 func ParseFormat(s string) (Format, error) {
 	switch s {
 	case "", "table":
@@ -37,23 +41,53 @@ func ParseFormat(s string) (Format, error) {
 	case "wide", "json", "yaml", "name":
 		return Format{Kind: s}, nil
 	}
-	for _, k := range []string{"jsonpath", "custom-columns"} {
-		if arg, ok := strings.CutPrefix(s, k+"="); ok {
-			if arg == "" {
-				return Format{}, fmt.Errorf("-o %s= needs a template", k)
+	kind, arg, ok := strings.Cut(s, "=")
+	switch {
+	case !ok:
+	case kind == "jsonpath" || kind == "custom-columns" || kind == "go-template" || kind == "go-template-file":
+		if arg == "" {
+			what := "a template"
+			switch kind {
+			case "go-template-file":
+				what = "a file name"
+			case "custom-columns":
+				what = "a column spec"
 			}
-			return Format{Kind: k, Arg: arg}, nil
+			return Format{}, fmt.Errorf("-o %s= needs %s", kind, what)
 		}
+		if kind == "go-template-file" {
+			text, err := readTemplateFile(arg)
+			if err != nil {
+				return Format{}, err
+			}
+			t, err := parseGoTemplate("-o go-template-file="+arg, text)
+			return Format{Kind: "go-template", Arg: text, tmpl: t}, err
+		}
+		f := Format{Kind: kind, Arg: arg}
+		if kind == "go-template" {
+			var err error
+			f.tmpl, err = parseGoTemplate("-o go-template", arg)
+			return f, err
+		}
+		return f, nil
 	}
 	return Format{}, fmt.Errorf("unknown output format %q: %s", s, FormatsHelp)
 }
+
+// Table reports whether f prints a table of our columns (where -L and
+// --show-labels apply).
+func (f Format) Table() bool { return f.Kind == "table" || f.Kind == "wide" }
 
 // Options tune table output.
 type Options struct {
 	AllNamespaces bool
 	NoHeaders     bool
-	Now           time.Time
-	IO            *iostreams.IOStreams
+	// LabelColumns adds a column per label key (-L), empty where a job has
+	// no such label; ShowLabels a LABELS column with all of them.
+	LabelColumns []string
+	ShowLabels   bool
+	Now          time.Time
+	IO           *iostreams.IOStreams
 }
 
 // ListKind is the kind of a list of jobs in JSON/YAML output.
@@ -109,6 +143,8 @@ func PrintJobs(w io.Writer, jobs []*job.MPIJob, f Format, single bool, o Options
 		return nil
 	case "jsonpath":
 		return printJSONPath(w, obj, f.Arg)
+	case "go-template":
+		return execGoTemplate(w, f.tmpl, obj)
 	case "custom-columns":
 		return printCustomColumns(w, jobs, f.Arg, o)
 	case "wide":
@@ -208,6 +244,10 @@ func printTable(w io.Writer, jobs []*job.MPIJob, wide bool, o Options) error {
 	if wide {
 		headers = append(headers, "SLOTS", "GPUS", "REASON", "CREATOR", "IMAGE")
 	}
+	headers = append(headers, LabelHeaders(o.LabelColumns)...)
+	if o.ShowLabels {
+		headers = append(headers, "LABELS")
+	}
 	if !o.NoHeaders {
 		fmt.Fprintln(tw, strings.Join(headers, "\t"))
 	}
@@ -226,6 +266,12 @@ func printTable(w io.Writer, jobs []*job.MPIJob, wide bool, o Options) error {
 		if wide {
 			req := job.TotalRequests(&j.Spec)
 			row = append(row, fmt.Sprint(req.Slots), fmt.Sprint(req.GPUs), orNone(j.Status.Reason), orNone(j.Metadata.Creator), orNone(j.Spec.Image))
+		}
+		for _, k := range o.LabelColumns {
+			row = append(row, j.Metadata.Labels[k])
+		}
+		if o.ShowLabels {
+			row = append(row, LabelsCell(j.Metadata.Labels))
 		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}

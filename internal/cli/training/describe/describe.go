@@ -149,7 +149,7 @@ func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []job.Ev
 	m, s, st := j.Metadata, j.Spec, j.Status
 	kv("Name", m.Name)
 	kv("Namespace", m.Namespace)
-	kv("Labels", labels(m.Labels))
+	kv("Labels", printers.LabelsCell(m.Labels))
 	kv("Creator", orDash(m.Creator))
 	kv("Created", ago(m.CreationTimestamp, now))
 	kv("UID", orDash(m.UID))
@@ -295,20 +295,4 @@ func ranks(r []int32) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ",")
-}
-
-func labels(m map[string]string) string {
-	if len(m) == 0 {
-		return "<none>"
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i] = k + "=" + m[k]
-	}
-	return strings.Join(out, ",")
 }

@@ -30,6 +30,8 @@ type Options struct {
 	Watch         bool
 	Output        string
 	NoHeaders     bool
+	LabelColumns  []string
+	ShowLabels    bool
 	Names         []string
 
 	format printers.Format
@@ -53,7 +55,9 @@ func NewCmdMPIJob(f *cmdutil.Factory, runF func(*Options) error, use string) *co
 		Example: `  odh training list mpijob
   odh training list mpijob -A --status Running,Failed
   odh training list mpijob -l team=nlp --sort-by=.metadata.creationTimestamp
+  odh training list mpijob -L team,app.kubernetes.io/name --show-labels
   odh training list mpijob -o custom-columns=NAME:.metadata.name,PHASE:.status.phase
+  odh training list mpijob -o go-template='{{range .items}}{{.metadata.name}} {{.status.phase}}{{"\n"}}{{end}}'
   odh training list mpijob -w`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
@@ -64,6 +68,12 @@ func NewCmdMPIJob(f *cmdutil.Factory, runF func(*Options) error, use string) *co
 			var err error
 			if opts.format, err = printers.ParseFormat(opts.Output); err != nil {
 				return cmdutil.Usagef("%v", err)
+			}
+			if opts.LabelColumns, err = printers.ParseLabelColumns(opts.LabelColumns); err != nil {
+				return cmdutil.Usagef("%v", err)
+			}
+			if (len(opts.LabelColumns) > 0 || opts.ShowLabels) && !opts.format.Table() {
+				return cmdutil.Usagef("-L/--label-columns and --show-labels add table columns; they do not apply to -o %s (its output has the labels under .metadata.labels)", opts.format.Kind)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -79,6 +89,8 @@ func NewCmdMPIJob(f *cmdutil.Factory, runF func(*Options) error, use string) *co
 	fl.BoolVarP(&opts.Watch, "watch", "w", false, "After listing, keep printing changes")
 	fl.StringVarP(&opts.Output, "output", "o", "", printers.FormatsHelp)
 	fl.BoolVar(&opts.NoHeaders, "no-headers", false, "Do not print table headers")
+	fl.StringSliceVarP(&opts.LabelColumns, "label-columns", "L", nil, "Add a column per label key, e.g. -L team,app.kubernetes.io/name (empty where a job has no such label)")
+	fl.BoolVar(&opts.ShowLabels, "show-labels", false, "Add a LABELS column with every label of each job")
 	return cmd
 }
 
@@ -104,8 +116,8 @@ func run(ctx context.Context, o *Options) error {
 	if err := SortJobs(jobs, o.SortBy); err != nil {
 		return err
 	}
-	popts := printers.Options{AllNamespaces: o.AllNamespaces, NoHeaders: o.NoHeaders, Now: o.Now(), IO: o.IO}
-	if len(jobs) == 0 && (o.format.Kind == "table" || o.format.Kind == "wide") {
+	popts := printers.Options{AllNamespaces: o.AllNamespaces, NoHeaders: o.NoHeaders, LabelColumns: o.LabelColumns, ShowLabels: o.ShowLabels, Now: o.Now(), IO: o.IO}
+	if len(jobs) == 0 && o.format.Table() {
 		where := fmt.Sprintf("in namespace %q", o.Namespace)
 		if o.AllNamespaces {
 			where = "in any namespace"
@@ -129,7 +141,7 @@ func run(ctx context.Context, o *Options) error {
 			return nil
 		}
 		popts.Now = o.Now()
-		if t == job.Deleted && (o.format.Kind == "table" || o.format.Kind == "wide") {
+		if t == job.Deleted && o.format.Table() {
 			j.Status.Phase = job.PhaseDeleting
 		}
 		err := printers.PrintJobs(o.IO.Out, []*job.MPIJob{j}, o.format, true, popts)

@@ -2,6 +2,7 @@ package list_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -127,5 +128,74 @@ func TestWatchPrintsChanges(t *testing.T) {
 	<-done
 	if strings.Count(out.String(), "NAME") != 1 {
 		t.Errorf("headers repeated:\n%s", out)
+	}
+}
+
+func TestLabelsAndTemplates(t *testing.T) {
+	env := clitest.New(t, false)
+	var got *list.Options
+	if err := exec(t, env, func(o *list.Options) error { got = o; return nil }, "mpijob", "-L", "team,tier", "-L", "team", "--show-labels"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got.LabelColumns, "|") != "team|tier" || !got.ShowLabels {
+		t.Errorf("options: %+v", got)
+	}
+	seed(t, env)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		// An unknown label is an empty column, as in kubectl.
+		{[]string{"mpijob", "-L", "team,nope", "-o", "custom-columns=X:.x"}, ""},
+		{[]string{"mpijob", "--no-headers", "-L", "team,nope", "--show-labels"}, "team=a\n"},
+		{[]string{"mpijob", "-o", `go-template={{range .items}}{{.metadata.name}}:{{.metadata.labels.team}} {{end}}`}, "a-job:a b-job:b "},
+		{[]string{"mpijob", "b-job", "-o", `go-template={{.metadata.name}}`}, "b-job"},
+	} {
+		env.Out.Reset()
+		err := exec(t, env, nil, c.args...)
+		if c.want == "" {
+			if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "do not apply to -o custom-columns") {
+				t.Errorf("%v: %v", c.args, err)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(env.Out.String(), c.want) {
+			t.Errorf("%v: %v\n%s", c.args, err, env.Out)
+		}
+	}
+	env.Out.Reset()
+	if err := exec(t, env, nil, "mpijob", "-L", "team,nope"); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(env.Out.String(), "\n")
+	if !strings.HasSuffix(lines[0], "TEAM   NOPE") || !strings.Contains(lines[1], "   a      ") {
+		t.Errorf("-L table:\n%s", env.Out)
+	}
+}
+
+// Bad -L and -o values are usage errors that print nothing.
+func TestLabelsAndTemplatesRefused(t *testing.T) {
+	env := clitest.New(t, false)
+	seed(t, env)
+	keys := make([]string, 10000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("k%d", i)
+	}
+	huge := strings.Join(keys, ",")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"mpijob", "-L", huge}, "-L: 10000 label columns asked for, at most 32"},
+		{[]string{"mpijob", "-L", "team=a"}, "is not a label key"},
+		{[]string{"mpijob", "--show-labels", "-o", "json"}, "do not apply to -o json"},
+		{[]string{"mpijob", "-o", `go-template={{env "HOME"}}`}, `invalid -o go-template: line 1: function "env" not defined`},
+		{[]string{"mpijob", "-o", "go-template-file=/etc/passwd-nope"}, "-o go-template-file: open /etc/passwd-nope"},
+	} {
+		env.Out.Reset()
+		err := exec(t, env, nil, c.args...)
+		if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), c.want) || env.Out.Len() != 0 {
+			t.Errorf("%.60v: exit %d, %v; printed %q", c.args, cmdutil.ExitCode(err), err, env.Out)
+		}
 	}
 }

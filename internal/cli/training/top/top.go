@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
-	"sigs.k8s.io/yaml"
 
 	trainingv1 "github.com/odh-training/odh-training/gen/go/odh/training/v1"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
+	"github.com/odh-training/odh-training/internal/cli/printers"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -23,6 +23,8 @@ type Options struct {
 	Name      string
 	Output    string
 	NoHeaders bool
+
+	format printers.Format
 }
 
 // NewCmdTop returns `top`; runF replaces the run function in tests.
@@ -37,14 +39,21 @@ of an MPIJob use now, and their peaks over the last minutes, as kubectl top does
 for pods. The local engine samples the job's processes every 2 seconds while it
 runs; on a cluster, use the cluster's monitoring for the job's pods.`,
 		Example: `  odh training top mpijob mnist
-  odh training top mpijob mnist -o json`,
+  odh training top mpijob mnist -o json
+  odh training top mpijob mnist -o go-template='{{range .replicas}}{{.name}}{{"\n"}}{{end}}'`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: f.CompleteJobNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Namespace = f.NamespaceOr(o.Namespace)
 			o.Name = args[0]
-			if o.Output != "" && o.Output != "json" && o.Output != "yaml" {
-				return cmdutil.Usagef("unknown output format %q: use json or yaml, or no -o for a table", o.Output)
+			var err error
+			if o.format, err = printers.ParseFormat(o.Output); err != nil {
+				return cmdutil.Usagef("%v", err)
+			}
+			switch o.format.Kind {
+			case "table", "json", "yaml", "jsonpath", "go-template":
+			default:
+				return cmdutil.Usagef("-o %s does not apply to top: use json, yaml, jsonpath=, go-template= or go-template-file=, or no -o for a table", o.Output)
 			}
 			if runF != nil {
 				return runF(o)
@@ -53,7 +62,7 @@ runs; on a cluster, use the cluster's monitoring for the job's pods.`,
 		},
 	}
 	cmdutil.NamespaceFlags(sub, &o.Namespace, nil)
-	sub.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json or yaml (the API's JobMetrics document); a table by default")
+	sub.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json, yaml, jsonpath=TEMPLATE, go-template=TEMPLATE or go-template-file=FILE (on the API's JobMetrics document); a table by default")
 	sub.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Do not print the table header")
 	cmd := &cobra.Command{Use: "top", Short: sub.Short}
 	cmd.AddCommand(sub)
@@ -73,19 +82,12 @@ func run(cmd *cobra.Command, f *cmdutil.Factory, o *Options) error {
 		return &job.Error{Kind: job.KindUnavailable, Message: fmt.Sprintf("metrics not available for mpijob/%s: %s", o.Name, m.GetMessage())}
 	}
 	out := f.IOStreams.Out
-	switch o.Output {
-	case "json", "yaml":
-		data, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(m)
+	if !o.format.Table() {
+		data, err := protojson.Marshal(m)
 		if err != nil {
 			return err
 		}
-		if o.Output == "yaml" {
-			if data, err = yaml.JSONToYAML(data); err != nil {
-				return err
-			}
-		}
-		_, err = fmt.Fprintln(out, string(data))
-		return err
+		return printers.PrintObject(out, data, o.format)
 	}
 	if len(m.GetReplicas()) == 0 {
 		return &job.Error{

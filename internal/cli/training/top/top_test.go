@@ -87,6 +87,15 @@ func TestTop(t *testing.T) {
 		t.Fatalf("-o yaml: %v\n%s", err, env.Out)
 	}
 
+	env.Out.Reset()
+	if err := exec(env, "mpijob", "busy", "-o", `go-template={{range .replicas}}{{.name}} {{end}}{{if .available}}ok{{end}}`); err != nil || env.Out.String() != "launcher worker-0 worker-1 ok" {
+		t.Fatalf("-o go-template: %v\n%q", err, env.Out)
+	}
+	env.Out.Reset()
+	if err := exec(env, "mpijob", "busy", "-o", "jsonpath={.replicas[*].name}"); err != nil || env.Out.String() != "launcher worker-0 worker-1\n" {
+		t.Fatalf("-o jsonpath: %v\n%q", err, env.Out)
+	}
+
 	// Errors: unknown job, a job that never ran, a bad -o.
 	err := exec(env, "mpijob", "ghost")
 	if cmdutil.ExitCode(err) != cmdutil.ExitNotFound || !strings.Contains(err.Error(), "odh training list") {
@@ -96,7 +105,9 @@ func TestTop(t *testing.T) {
 	if cmdutil.ExitCode(err) != cmdutil.ExitUnavailable || !strings.Contains(err.Error(), "not available yet") || !strings.Contains(err.Error(), "odh training describe mpijob held") {
 		t.Errorf("job without samples: %v", err)
 	}
-	if err := exec(env, "mpijob", "busy", "-o", "wide"); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
-		t.Errorf("-o wide: %v", err)
+	for _, o := range []string{"wide", "name", "custom-columns=N:.name", `go-template={{env "HOME"}}`} {
+		if err := exec(env, "mpijob", "busy", "-o", o); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+			t.Errorf("-o %s: %v", o, err)
+		}
 	}
 }
