@@ -1,0 +1,116 @@
+package notify
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/job"
+)
+
+// JobWatcher is what the notifier needs of an engine: its watch of every
+// job (engine.Engine satisfies it).
+type JobWatcher interface {
+	Watch(ctx context.Context, opts engine.WatchOptions, emit func(job.WatchEvent) error) error
+}
+
+// Notifier runs notifications for a server: it watches every job, derives
+// events and hands them to the dispatcher.
+type Notifier struct {
+	Store      *Store
+	Dispatcher *Dispatcher
+	Guard      *Guard
+	// LongPending is how long a job may wait (Pending or Queued) before a
+	// long_pending event; 0 disables them.
+	LongPending time.Duration
+	Logger      *slog.Logger
+	// onEvent, when set (tests), sees every derived event.
+	onEvent func(Event)
+}
+
+// Options configures New.
+type Options struct {
+	// StateDir holds subscriptions.json (0600; secrets included).
+	StateDir    string
+	LongPending time.Duration
+	// AllowPrivateDestinations lets webhooks reach loopback and link-local
+	// addresses (receivers on the server's own machine); metadata services
+	// stay refused.
+	AllowPrivateDestinations bool
+	Logger                   *slog.Logger
+	Dispatch                 DispatcherOptions
+}
+
+// New opens the store and builds a notifier.
+func New(o Options) (*Notifier, error) {
+	st, err := OpenStore(o.StateDir + "/subscriptions.json")
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{AllowLoopback: o.AllowPrivateDestinations}
+	d := o.Dispatch
+	d.Store, d.Guard, d.Logger = st, g, o.Logger
+	return &Notifier{Store: st, Dispatcher: NewDispatcher(d), Guard: g, LongPending: o.LongPending, Logger: o.Logger}, nil
+}
+
+// Run watches jobs until ctx ends, watching again after an error, and
+// waits for deliveries to stop.
+func (n *Notifier) Run(ctx context.Context, src JobWatcher) {
+	log := n.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	det := NewDetector(n.LongPending)
+	events := make(chan job.WatchEvent, 256)
+	go func() {
+		defer close(events)
+		backoff := time.Second
+		for ctx.Err() == nil {
+			err := src.Watch(ctx, engine.WatchOptions{SendInitial: true}, func(ev job.WatchEvent) error {
+				select {
+				case events <- ev:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn("notifications: job watch ended; watching again", "error", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, 30*time.Second)
+		}
+	}()
+	tick := time.Second
+	if n.LongPending > 0 {
+		tick = min(max(n.LongPending/4, 50*time.Millisecond), 10*time.Second)
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	publish := func(evs []Event) {
+		for _, e := range evs {
+			if n.onEvent != nil {
+				n.onEvent(e)
+			}
+			n.Dispatcher.Publish(ctx, e)
+		}
+	}
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				n.Dispatcher.Wait()
+				return
+			}
+			publish(det.Observe(ev))
+		case now := <-t.C:
+			publish(det.Tick(now))
+		}
+	}
+}
