@@ -327,8 +327,8 @@ func (st *Store) matching(e *Event) []*Subscription {
 	return out
 }
 
-// secretOf returns the current secret of a subscription, and whether it
-// still exists.
+// current returns a subscription with its secret, and whether it still
+// exists.
 func (st *Store) current(key string) (*Subscription, bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -357,4 +357,11 @@ func (st *Store) saveLocked() error {
 		return fmt.Errorf("save subscriptions: %w", err)
 	}
 	return nil
+}
+
+// Signed reports whether a subscription has a secret (its deliveries are
+// signed), without revealing it.
+func (st *Store) Signed(key string) bool {
+	s, ok := st.current(key)
+	return ok && s.Secret != ""
 }

@@ -68,6 +68,14 @@ type Options struct {
 	// logs.
 	StreamRecheck     time.Duration
 	MaxStreamDuration time.Duration
+	// Notifications turns job notifications (webhook subscriptions) on.
+	Notifications bool
+	// NotifyLongPending is how long a job may wait before a long_pending
+	// notification (0: never).
+	NotifyLongPending time.Duration
+	// NotifyAllowPrivateDestinations lets webhooks reach loopback and link-local
+	// addresses (metadata services stay refused).
+	NotifyAllowPrivateDestinations bool
 	// JobNetworkPolicy: the kubernetes engine gives every job its own
 	// NetworkPolicy (otherwise only in namespaces that opt in).
 	JobNetworkPolicy bool
@@ -142,6 +150,9 @@ upstream MPI operator (see docs/admin/cluster.md).`,
 	fl.StringSliceVar(&o.TokenAudiences, "token-audiences", nil, "With --auth=kubernetes: accept only cluster tokens issued for one of these audiences (TokenReview spec.audiences), e.g. odh-training; the API server must accept the audience too (--api-audiences), because calls go on with the caller's token")
 	fl.DurationVar(&o.TokenCacheTTL, "token-cache-ttl", 30*time.Second, "With --auth=kubernetes: how long a valid token is remembered (invalid ones: 5s); a revoked token works at most this long")
 	fl.DurationVar(&o.StreamRecheck, "stream-recheck-interval", service.DefaultStreamRecheck, "How often watches and followed logs check the caller's token and access again; a stream whose access ended is closed")
+	fl.BoolVar(&o.Notifications, "notifications", true, "Serve notification subscriptions and deliver job state changes to their webhooks (state in STATE_DIR/notify)")
+	fl.DurationVar(&o.NotifyLongPending, "notify-long-pending", 10*time.Minute, "How long a job may stay Pending or Queued before subscribers get a long_pending notification; 0 = never")
+	fl.BoolVar(&o.NotifyAllowPrivateDestinations, "notify-allow-private-destinations", false, "Let notification webhooks reach loopback and link-local addresses (receivers on this machine); cloud metadata services stay refused")
 	fl.DurationVar(&o.MaxStreamDuration, "max-stream-duration", service.DefaultMaxStreamDuration, "Longest a watch or followed log runs before the server ends it (clients start it again from where they were); 0 = no limit")
 	fl.StringVar(&o.LogLevel, "log-level", "info", "Log level: debug, info, warn, error")
 	fl.StringVar(&o.LogFormat, "log-format", "text", "Log format: text or json")
@@ -258,10 +269,15 @@ func Run(ctx context.Context, o *Options, stdout, stderr io.Writer) error {
 			clientRate = 0 // one user on their own machine
 		}
 	}
+	notifier, stopNotify, err := startNotifications(ctx, o, eng.Engine, log)
+	if err != nil {
+		return err
+	}
+	defer stopNotify()
 	srv, err := server.New(ctx, server.Options{
 		Options: service.Options{Engine: eng.Engine, Manifest: eng.manifest, Templates: tpl, Auth: authn, Authorizer: authz, Reviewer: reviewer, Logger: log, Audit: audit, RateLimit: rate, RateBurst: o.RateBurst,
-			Heartbeat: heartbeat(o.StreamHeartbeat),
-			Streams:   service.StreamLimits{Recheck: o.StreamRecheck, MaxDuration: o.MaxStreamDuration}},
+			Heartbeat: heartbeat(o.StreamHeartbeat), Notifications: notifier,
+			Streams: service.StreamLimits{Recheck: o.StreamRecheck, MaxDuration: o.MaxStreamDuration}},
 		ClientRateLimit: clientRate, ClientRateBurst: o.ClientRateBurst, TrustedProxies: proxies,
 	})
 	if err != nil {

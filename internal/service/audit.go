@@ -67,6 +67,9 @@ var audited = map[string]struct{ verb, resource string }{
 	"ResumeJob":      {"resume", "mpijobs"},
 	"CreateTemplate": {"create", "templates"},
 	"DeleteTemplate": {"delete", "templates"},
+
+	"CreateNotificationSubscription": {"create", "notificationsubscriptions"},
+	"DeleteNotificationSubscription": {"delete", "notificationsubscriptions"},
 }
 
 // reads lists the other methods; their calls are audited only when they
@@ -82,6 +85,9 @@ var reads = map[string]struct{ verb, resource string }{
 	"ListTemplates": {"list", "templates"},
 	"GetTemplate":   {"get", "templates"},
 	"CanI":          {"get", "accessreviews"},
+
+	"ListNotificationSubscriptions": {"list", "notificationsubscriptions"},
+	"GetNotificationHistory":        {"get", "notificationsubscriptions/history"},
 }
 
 // target extracts namespace, name and dry-run from a request.
@@ -108,6 +114,8 @@ func target(req any) (ns, name string, dryRun bool) {
 		ns, name = r.GetNamespace(), r.GetTemplate().GetName()
 	case *trainingv1.DeleteTemplateRequest:
 		ns, name = r.GetNamespace(), r.GetName()
+	case *trainingv1.CreateNotificationSubscriptionRequest:
+		ns, name = r.GetNamespace(), r.GetSubscription().GetName()
 	case interface {
 		GetNamespace() string
 		GetName() string

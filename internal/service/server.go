@@ -17,6 +17,7 @@ import (
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/notify"
 	"github.com/odh-training/odh-training/internal/ratelimit"
 	"github.com/odh-training/odh-training/internal/templates"
 )
@@ -54,6 +55,9 @@ type Options struct {
 	// UnaryObserver and StreamObserver, when set, see every call right
 	// after panic recovery, before errors are translated (odh-server's
 	// request metrics).
+	// Notifications serves the notification subscription API; nil: those
+	// calls answer Unavailable.
+	Notifications  *notify.Notifier
 	UnaryObserver  grpc.UnaryServerInterceptor
 	StreamObserver grpc.StreamServerInterceptor
 }
@@ -96,7 +100,7 @@ func New(opts Options) (*Server, error) {
 	}
 	svc := NewService(opts.Engine, opts.Templates)
 	svc.authz, svc.reviewer, svc.manifest = opts.Authorizer, opts.Reviewer, opts.Manifest
-	svc.authn, svc.streams = opts.Auth, opts.Streams
+	svc.authn, svc.streams, svc.notify = opts.Auth, opts.Streams, opts.Notifications
 	unary := []grpc.UnaryServerInterceptor{s.unaryRequestID, s.unaryRecover}
 	stream := []grpc.StreamServerInterceptor{s.streamRequestID, s.streamRecover}
 	if opts.UnaryObserver != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
+	"github.com/odh-training/odh-training/internal/notify"
 	"github.com/odh-training/odh-training/internal/templates"
 	"github.com/odh-training/odh-training/internal/version"
 )
@@ -48,6 +49,8 @@ type Service struct {
 	// authn checks streams' tokens again while they run.
 	authn   auth.Authenticator
 	streams StreamLimits
+	// notify serves the notification API; nil when notifications are off.
+	notify *notify.Notifier
 }
 
 // NewService returns the API implementation.

@@ -172,6 +172,10 @@ export interface ListJobsResponse {
   resourceVersion?: string;
 }
 
+export interface ListNotificationSubscriptionsResponse {
+  items?: NotificationSubscription[];
+}
+
 export interface ListTemplatesResponse {
   items?: JobTemplate[];
 }
@@ -249,6 +253,84 @@ export interface MetricSample {
 export interface MetricValue {
   name?: string;
   value?: number;
+}
+
+/** NotificationAttempt is one try to deliver one event. */
+export interface NotificationAttempt {
+  attempt?: number;
+  durationMs?: string;
+  error?: string;
+  /** The CloudEvent id, also sent as the Idempotency-Key header. */
+  eventId?: string;
+  eventType?: string;
+  job?: string;
+  /** delivered, retrying or dead_lettered. */
+  outcome?: string;
+  /** The receiver's HTTP status; 0 when no answer came. */
+  statusCode?: number;
+  time?: string;
+}
+
+/** NotificationDeadLetter is an event given up on after its last attempt. */
+export interface NotificationDeadLetter {
+  attempts?: number;
+  eventId?: string;
+  eventType?: string;
+  job?: string;
+  lastError?: string;
+  time?: string;
+}
+
+/**
+ * NotificationHistory is what happened to a subscription's deliveries
+ * since the server started, newest first.
+ */
+export interface NotificationHistory {
+  attempts?: NotificationAttempt[];
+  deadLettered?: string;
+  deadLetters?: NotificationDeadLetter[];
+  delivered?: string;
+  failedAttempts?: string;
+  /** Events waiting to be delivered. */
+  pending?: number;
+}
+
+/**
+ * NotificationSubscription sends a namespace's job state changes to a
+ * webhook: CloudEvents 1.0 JSON (structured mode) signed with HMAC-SHA256
+ * in the X-Odh-Signature header, or a Slack-compatible body.
+ */
+export interface NotificationSubscription {
+  /** Output only. */
+  createTime?: string;
+  /** Output only. */
+  creator?: string;
+  /**
+   * created, queued, running, succeeded, failed, preempted, suspended,
+   * resumed, deadline_exceeded, long_pending; empty = all.
+   */
+  eventTypes?: string[];
+  /** cloudevents (default) or slack. */
+  format?: string;
+  /** Output only: whether deliveries are signed. */
+  hasSecret?: boolean;
+  /** Only this job's events, when set. */
+  jobName?: string;
+  /** Only events of jobs whose labels match, when set. */
+  labelSelector?: string;
+  /** Lowercase letters, digits and '-', at most 63 characters. */
+  name?: string;
+  namespace?: string;
+  /**
+   * Signs every delivery (16 to 256 characters; required for cloudevents).
+   * Write-only: never returned.
+   */
+  secret?: string;
+  /**
+   * http:// or https://; loopback, link-local and metadata addresses are
+   * refused unless the server's admin allows private destinations.
+   */
+  url?: string;
 }
 
 /** ObjectMeta identifies a job, as in Kubernetes. */

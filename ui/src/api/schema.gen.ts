@@ -313,6 +313,15 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
       "type": "string"
     }
   },
+  "ListNotificationSubscriptionsResponse": {
+    "items": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "ref": "NotificationSubscription"
+      }
+    }
+  },
   "ListTemplatesResponse": {
     "items": {
       "type": "array",
@@ -471,6 +480,135 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
     },
     "value": {
       "type": "number"
+    }
+  },
+  "NotificationAttempt": {
+    "attempt": {
+      "type": "integer"
+    },
+    "durationMs": {
+      "type": "string"
+    },
+    "error": {
+      "type": "string"
+    },
+    "eventId": {
+      "type": "string",
+      "description": "The CloudEvent id, also sent as the Idempotency-Key header."
+    },
+    "eventType": {
+      "type": "string"
+    },
+    "job": {
+      "type": "string"
+    },
+    "outcome": {
+      "type": "string",
+      "description": "delivered, retrying or dead_lettered."
+    },
+    "statusCode": {
+      "type": "integer",
+      "description": "The receiver's HTTP status; 0 when no answer came."
+    },
+    "time": {
+      "type": "string"
+    }
+  },
+  "NotificationDeadLetter": {
+    "attempts": {
+      "type": "integer"
+    },
+    "eventId": {
+      "type": "string"
+    },
+    "eventType": {
+      "type": "string"
+    },
+    "job": {
+      "type": "string"
+    },
+    "lastError": {
+      "type": "string"
+    },
+    "time": {
+      "type": "string"
+    }
+  },
+  "NotificationHistory": {
+    "attempts": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "ref": "NotificationAttempt"
+      }
+    },
+    "deadLettered": {
+      "type": "string"
+    },
+    "deadLetters": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "ref": "NotificationDeadLetter"
+      }
+    },
+    "delivered": {
+      "type": "string"
+    },
+    "failedAttempts": {
+      "type": "string"
+    },
+    "pending": {
+      "type": "integer",
+      "description": "Events waiting to be delivered."
+    }
+  },
+  "NotificationSubscription": {
+    "createTime": {
+      "type": "string",
+      "description": "Output only."
+    },
+    "creator": {
+      "type": "string",
+      "description": "Output only."
+    },
+    "eventTypes": {
+      "type": "array",
+      "items": {
+        "type": "string"
+      },
+      "description": "created, queued, running, succeeded, failed, preempted, suspended,\nresumed, deadline_exceeded, long_pending; empty = all."
+    },
+    "format": {
+      "type": "string",
+      "description": "cloudevents (default) or slack."
+    },
+    "hasSecret": {
+      "type": "boolean",
+      "description": "Output only: whether deliveries are signed."
+    },
+    "jobName": {
+      "type": "string",
+      "description": "Only this job's events, when set."
+    },
+    "labelSelector": {
+      "type": "string",
+      "description": "Only events of jobs whose labels match, when set."
+    },
+    "name": {
+      "type": "string",
+      "description": "Lowercase letters, digits and '-', at most 63 characters."
+    },
+    "namespace": {
+      "type": "string"
+    },
+    "secret": {
+      "type": "string",
+      "description": "Signs every delivery (16 to 256 characters; required for cloudevents).\nWrite-only: never returned."
+    },
+    "url": {
+      "type": "string",
+      "description": "http:// or https://; loopback, link-local and metadata addresses are\nrefused unless the server's admin allows private destinations."
     }
   },
   "ObjectMeta": {

@@ -4039,6 +4039,674 @@ func (*DeleteTemplateResponse) Descriptor() ([]byte, []int) {
 	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{55}
 }
 
+// NotificationSubscription sends a namespace's job state changes to a
+// webhook: CloudEvents 1.0 JSON (structured mode) signed with HMAC-SHA256
+// in the X-Odh-Signature header, or a Slack-compatible body.
+type NotificationSubscription struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lowercase letters, digits and '-', at most 63 characters.
+	Name      string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Namespace string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// http:// or https://; loopback, link-local and metadata addresses are
+	// refused unless the server's admin allows private destinations.
+	Url string `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	// Signs every delivery (16 to 256 characters; required for cloudevents).
+	// Write-only: never returned.
+	Secret string `protobuf:"bytes,4,opt,name=secret,proto3" json:"secret,omitempty"`
+	// cloudevents (default) or slack.
+	Format string `protobuf:"bytes,5,opt,name=format,proto3" json:"format,omitempty"`
+	// created, queued, running, succeeded, failed, preempted, suspended,
+	// resumed, deadline_exceeded, long_pending; empty = all.
+	EventTypes []string `protobuf:"bytes,6,rep,name=event_types,json=eventTypes,proto3" json:"event_types,omitempty"`
+	// Only this job's events, when set.
+	JobName string `protobuf:"bytes,7,opt,name=job_name,json=jobName,proto3" json:"job_name,omitempty"`
+	// Only events of jobs whose labels match, when set.
+	LabelSelector string `protobuf:"bytes,8,opt,name=label_selector,json=labelSelector,proto3" json:"label_selector,omitempty"`
+	// Output only.
+	Creator string `protobuf:"bytes,9,opt,name=creator,proto3" json:"creator,omitempty"`
+	// Output only.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Output only: whether deliveries are signed.
+	HasSecret     bool `protobuf:"varint,11,opt,name=has_secret,json=hasSecret,proto3" json:"has_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationSubscription) Reset() {
+	*x = NotificationSubscription{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationSubscription) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationSubscription) ProtoMessage() {}
+
+func (x *NotificationSubscription) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationSubscription.ProtoReflect.Descriptor instead.
+func (*NotificationSubscription) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *NotificationSubscription) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NotificationSubscription) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *NotificationSubscription) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *NotificationSubscription) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *NotificationSubscription) GetFormat() string {
+	if x != nil {
+		return x.Format
+	}
+	return ""
+}
+
+func (x *NotificationSubscription) GetEventTypes() []string {
+	if x != nil {
+		return x.EventTypes
+	}
+	return nil
+}
+
+func (x *NotificationSubscription) GetJobName() string {
+	if x != nil {
+		return x.JobName
+	}
+	return ""
+}
+
+func (x *NotificationSubscription) GetLabelSelector() string {
+	if x != nil {
+		return x.LabelSelector
+	}
+	return ""
+}
+
+func (x *NotificationSubscription) GetCreator() string {
+	if x != nil {
+		return x.Creator
+	}
+	return ""
+}
+
+func (x *NotificationSubscription) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *NotificationSubscription) GetHasSecret() bool {
+	if x != nil {
+		return x.HasSecret
+	}
+	return false
+}
+
+type CreateNotificationSubscriptionRequest struct {
+	state         protoimpl.MessageState    `protogen:"open.v1"`
+	Namespace     string                    `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Subscription  *NotificationSubscription `protobuf:"bytes,2,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateNotificationSubscriptionRequest) Reset() {
+	*x = CreateNotificationSubscriptionRequest{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateNotificationSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateNotificationSubscriptionRequest) ProtoMessage() {}
+
+func (x *CreateNotificationSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateNotificationSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*CreateNotificationSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *CreateNotificationSubscriptionRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreateNotificationSubscriptionRequest) GetSubscription() *NotificationSubscription {
+	if x != nil {
+		return x.Subscription
+	}
+	return nil
+}
+
+type ListNotificationSubscriptionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationSubscriptionsRequest) Reset() {
+	*x = ListNotificationSubscriptionsRequest{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationSubscriptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationSubscriptionsRequest) ProtoMessage() {}
+
+func (x *ListNotificationSubscriptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationSubscriptionsRequest.ProtoReflect.Descriptor instead.
+func (*ListNotificationSubscriptionsRequest) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *ListNotificationSubscriptionsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+type ListNotificationSubscriptionsResponse struct {
+	state         protoimpl.MessageState      `protogen:"open.v1"`
+	Items         []*NotificationSubscription `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListNotificationSubscriptionsResponse) Reset() {
+	*x = ListNotificationSubscriptionsResponse{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListNotificationSubscriptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListNotificationSubscriptionsResponse) ProtoMessage() {}
+
+func (x *ListNotificationSubscriptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListNotificationSubscriptionsResponse.ProtoReflect.Descriptor instead.
+func (*ListNotificationSubscriptionsResponse) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *ListNotificationSubscriptionsResponse) GetItems() []*NotificationSubscription {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type DeleteNotificationSubscriptionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteNotificationSubscriptionRequest) Reset() {
+	*x = DeleteNotificationSubscriptionRequest{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteNotificationSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteNotificationSubscriptionRequest) ProtoMessage() {}
+
+func (x *DeleteNotificationSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteNotificationSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*DeleteNotificationSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *DeleteNotificationSubscriptionRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteNotificationSubscriptionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type GetNotificationHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationHistoryRequest) Reset() {
+	*x = GetNotificationHistoryRequest{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationHistoryRequest) ProtoMessage() {}
+
+func (x *GetNotificationHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetNotificationHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *GetNotificationHistoryRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetNotificationHistoryRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// NotificationAttempt is one try to deliver one event.
+type NotificationAttempt struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The CloudEvent id, also sent as the Idempotency-Key header.
+	EventId   string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	EventType string                 `protobuf:"bytes,2,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	Job       string                 `protobuf:"bytes,3,opt,name=job,proto3" json:"job,omitempty"`
+	Attempt   int32                  `protobuf:"varint,4,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Time      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=time,proto3" json:"time,omitempty"`
+	// The receiver's HTTP status; 0 when no answer came.
+	StatusCode int32  `protobuf:"varint,6,opt,name=status_code,json=statusCode,proto3" json:"status_code,omitempty"`
+	Error      string `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// delivered, retrying or dead_lettered.
+	Outcome       string `protobuf:"bytes,8,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	DurationMs    int64  `protobuf:"varint,9,opt,name=duration_ms,json=durationMs,proto3" json:"duration_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationAttempt) Reset() {
+	*x = NotificationAttempt{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationAttempt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationAttempt) ProtoMessage() {}
+
+func (x *NotificationAttempt) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationAttempt.ProtoReflect.Descriptor instead.
+func (*NotificationAttempt) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *NotificationAttempt) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *NotificationAttempt) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *NotificationAttempt) GetJob() string {
+	if x != nil {
+		return x.Job
+	}
+	return ""
+}
+
+func (x *NotificationAttempt) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *NotificationAttempt) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *NotificationAttempt) GetStatusCode() int32 {
+	if x != nil {
+		return x.StatusCode
+	}
+	return 0
+}
+
+func (x *NotificationAttempt) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *NotificationAttempt) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *NotificationAttempt) GetDurationMs() int64 {
+	if x != nil {
+		return x.DurationMs
+	}
+	return 0
+}
+
+// NotificationDeadLetter is an event given up on after its last attempt.
+type NotificationDeadLetter struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	EventType     string                 `protobuf:"bytes,2,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	Job           string                 `protobuf:"bytes,3,opt,name=job,proto3" json:"job,omitempty"`
+	Attempts      int32                  `protobuf:"varint,4,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	LastError     string                 `protobuf:"bytes,5,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationDeadLetter) Reset() {
+	*x = NotificationDeadLetter{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationDeadLetter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationDeadLetter) ProtoMessage() {}
+
+func (x *NotificationDeadLetter) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationDeadLetter.ProtoReflect.Descriptor instead.
+func (*NotificationDeadLetter) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *NotificationDeadLetter) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *NotificationDeadLetter) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *NotificationDeadLetter) GetJob() string {
+	if x != nil {
+		return x.Job
+	}
+	return ""
+}
+
+func (x *NotificationDeadLetter) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *NotificationDeadLetter) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *NotificationDeadLetter) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+// NotificationHistory is what happened to a subscription's deliveries
+// since the server started, newest first.
+type NotificationHistory struct {
+	state          protoimpl.MessageState    `protogen:"open.v1"`
+	Attempts       []*NotificationAttempt    `protobuf:"bytes,1,rep,name=attempts,proto3" json:"attempts,omitempty"`
+	DeadLetters    []*NotificationDeadLetter `protobuf:"bytes,2,rep,name=dead_letters,json=deadLetters,proto3" json:"dead_letters,omitempty"`
+	Delivered      int64                     `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	FailedAttempts int64                     `protobuf:"varint,4,opt,name=failed_attempts,json=failedAttempts,proto3" json:"failed_attempts,omitempty"`
+	DeadLettered   int64                     `protobuf:"varint,5,opt,name=dead_lettered,json=deadLettered,proto3" json:"dead_lettered,omitempty"`
+	// Events waiting to be delivered.
+	Pending       int32 `protobuf:"varint,6,opt,name=pending,proto3" json:"pending,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NotificationHistory) Reset() {
+	*x = NotificationHistory{}
+	mi := &file_odh_training_v1_training_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NotificationHistory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NotificationHistory) ProtoMessage() {}
+
+func (x *NotificationHistory) ProtoReflect() protoreflect.Message {
+	mi := &file_odh_training_v1_training_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NotificationHistory.ProtoReflect.Descriptor instead.
+func (*NotificationHistory) Descriptor() ([]byte, []int) {
+	return file_odh_training_v1_training_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *NotificationHistory) GetAttempts() []*NotificationAttempt {
+	if x != nil {
+		return x.Attempts
+	}
+	return nil
+}
+
+func (x *NotificationHistory) GetDeadLetters() []*NotificationDeadLetter {
+	if x != nil {
+		return x.DeadLetters
+	}
+	return nil
+}
+
+func (x *NotificationHistory) GetDelivered() int64 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *NotificationHistory) GetFailedAttempts() int64 {
+	if x != nil {
+		return x.FailedAttempts
+	}
+	return 0
+}
+
+func (x *NotificationHistory) GetDeadLettered() int64 {
+	if x != nil {
+		return x.DeadLettered
+	}
+	return 0
+}
+
+func (x *NotificationHistory) GetPending() int32 {
+	if x != nil {
+		return x.Pending
+	}
+	return 0
+}
+
 var File_odh_training_v1_training_proto protoreflect.FileDescriptor
 
 const file_odh_training_v1_training_proto_rawDesc = "" +
@@ -4393,7 +5061,65 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x15DeleteTemplateRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\"\x18\n" +
-	"\x16DeleteTemplateResponse2\xd6\x13\n" +
+	"\x16DeleteTemplateResponse\"\xe7\x02\n" +
+	"\x18NotificationSubscription\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x12\x16\n" +
+	"\x06secret\x18\x04 \x01(\tR\x06secret\x12\x16\n" +
+	"\x06format\x18\x05 \x01(\tR\x06format\x12\x1f\n" +
+	"\vevent_types\x18\x06 \x03(\tR\n" +
+	"eventTypes\x12\x19\n" +
+	"\bjob_name\x18\a \x01(\tR\ajobName\x12%\n" +
+	"\x0elabel_selector\x18\b \x01(\tR\rlabelSelector\x12\x18\n" +
+	"\acreator\x18\t \x01(\tR\acreator\x12;\n" +
+	"\vcreate_time\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12\x1d\n" +
+	"\n" +
+	"has_secret\x18\v \x01(\bR\thasSecret\"\x94\x01\n" +
+	"%CreateNotificationSubscriptionRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12M\n" +
+	"\fsubscription\x18\x02 \x01(\v2).odh.training.v1.NotificationSubscriptionR\fsubscription\"D\n" +
+	"$ListNotificationSubscriptionsRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"h\n" +
+	"%ListNotificationSubscriptionsResponse\x12?\n" +
+	"\x05items\x18\x01 \x03(\v2).odh.training.v1.NotificationSubscriptionR\x05items\"Y\n" +
+	"%DeleteNotificationSubscriptionRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"Q\n" +
+	"\x1dGetNotificationHistoryRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\x9d\x02\n" +
+	"\x13NotificationAttempt\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x02 \x01(\tR\teventType\x12\x10\n" +
+	"\x03job\x18\x03 \x01(\tR\x03job\x12\x18\n" +
+	"\aattempt\x18\x04 \x01(\x05R\aattempt\x12.\n" +
+	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1f\n" +
+	"\vstatus_code\x18\x06 \x01(\x05R\n" +
+	"statusCode\x12\x14\n" +
+	"\x05error\x18\a \x01(\tR\x05error\x12\x18\n" +
+	"\aoutcome\x18\b \x01(\tR\aoutcome\x12\x1f\n" +
+	"\vduration_ms\x18\t \x01(\x03R\n" +
+	"durationMs\"\xcf\x01\n" +
+	"\x16NotificationDeadLetter\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x02 \x01(\tR\teventType\x12\x10\n" +
+	"\x03job\x18\x03 \x01(\tR\x03job\x12\x1a\n" +
+	"\battempts\x18\x04 \x01(\x05R\battempts\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x05 \x01(\tR\tlastError\x12.\n" +
+	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xa9\x02\n" +
+	"\x13NotificationHistory\x12@\n" +
+	"\battempts\x18\x01 \x03(\v2$.odh.training.v1.NotificationAttemptR\battempts\x12J\n" +
+	"\fdead_letters\x18\x02 \x03(\v2'.odh.training.v1.NotificationDeadLetterR\vdeadLetters\x12\x1c\n" +
+	"\tdelivered\x18\x03 \x01(\x03R\tdelivered\x12'\n" +
+	"\x0ffailed_attempts\x18\x04 \x01(\x03R\x0efailedAttempts\x12#\n" +
+	"\rdead_lettered\x18\x05 \x01(\x03R\fdeadLettered\x12\x18\n" +
+	"\apending\x18\x06 \x01(\x05R\apending2\x85\x1a\n" +
 	"\x0fTrainingService\x12\x85\x01\n" +
 	"\tCreateJob\x12!.odh.training.v1.CreateJobRequest\x1a\".odh.training.v1.CreateJobResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/api/v1/namespaces/{namespace}/mpijobs\x12x\n" +
 	"\x06GetJob\x12\x1e.odh.training.v1.GetJobRequest\x1a\x17.odh.training.v1.MPIJob\"5\x82\xd3\xe4\x93\x02/\x12-/api/v1/namespaces/{namespace}/mpijobs/{name}\x12\x92\x01\n" +
@@ -4414,7 +5140,11 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x0eCreateTemplate\x12&.odh.training.v1.CreateTemplateRequest\x1a\x1c.odh.training.v1.JobTemplate\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/api/v1/namespaces/{namespace}/templates\x12\x90\x01\n" +
 	"\rListTemplates\x12%.odh.training.v1.ListTemplatesRequest\x1a&.odh.training.v1.ListTemplatesResponse\"0\x82\xd3\xe4\x93\x02*\x12(/api/v1/namespaces/{namespace}/templates\x12\x89\x01\n" +
 	"\vGetTemplate\x12#.odh.training.v1.GetTemplateRequest\x1a\x1c.odh.training.v1.JobTemplate\"7\x82\xd3\xe4\x93\x021\x12//api/v1/namespaces/{namespace}/templates/{name}\x12\x9a\x01\n" +
-	"\x0eDeleteTemplate\x12&.odh.training.v1.DeleteTemplateRequest\x1a'.odh.training.v1.DeleteTemplateResponse\"7\x82\xd3\xe4\x93\x021*//api/v1/namespaces/{namespace}/templates/{name}\x12p\n" +
+	"\x0eDeleteTemplate\x12&.odh.training.v1.DeleteTemplateRequest\x1a'.odh.training.v1.DeleteTemplateResponse\"7\x82\xd3\xe4\x93\x021*//api/v1/namespaces/{namespace}/templates/{name}\x12\xc8\x01\n" +
+	"\x1eCreateNotificationSubscription\x126.odh.training.v1.CreateNotificationSubscriptionRequest\x1a).odh.training.v1.NotificationSubscription\"C\x82\xd3\xe4\x93\x02=:\x01*\"8/api/v1/namespaces/{namespace}/notificationsubscriptions\x12\xd0\x01\n" +
+	"\x1dListNotificationSubscriptions\x125.odh.training.v1.ListNotificationSubscriptionsRequest\x1a6.odh.training.v1.ListNotificationSubscriptionsResponse\"@\x82\xd3\xe4\x93\x02:\x128/api/v1/namespaces/{namespace}/notificationsubscriptions\x12\xcc\x01\n" +
+	"\x1eDeleteNotificationSubscription\x126.odh.training.v1.DeleteNotificationSubscriptionRequest\x1a).odh.training.v1.NotificationSubscription\"G\x82\xd3\xe4\x93\x02A*?/api/v1/namespaces/{namespace}/notificationsubscriptions/{name}\x12\xbf\x01\n" +
+	"\x16GetNotificationHistory\x12..odh.training.v1.GetNotificationHistoryRequest\x1a$.odh.training.v1.NotificationHistory\"O\x82\xd3\xe4\x93\x02I\x12G/api/v1/namespaces/{namespace}/notificationsubscriptions/{name}/history\x12p\n" +
 	"\x04CanI\x12\x1c.odh.training.v1.CanIRequest\x1a\x1d.odh.training.v1.CanIResponse\"+\x82\xd3\xe4\x93\x02%\x12#/api/v1/namespaces/{namespace}/caniBHZFgithub.com/odh-training/odh-training/gen/go/odh/training/v1;trainingv1b\x06proto3"
 
 var (
@@ -4429,73 +5159,82 @@ func file_odh_training_v1_training_proto_rawDescGZIP() []byte {
 	return file_odh_training_v1_training_proto_rawDescData
 }
 
-var file_odh_training_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_odh_training_v1_training_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_odh_training_v1_training_proto_goTypes = []any{
-	(*CanIRequest)(nil),            // 0: odh.training.v1.CanIRequest
-	(*CanIResponse)(nil),           // 1: odh.training.v1.CanIResponse
-	(*ObjectMeta)(nil),             // 2: odh.training.v1.ObjectMeta
-	(*MPIJob)(nil),                 // 3: odh.training.v1.MPIJob
-	(*MPIJobSpec)(nil),             // 4: odh.training.v1.MPIJobSpec
-	(*EnvVar)(nil),                 // 5: odh.training.v1.EnvVar
-	(*WorkerSpec)(nil),             // 6: odh.training.v1.WorkerSpec
-	(*LauncherSpec)(nil),           // 7: odh.training.v1.LauncherSpec
-	(*Resources)(nil),              // 8: odh.training.v1.Resources
-	(*RunPolicy)(nil),              // 9: odh.training.v1.RunPolicy
-	(*Scheduling)(nil),             // 10: odh.training.v1.Scheduling
-	(*Volume)(nil),                 // 11: odh.training.v1.Volume
-	(*Toleration)(nil),             // 12: odh.training.v1.Toleration
-	(*JobStatus)(nil),              // 13: odh.training.v1.JobStatus
-	(*Progress)(nil),               // 14: odh.training.v1.Progress
-	(*MetricValue)(nil),            // 15: odh.training.v1.MetricValue
-	(*WorkerCounts)(nil),           // 16: odh.training.v1.WorkerCounts
-	(*ReplicaStatus)(nil),          // 17: odh.training.v1.ReplicaStatus
-	(*Transition)(nil),             // 18: odh.training.v1.Transition
-	(*Condition)(nil),              // 19: odh.training.v1.Condition
-	(*ResourceTotals)(nil),         // 20: odh.training.v1.ResourceTotals
-	(*CreateJobRequest)(nil),       // 21: odh.training.v1.CreateJobRequest
-	(*CreateJobResponse)(nil),      // 22: odh.training.v1.CreateJobResponse
-	(*GetJobRequest)(nil),          // 23: odh.training.v1.GetJobRequest
-	(*ListJobsRequest)(nil),        // 24: odh.training.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),       // 25: odh.training.v1.ListJobsResponse
-	(*DeleteJobRequest)(nil),       // 26: odh.training.v1.DeleteJobRequest
-	(*DeleteJobResponse)(nil),      // 27: odh.training.v1.DeleteJobResponse
-	(*WatchJobsRequest)(nil),       // 28: odh.training.v1.WatchJobsRequest
-	(*WatchEvent)(nil),             // 29: odh.training.v1.WatchEvent
-	(*GetLogsRequest)(nil),         // 30: odh.training.v1.GetLogsRequest
-	(*LogLine)(nil),                // 31: odh.training.v1.LogLine
-	(*SuspendJobRequest)(nil),      // 32: odh.training.v1.SuspendJobRequest
-	(*ResumeJobRequest)(nil),       // 33: odh.training.v1.ResumeJobRequest
-	(*ListEventsRequest)(nil),      // 34: odh.training.v1.ListEventsRequest
-	(*Event)(nil),                  // 35: odh.training.v1.Event
-	(*ListEventsResponse)(nil),     // 36: odh.training.v1.ListEventsResponse
-	(*GetJobMetricsRequest)(nil),   // 37: odh.training.v1.GetJobMetricsRequest
-	(*JobMetrics)(nil),             // 38: odh.training.v1.JobMetrics
-	(*ReplicaMetrics)(nil),         // 39: odh.training.v1.ReplicaMetrics
-	(*MetricSample)(nil),           // 40: odh.training.v1.MetricSample
-	(*GetJobProgressRequest)(nil),  // 41: odh.training.v1.GetJobProgressRequest
-	(*JobProgress)(nil),            // 42: odh.training.v1.JobProgress
-	(*ProgressPoint)(nil),          // 43: odh.training.v1.ProgressPoint
-	(*GetCapacityRequest)(nil),     // 44: odh.training.v1.GetCapacityRequest
-	(*Capacity)(nil),               // 45: odh.training.v1.Capacity
-	(*ResourceCapacity)(nil),       // 46: odh.training.v1.ResourceCapacity
-	(*GetVersionRequest)(nil),      // 47: odh.training.v1.GetVersionRequest
-	(*Version)(nil),                // 48: odh.training.v1.Version
-	(*JobTemplate)(nil),            // 49: odh.training.v1.JobTemplate
-	(*CreateTemplateRequest)(nil),  // 50: odh.training.v1.CreateTemplateRequest
-	(*ListTemplatesRequest)(nil),   // 51: odh.training.v1.ListTemplatesRequest
-	(*ListTemplatesResponse)(nil),  // 52: odh.training.v1.ListTemplatesResponse
-	(*GetTemplateRequest)(nil),     // 53: odh.training.v1.GetTemplateRequest
-	(*DeleteTemplateRequest)(nil),  // 54: odh.training.v1.DeleteTemplateRequest
-	(*DeleteTemplateResponse)(nil), // 55: odh.training.v1.DeleteTemplateResponse
-	nil,                            // 56: odh.training.v1.ObjectMeta.LabelsEntry
-	nil,                            // 57: odh.training.v1.ObjectMeta.AnnotationsEntry
-	nil,                            // 58: odh.training.v1.MPIJobSpec.NodeSelectorEntry
-	(*timestamppb.Timestamp)(nil),  // 59: google.protobuf.Timestamp
+	(*CanIRequest)(nil),                           // 0: odh.training.v1.CanIRequest
+	(*CanIResponse)(nil),                          // 1: odh.training.v1.CanIResponse
+	(*ObjectMeta)(nil),                            // 2: odh.training.v1.ObjectMeta
+	(*MPIJob)(nil),                                // 3: odh.training.v1.MPIJob
+	(*MPIJobSpec)(nil),                            // 4: odh.training.v1.MPIJobSpec
+	(*EnvVar)(nil),                                // 5: odh.training.v1.EnvVar
+	(*WorkerSpec)(nil),                            // 6: odh.training.v1.WorkerSpec
+	(*LauncherSpec)(nil),                          // 7: odh.training.v1.LauncherSpec
+	(*Resources)(nil),                             // 8: odh.training.v1.Resources
+	(*RunPolicy)(nil),                             // 9: odh.training.v1.RunPolicy
+	(*Scheduling)(nil),                            // 10: odh.training.v1.Scheduling
+	(*Volume)(nil),                                // 11: odh.training.v1.Volume
+	(*Toleration)(nil),                            // 12: odh.training.v1.Toleration
+	(*JobStatus)(nil),                             // 13: odh.training.v1.JobStatus
+	(*Progress)(nil),                              // 14: odh.training.v1.Progress
+	(*MetricValue)(nil),                           // 15: odh.training.v1.MetricValue
+	(*WorkerCounts)(nil),                          // 16: odh.training.v1.WorkerCounts
+	(*ReplicaStatus)(nil),                         // 17: odh.training.v1.ReplicaStatus
+	(*Transition)(nil),                            // 18: odh.training.v1.Transition
+	(*Condition)(nil),                             // 19: odh.training.v1.Condition
+	(*ResourceTotals)(nil),                        // 20: odh.training.v1.ResourceTotals
+	(*CreateJobRequest)(nil),                      // 21: odh.training.v1.CreateJobRequest
+	(*CreateJobResponse)(nil),                     // 22: odh.training.v1.CreateJobResponse
+	(*GetJobRequest)(nil),                         // 23: odh.training.v1.GetJobRequest
+	(*ListJobsRequest)(nil),                       // 24: odh.training.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),                      // 25: odh.training.v1.ListJobsResponse
+	(*DeleteJobRequest)(nil),                      // 26: odh.training.v1.DeleteJobRequest
+	(*DeleteJobResponse)(nil),                     // 27: odh.training.v1.DeleteJobResponse
+	(*WatchJobsRequest)(nil),                      // 28: odh.training.v1.WatchJobsRequest
+	(*WatchEvent)(nil),                            // 29: odh.training.v1.WatchEvent
+	(*GetLogsRequest)(nil),                        // 30: odh.training.v1.GetLogsRequest
+	(*LogLine)(nil),                               // 31: odh.training.v1.LogLine
+	(*SuspendJobRequest)(nil),                     // 32: odh.training.v1.SuspendJobRequest
+	(*ResumeJobRequest)(nil),                      // 33: odh.training.v1.ResumeJobRequest
+	(*ListEventsRequest)(nil),                     // 34: odh.training.v1.ListEventsRequest
+	(*Event)(nil),                                 // 35: odh.training.v1.Event
+	(*ListEventsResponse)(nil),                    // 36: odh.training.v1.ListEventsResponse
+	(*GetJobMetricsRequest)(nil),                  // 37: odh.training.v1.GetJobMetricsRequest
+	(*JobMetrics)(nil),                            // 38: odh.training.v1.JobMetrics
+	(*ReplicaMetrics)(nil),                        // 39: odh.training.v1.ReplicaMetrics
+	(*MetricSample)(nil),                          // 40: odh.training.v1.MetricSample
+	(*GetJobProgressRequest)(nil),                 // 41: odh.training.v1.GetJobProgressRequest
+	(*JobProgress)(nil),                           // 42: odh.training.v1.JobProgress
+	(*ProgressPoint)(nil),                         // 43: odh.training.v1.ProgressPoint
+	(*GetCapacityRequest)(nil),                    // 44: odh.training.v1.GetCapacityRequest
+	(*Capacity)(nil),                              // 45: odh.training.v1.Capacity
+	(*ResourceCapacity)(nil),                      // 46: odh.training.v1.ResourceCapacity
+	(*GetVersionRequest)(nil),                     // 47: odh.training.v1.GetVersionRequest
+	(*Version)(nil),                               // 48: odh.training.v1.Version
+	(*JobTemplate)(nil),                           // 49: odh.training.v1.JobTemplate
+	(*CreateTemplateRequest)(nil),                 // 50: odh.training.v1.CreateTemplateRequest
+	(*ListTemplatesRequest)(nil),                  // 51: odh.training.v1.ListTemplatesRequest
+	(*ListTemplatesResponse)(nil),                 // 52: odh.training.v1.ListTemplatesResponse
+	(*GetTemplateRequest)(nil),                    // 53: odh.training.v1.GetTemplateRequest
+	(*DeleteTemplateRequest)(nil),                 // 54: odh.training.v1.DeleteTemplateRequest
+	(*DeleteTemplateResponse)(nil),                // 55: odh.training.v1.DeleteTemplateResponse
+	(*NotificationSubscription)(nil),              // 56: odh.training.v1.NotificationSubscription
+	(*CreateNotificationSubscriptionRequest)(nil), // 57: odh.training.v1.CreateNotificationSubscriptionRequest
+	(*ListNotificationSubscriptionsRequest)(nil),  // 58: odh.training.v1.ListNotificationSubscriptionsRequest
+	(*ListNotificationSubscriptionsResponse)(nil), // 59: odh.training.v1.ListNotificationSubscriptionsResponse
+	(*DeleteNotificationSubscriptionRequest)(nil), // 60: odh.training.v1.DeleteNotificationSubscriptionRequest
+	(*GetNotificationHistoryRequest)(nil),         // 61: odh.training.v1.GetNotificationHistoryRequest
+	(*NotificationAttempt)(nil),                   // 62: odh.training.v1.NotificationAttempt
+	(*NotificationDeadLetter)(nil),                // 63: odh.training.v1.NotificationDeadLetter
+	(*NotificationHistory)(nil),                   // 64: odh.training.v1.NotificationHistory
+	nil,                                           // 65: odh.training.v1.ObjectMeta.LabelsEntry
+	nil,                                           // 66: odh.training.v1.ObjectMeta.AnnotationsEntry
+	nil,                                           // 67: odh.training.v1.MPIJobSpec.NodeSelectorEntry
+	(*timestamppb.Timestamp)(nil),                 // 68: google.protobuf.Timestamp
 }
 var file_odh_training_v1_training_proto_depIdxs = []int32{
-	56, // 0: odh.training.v1.ObjectMeta.labels:type_name -> odh.training.v1.ObjectMeta.LabelsEntry
-	57, // 1: odh.training.v1.ObjectMeta.annotations:type_name -> odh.training.v1.ObjectMeta.AnnotationsEntry
-	59, // 2: odh.training.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
+	65, // 0: odh.training.v1.ObjectMeta.labels:type_name -> odh.training.v1.ObjectMeta.LabelsEntry
+	66, // 1: odh.training.v1.ObjectMeta.annotations:type_name -> odh.training.v1.ObjectMeta.AnnotationsEntry
+	68, // 2: odh.training.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
 	2,  // 3: odh.training.v1.MPIJob.metadata:type_name -> odh.training.v1.ObjectMeta
 	4,  // 4: odh.training.v1.MPIJob.spec:type_name -> odh.training.v1.MPIJobSpec
 	13, // 5: odh.training.v1.MPIJob.status:type_name -> odh.training.v1.JobStatus
@@ -4505,12 +5244,12 @@ var file_odh_training_v1_training_proto_depIdxs = []int32{
 	9,  // 9: odh.training.v1.MPIJobSpec.run_policy:type_name -> odh.training.v1.RunPolicy
 	10, // 10: odh.training.v1.MPIJobSpec.scheduling:type_name -> odh.training.v1.Scheduling
 	11, // 11: odh.training.v1.MPIJobSpec.volumes:type_name -> odh.training.v1.Volume
-	58, // 12: odh.training.v1.MPIJobSpec.node_selector:type_name -> odh.training.v1.MPIJobSpec.NodeSelectorEntry
+	67, // 12: odh.training.v1.MPIJobSpec.node_selector:type_name -> odh.training.v1.MPIJobSpec.NodeSelectorEntry
 	12, // 13: odh.training.v1.MPIJobSpec.tolerations:type_name -> odh.training.v1.Toleration
 	8,  // 14: odh.training.v1.WorkerSpec.resources:type_name -> odh.training.v1.Resources
 	8,  // 15: odh.training.v1.LauncherSpec.resources:type_name -> odh.training.v1.Resources
-	59, // 16: odh.training.v1.JobStatus.start_time:type_name -> google.protobuf.Timestamp
-	59, // 17: odh.training.v1.JobStatus.completion_time:type_name -> google.protobuf.Timestamp
+	68, // 16: odh.training.v1.JobStatus.start_time:type_name -> google.protobuf.Timestamp
+	68, // 17: odh.training.v1.JobStatus.completion_time:type_name -> google.protobuf.Timestamp
 	16, // 18: odh.training.v1.JobStatus.workers:type_name -> odh.training.v1.WorkerCounts
 	17, // 19: odh.training.v1.JobStatus.launcher:type_name -> odh.training.v1.ReplicaStatus
 	17, // 20: odh.training.v1.JobStatus.worker_statuses:type_name -> odh.training.v1.ReplicaStatus
@@ -4519,74 +5258,89 @@ var file_odh_training_v1_training_proto_depIdxs = []int32{
 	20, // 23: odh.training.v1.JobStatus.requested:type_name -> odh.training.v1.ResourceTotals
 	14, // 24: odh.training.v1.JobStatus.progress:type_name -> odh.training.v1.Progress
 	15, // 25: odh.training.v1.Progress.metrics:type_name -> odh.training.v1.MetricValue
-	59, // 26: odh.training.v1.Progress.update_time:type_name -> google.protobuf.Timestamp
-	59, // 27: odh.training.v1.ReplicaStatus.start_time:type_name -> google.protobuf.Timestamp
-	59, // 28: odh.training.v1.ReplicaStatus.finish_time:type_name -> google.protobuf.Timestamp
-	59, // 29: odh.training.v1.Transition.time:type_name -> google.protobuf.Timestamp
-	59, // 30: odh.training.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	68, // 26: odh.training.v1.Progress.update_time:type_name -> google.protobuf.Timestamp
+	68, // 27: odh.training.v1.ReplicaStatus.start_time:type_name -> google.protobuf.Timestamp
+	68, // 28: odh.training.v1.ReplicaStatus.finish_time:type_name -> google.protobuf.Timestamp
+	68, // 29: odh.training.v1.Transition.time:type_name -> google.protobuf.Timestamp
+	68, // 30: odh.training.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
 	3,  // 31: odh.training.v1.CreateJobRequest.job:type_name -> odh.training.v1.MPIJob
 	3,  // 32: odh.training.v1.CreateJobResponse.job:type_name -> odh.training.v1.MPIJob
 	3,  // 33: odh.training.v1.ListJobsResponse.items:type_name -> odh.training.v1.MPIJob
 	3,  // 34: odh.training.v1.DeleteJobResponse.job:type_name -> odh.training.v1.MPIJob
 	3,  // 35: odh.training.v1.WatchEvent.job:type_name -> odh.training.v1.MPIJob
-	59, // 36: odh.training.v1.GetLogsRequest.since_time:type_name -> google.protobuf.Timestamp
-	59, // 37: odh.training.v1.LogLine.time:type_name -> google.protobuf.Timestamp
-	59, // 38: odh.training.v1.Event.first_time:type_name -> google.protobuf.Timestamp
-	59, // 39: odh.training.v1.Event.last_time:type_name -> google.protobuf.Timestamp
+	68, // 36: odh.training.v1.GetLogsRequest.since_time:type_name -> google.protobuf.Timestamp
+	68, // 37: odh.training.v1.LogLine.time:type_name -> google.protobuf.Timestamp
+	68, // 38: odh.training.v1.Event.first_time:type_name -> google.protobuf.Timestamp
+	68, // 39: odh.training.v1.Event.last_time:type_name -> google.protobuf.Timestamp
 	35, // 40: odh.training.v1.ListEventsResponse.items:type_name -> odh.training.v1.Event
 	39, // 41: odh.training.v1.JobMetrics.replicas:type_name -> odh.training.v1.ReplicaMetrics
 	40, // 42: odh.training.v1.ReplicaMetrics.samples:type_name -> odh.training.v1.MetricSample
-	59, // 43: odh.training.v1.MetricSample.time:type_name -> google.protobuf.Timestamp
+	68, // 43: odh.training.v1.MetricSample.time:type_name -> google.protobuf.Timestamp
 	14, // 44: odh.training.v1.JobProgress.latest:type_name -> odh.training.v1.Progress
 	43, // 45: odh.training.v1.JobProgress.points:type_name -> odh.training.v1.ProgressPoint
-	59, // 46: odh.training.v1.ProgressPoint.time:type_name -> google.protobuf.Timestamp
+	68, // 46: odh.training.v1.ProgressPoint.time:type_name -> google.protobuf.Timestamp
 	15, // 47: odh.training.v1.ProgressPoint.metrics:type_name -> odh.training.v1.MetricValue
 	46, // 48: odh.training.v1.Capacity.resources:type_name -> odh.training.v1.ResourceCapacity
 	3,  // 49: odh.training.v1.JobTemplate.job:type_name -> odh.training.v1.MPIJob
-	59, // 50: odh.training.v1.JobTemplate.create_time:type_name -> google.protobuf.Timestamp
+	68, // 50: odh.training.v1.JobTemplate.create_time:type_name -> google.protobuf.Timestamp
 	49, // 51: odh.training.v1.CreateTemplateRequest.template:type_name -> odh.training.v1.JobTemplate
 	49, // 52: odh.training.v1.ListTemplatesResponse.items:type_name -> odh.training.v1.JobTemplate
-	21, // 53: odh.training.v1.TrainingService.CreateJob:input_type -> odh.training.v1.CreateJobRequest
-	23, // 54: odh.training.v1.TrainingService.GetJob:input_type -> odh.training.v1.GetJobRequest
-	24, // 55: odh.training.v1.TrainingService.ListJobs:input_type -> odh.training.v1.ListJobsRequest
-	26, // 56: odh.training.v1.TrainingService.DeleteJob:input_type -> odh.training.v1.DeleteJobRequest
-	28, // 57: odh.training.v1.TrainingService.WatchJobs:input_type -> odh.training.v1.WatchJobsRequest
-	30, // 58: odh.training.v1.TrainingService.GetLogs:input_type -> odh.training.v1.GetLogsRequest
-	32, // 59: odh.training.v1.TrainingService.SuspendJob:input_type -> odh.training.v1.SuspendJobRequest
-	33, // 60: odh.training.v1.TrainingService.ResumeJob:input_type -> odh.training.v1.ResumeJobRequest
-	34, // 61: odh.training.v1.TrainingService.ListEvents:input_type -> odh.training.v1.ListEventsRequest
-	37, // 62: odh.training.v1.TrainingService.GetJobMetrics:input_type -> odh.training.v1.GetJobMetricsRequest
-	41, // 63: odh.training.v1.TrainingService.GetJobProgress:input_type -> odh.training.v1.GetJobProgressRequest
-	44, // 64: odh.training.v1.TrainingService.GetCapacity:input_type -> odh.training.v1.GetCapacityRequest
-	47, // 65: odh.training.v1.TrainingService.GetVersion:input_type -> odh.training.v1.GetVersionRequest
-	50, // 66: odh.training.v1.TrainingService.CreateTemplate:input_type -> odh.training.v1.CreateTemplateRequest
-	51, // 67: odh.training.v1.TrainingService.ListTemplates:input_type -> odh.training.v1.ListTemplatesRequest
-	53, // 68: odh.training.v1.TrainingService.GetTemplate:input_type -> odh.training.v1.GetTemplateRequest
-	54, // 69: odh.training.v1.TrainingService.DeleteTemplate:input_type -> odh.training.v1.DeleteTemplateRequest
-	0,  // 70: odh.training.v1.TrainingService.CanI:input_type -> odh.training.v1.CanIRequest
-	22, // 71: odh.training.v1.TrainingService.CreateJob:output_type -> odh.training.v1.CreateJobResponse
-	3,  // 72: odh.training.v1.TrainingService.GetJob:output_type -> odh.training.v1.MPIJob
-	25, // 73: odh.training.v1.TrainingService.ListJobs:output_type -> odh.training.v1.ListJobsResponse
-	27, // 74: odh.training.v1.TrainingService.DeleteJob:output_type -> odh.training.v1.DeleteJobResponse
-	29, // 75: odh.training.v1.TrainingService.WatchJobs:output_type -> odh.training.v1.WatchEvent
-	31, // 76: odh.training.v1.TrainingService.GetLogs:output_type -> odh.training.v1.LogLine
-	3,  // 77: odh.training.v1.TrainingService.SuspendJob:output_type -> odh.training.v1.MPIJob
-	3,  // 78: odh.training.v1.TrainingService.ResumeJob:output_type -> odh.training.v1.MPIJob
-	36, // 79: odh.training.v1.TrainingService.ListEvents:output_type -> odh.training.v1.ListEventsResponse
-	38, // 80: odh.training.v1.TrainingService.GetJobMetrics:output_type -> odh.training.v1.JobMetrics
-	42, // 81: odh.training.v1.TrainingService.GetJobProgress:output_type -> odh.training.v1.JobProgress
-	45, // 82: odh.training.v1.TrainingService.GetCapacity:output_type -> odh.training.v1.Capacity
-	48, // 83: odh.training.v1.TrainingService.GetVersion:output_type -> odh.training.v1.Version
-	49, // 84: odh.training.v1.TrainingService.CreateTemplate:output_type -> odh.training.v1.JobTemplate
-	52, // 85: odh.training.v1.TrainingService.ListTemplates:output_type -> odh.training.v1.ListTemplatesResponse
-	49, // 86: odh.training.v1.TrainingService.GetTemplate:output_type -> odh.training.v1.JobTemplate
-	55, // 87: odh.training.v1.TrainingService.DeleteTemplate:output_type -> odh.training.v1.DeleteTemplateResponse
-	1,  // 88: odh.training.v1.TrainingService.CanI:output_type -> odh.training.v1.CanIResponse
-	71, // [71:89] is the sub-list for method output_type
-	53, // [53:71] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	68, // 53: odh.training.v1.NotificationSubscription.create_time:type_name -> google.protobuf.Timestamp
+	56, // 54: odh.training.v1.CreateNotificationSubscriptionRequest.subscription:type_name -> odh.training.v1.NotificationSubscription
+	56, // 55: odh.training.v1.ListNotificationSubscriptionsResponse.items:type_name -> odh.training.v1.NotificationSubscription
+	68, // 56: odh.training.v1.NotificationAttempt.time:type_name -> google.protobuf.Timestamp
+	68, // 57: odh.training.v1.NotificationDeadLetter.time:type_name -> google.protobuf.Timestamp
+	62, // 58: odh.training.v1.NotificationHistory.attempts:type_name -> odh.training.v1.NotificationAttempt
+	63, // 59: odh.training.v1.NotificationHistory.dead_letters:type_name -> odh.training.v1.NotificationDeadLetter
+	21, // 60: odh.training.v1.TrainingService.CreateJob:input_type -> odh.training.v1.CreateJobRequest
+	23, // 61: odh.training.v1.TrainingService.GetJob:input_type -> odh.training.v1.GetJobRequest
+	24, // 62: odh.training.v1.TrainingService.ListJobs:input_type -> odh.training.v1.ListJobsRequest
+	26, // 63: odh.training.v1.TrainingService.DeleteJob:input_type -> odh.training.v1.DeleteJobRequest
+	28, // 64: odh.training.v1.TrainingService.WatchJobs:input_type -> odh.training.v1.WatchJobsRequest
+	30, // 65: odh.training.v1.TrainingService.GetLogs:input_type -> odh.training.v1.GetLogsRequest
+	32, // 66: odh.training.v1.TrainingService.SuspendJob:input_type -> odh.training.v1.SuspendJobRequest
+	33, // 67: odh.training.v1.TrainingService.ResumeJob:input_type -> odh.training.v1.ResumeJobRequest
+	34, // 68: odh.training.v1.TrainingService.ListEvents:input_type -> odh.training.v1.ListEventsRequest
+	37, // 69: odh.training.v1.TrainingService.GetJobMetrics:input_type -> odh.training.v1.GetJobMetricsRequest
+	41, // 70: odh.training.v1.TrainingService.GetJobProgress:input_type -> odh.training.v1.GetJobProgressRequest
+	44, // 71: odh.training.v1.TrainingService.GetCapacity:input_type -> odh.training.v1.GetCapacityRequest
+	47, // 72: odh.training.v1.TrainingService.GetVersion:input_type -> odh.training.v1.GetVersionRequest
+	50, // 73: odh.training.v1.TrainingService.CreateTemplate:input_type -> odh.training.v1.CreateTemplateRequest
+	51, // 74: odh.training.v1.TrainingService.ListTemplates:input_type -> odh.training.v1.ListTemplatesRequest
+	53, // 75: odh.training.v1.TrainingService.GetTemplate:input_type -> odh.training.v1.GetTemplateRequest
+	54, // 76: odh.training.v1.TrainingService.DeleteTemplate:input_type -> odh.training.v1.DeleteTemplateRequest
+	57, // 77: odh.training.v1.TrainingService.CreateNotificationSubscription:input_type -> odh.training.v1.CreateNotificationSubscriptionRequest
+	58, // 78: odh.training.v1.TrainingService.ListNotificationSubscriptions:input_type -> odh.training.v1.ListNotificationSubscriptionsRequest
+	60, // 79: odh.training.v1.TrainingService.DeleteNotificationSubscription:input_type -> odh.training.v1.DeleteNotificationSubscriptionRequest
+	61, // 80: odh.training.v1.TrainingService.GetNotificationHistory:input_type -> odh.training.v1.GetNotificationHistoryRequest
+	0,  // 81: odh.training.v1.TrainingService.CanI:input_type -> odh.training.v1.CanIRequest
+	22, // 82: odh.training.v1.TrainingService.CreateJob:output_type -> odh.training.v1.CreateJobResponse
+	3,  // 83: odh.training.v1.TrainingService.GetJob:output_type -> odh.training.v1.MPIJob
+	25, // 84: odh.training.v1.TrainingService.ListJobs:output_type -> odh.training.v1.ListJobsResponse
+	27, // 85: odh.training.v1.TrainingService.DeleteJob:output_type -> odh.training.v1.DeleteJobResponse
+	29, // 86: odh.training.v1.TrainingService.WatchJobs:output_type -> odh.training.v1.WatchEvent
+	31, // 87: odh.training.v1.TrainingService.GetLogs:output_type -> odh.training.v1.LogLine
+	3,  // 88: odh.training.v1.TrainingService.SuspendJob:output_type -> odh.training.v1.MPIJob
+	3,  // 89: odh.training.v1.TrainingService.ResumeJob:output_type -> odh.training.v1.MPIJob
+	36, // 90: odh.training.v1.TrainingService.ListEvents:output_type -> odh.training.v1.ListEventsResponse
+	38, // 91: odh.training.v1.TrainingService.GetJobMetrics:output_type -> odh.training.v1.JobMetrics
+	42, // 92: odh.training.v1.TrainingService.GetJobProgress:output_type -> odh.training.v1.JobProgress
+	45, // 93: odh.training.v1.TrainingService.GetCapacity:output_type -> odh.training.v1.Capacity
+	48, // 94: odh.training.v1.TrainingService.GetVersion:output_type -> odh.training.v1.Version
+	49, // 95: odh.training.v1.TrainingService.CreateTemplate:output_type -> odh.training.v1.JobTemplate
+	52, // 96: odh.training.v1.TrainingService.ListTemplates:output_type -> odh.training.v1.ListTemplatesResponse
+	49, // 97: odh.training.v1.TrainingService.GetTemplate:output_type -> odh.training.v1.JobTemplate
+	55, // 98: odh.training.v1.TrainingService.DeleteTemplate:output_type -> odh.training.v1.DeleteTemplateResponse
+	56, // 99: odh.training.v1.TrainingService.CreateNotificationSubscription:output_type -> odh.training.v1.NotificationSubscription
+	59, // 100: odh.training.v1.TrainingService.ListNotificationSubscriptions:output_type -> odh.training.v1.ListNotificationSubscriptionsResponse
+	56, // 101: odh.training.v1.TrainingService.DeleteNotificationSubscription:output_type -> odh.training.v1.NotificationSubscription
+	64, // 102: odh.training.v1.TrainingService.GetNotificationHistory:output_type -> odh.training.v1.NotificationHistory
+	1,  // 103: odh.training.v1.TrainingService.CanI:output_type -> odh.training.v1.CanIResponse
+	82, // [82:104] is the sub-list for method output_type
+	60, // [60:82] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_odh_training_v1_training_proto_init() }
@@ -4607,7 +5361,7 @@ func file_odh_training_v1_training_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_odh_training_v1_training_proto_rawDesc), len(file_odh_training_v1_training_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   59,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,24 +26,28 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TrainingService_CreateJob_FullMethodName      = "/odh.training.v1.TrainingService/CreateJob"
-	TrainingService_GetJob_FullMethodName         = "/odh.training.v1.TrainingService/GetJob"
-	TrainingService_ListJobs_FullMethodName       = "/odh.training.v1.TrainingService/ListJobs"
-	TrainingService_DeleteJob_FullMethodName      = "/odh.training.v1.TrainingService/DeleteJob"
-	TrainingService_WatchJobs_FullMethodName      = "/odh.training.v1.TrainingService/WatchJobs"
-	TrainingService_GetLogs_FullMethodName        = "/odh.training.v1.TrainingService/GetLogs"
-	TrainingService_SuspendJob_FullMethodName     = "/odh.training.v1.TrainingService/SuspendJob"
-	TrainingService_ResumeJob_FullMethodName      = "/odh.training.v1.TrainingService/ResumeJob"
-	TrainingService_ListEvents_FullMethodName     = "/odh.training.v1.TrainingService/ListEvents"
-	TrainingService_GetJobMetrics_FullMethodName  = "/odh.training.v1.TrainingService/GetJobMetrics"
-	TrainingService_GetJobProgress_FullMethodName = "/odh.training.v1.TrainingService/GetJobProgress"
-	TrainingService_GetCapacity_FullMethodName    = "/odh.training.v1.TrainingService/GetCapacity"
-	TrainingService_GetVersion_FullMethodName     = "/odh.training.v1.TrainingService/GetVersion"
-	TrainingService_CreateTemplate_FullMethodName = "/odh.training.v1.TrainingService/CreateTemplate"
-	TrainingService_ListTemplates_FullMethodName  = "/odh.training.v1.TrainingService/ListTemplates"
-	TrainingService_GetTemplate_FullMethodName    = "/odh.training.v1.TrainingService/GetTemplate"
-	TrainingService_DeleteTemplate_FullMethodName = "/odh.training.v1.TrainingService/DeleteTemplate"
-	TrainingService_CanI_FullMethodName           = "/odh.training.v1.TrainingService/CanI"
+	TrainingService_CreateJob_FullMethodName                      = "/odh.training.v1.TrainingService/CreateJob"
+	TrainingService_GetJob_FullMethodName                         = "/odh.training.v1.TrainingService/GetJob"
+	TrainingService_ListJobs_FullMethodName                       = "/odh.training.v1.TrainingService/ListJobs"
+	TrainingService_DeleteJob_FullMethodName                      = "/odh.training.v1.TrainingService/DeleteJob"
+	TrainingService_WatchJobs_FullMethodName                      = "/odh.training.v1.TrainingService/WatchJobs"
+	TrainingService_GetLogs_FullMethodName                        = "/odh.training.v1.TrainingService/GetLogs"
+	TrainingService_SuspendJob_FullMethodName                     = "/odh.training.v1.TrainingService/SuspendJob"
+	TrainingService_ResumeJob_FullMethodName                      = "/odh.training.v1.TrainingService/ResumeJob"
+	TrainingService_ListEvents_FullMethodName                     = "/odh.training.v1.TrainingService/ListEvents"
+	TrainingService_GetJobMetrics_FullMethodName                  = "/odh.training.v1.TrainingService/GetJobMetrics"
+	TrainingService_GetJobProgress_FullMethodName                 = "/odh.training.v1.TrainingService/GetJobProgress"
+	TrainingService_GetCapacity_FullMethodName                    = "/odh.training.v1.TrainingService/GetCapacity"
+	TrainingService_GetVersion_FullMethodName                     = "/odh.training.v1.TrainingService/GetVersion"
+	TrainingService_CreateTemplate_FullMethodName                 = "/odh.training.v1.TrainingService/CreateTemplate"
+	TrainingService_ListTemplates_FullMethodName                  = "/odh.training.v1.TrainingService/ListTemplates"
+	TrainingService_GetTemplate_FullMethodName                    = "/odh.training.v1.TrainingService/GetTemplate"
+	TrainingService_DeleteTemplate_FullMethodName                 = "/odh.training.v1.TrainingService/DeleteTemplate"
+	TrainingService_CreateNotificationSubscription_FullMethodName = "/odh.training.v1.TrainingService/CreateNotificationSubscription"
+	TrainingService_ListNotificationSubscriptions_FullMethodName  = "/odh.training.v1.TrainingService/ListNotificationSubscriptions"
+	TrainingService_DeleteNotificationSubscription_FullMethodName = "/odh.training.v1.TrainingService/DeleteNotificationSubscription"
+	TrainingService_GetNotificationHistory_FullMethodName         = "/odh.training.v1.TrainingService/GetNotificationHistory"
+	TrainingService_CanI_FullMethodName                           = "/odh.training.v1.TrainingService/CanI"
 )
 
 // TrainingServiceClient is the client API for TrainingService service.
@@ -100,6 +104,17 @@ type TrainingServiceClient interface {
 	GetTemplate(ctx context.Context, in *GetTemplateRequest, opts ...grpc.CallOption) (*JobTemplate, error)
 	// Delete one template.
 	DeleteTemplate(ctx context.Context, in *DeleteTemplateRequest, opts ...grpc.CallOption) (*DeleteTemplateResponse, error)
+	// Subscribe a webhook to job state changes in a namespace (optionally
+	// one job, a label selector, some event types). Needs the right to
+	// create jobs in the namespace. The secret is write-only.
+	CreateNotificationSubscription(ctx context.Context, in *CreateNotificationSubscriptionRequest, opts ...grpc.CallOption) (*NotificationSubscription, error)
+	// List a namespace's notification subscriptions (without secrets).
+	ListNotificationSubscriptions(ctx context.Context, in *ListNotificationSubscriptionsRequest, opts ...grpc.CallOption) (*ListNotificationSubscriptionsResponse, error)
+	// Delete a notification subscription; its pending deliveries stop.
+	DeleteNotificationSubscription(ctx context.Context, in *DeleteNotificationSubscriptionRequest, opts ...grpc.CallOption) (*NotificationSubscription, error)
+	// A subscription's delivery history: recent attempts with status codes,
+	// dead-lettered events and counters.
+	GetNotificationHistory(ctx context.Context, in *GetNotificationHistoryRequest, opts ...grpc.CallOption) (*NotificationHistory, error)
 	// Say whether the caller may do something, so clients offer only the
 	// actions that will succeed: on a cluster the API server's RBAC (and the
 	// own-job rule of the admission webhook) decides, on the local engine the
@@ -303,6 +318,46 @@ func (c *trainingServiceClient) DeleteTemplate(ctx context.Context, in *DeleteTe
 	return out, nil
 }
 
+func (c *trainingServiceClient) CreateNotificationSubscription(ctx context.Context, in *CreateNotificationSubscriptionRequest, opts ...grpc.CallOption) (*NotificationSubscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotificationSubscription)
+	err := c.cc.Invoke(ctx, TrainingService_CreateNotificationSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *trainingServiceClient) ListNotificationSubscriptions(ctx context.Context, in *ListNotificationSubscriptionsRequest, opts ...grpc.CallOption) (*ListNotificationSubscriptionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListNotificationSubscriptionsResponse)
+	err := c.cc.Invoke(ctx, TrainingService_ListNotificationSubscriptions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *trainingServiceClient) DeleteNotificationSubscription(ctx context.Context, in *DeleteNotificationSubscriptionRequest, opts ...grpc.CallOption) (*NotificationSubscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotificationSubscription)
+	err := c.cc.Invoke(ctx, TrainingService_DeleteNotificationSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *trainingServiceClient) GetNotificationHistory(ctx context.Context, in *GetNotificationHistoryRequest, opts ...grpc.CallOption) (*NotificationHistory, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotificationHistory)
+	err := c.cc.Invoke(ctx, TrainingService_GetNotificationHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *trainingServiceClient) CanI(ctx context.Context, in *CanIRequest, opts ...grpc.CallOption) (*CanIResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CanIResponse)
@@ -367,6 +422,17 @@ type TrainingServiceServer interface {
 	GetTemplate(context.Context, *GetTemplateRequest) (*JobTemplate, error)
 	// Delete one template.
 	DeleteTemplate(context.Context, *DeleteTemplateRequest) (*DeleteTemplateResponse, error)
+	// Subscribe a webhook to job state changes in a namespace (optionally
+	// one job, a label selector, some event types). Needs the right to
+	// create jobs in the namespace. The secret is write-only.
+	CreateNotificationSubscription(context.Context, *CreateNotificationSubscriptionRequest) (*NotificationSubscription, error)
+	// List a namespace's notification subscriptions (without secrets).
+	ListNotificationSubscriptions(context.Context, *ListNotificationSubscriptionsRequest) (*ListNotificationSubscriptionsResponse, error)
+	// Delete a notification subscription; its pending deliveries stop.
+	DeleteNotificationSubscription(context.Context, *DeleteNotificationSubscriptionRequest) (*NotificationSubscription, error)
+	// A subscription's delivery history: recent attempts with status codes,
+	// dead-lettered events and counters.
+	GetNotificationHistory(context.Context, *GetNotificationHistoryRequest) (*NotificationHistory, error)
 	// Say whether the caller may do something, so clients offer only the
 	// actions that will succeed: on a cluster the API server's RBAC (and the
 	// own-job rule of the admission webhook) decides, on the local engine the
@@ -432,6 +498,18 @@ func (UnimplementedTrainingServiceServer) GetTemplate(context.Context, *GetTempl
 }
 func (UnimplementedTrainingServiceServer) DeleteTemplate(context.Context, *DeleteTemplateRequest) (*DeleteTemplateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteTemplate not implemented")
+}
+func (UnimplementedTrainingServiceServer) CreateNotificationSubscription(context.Context, *CreateNotificationSubscriptionRequest) (*NotificationSubscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateNotificationSubscription not implemented")
+}
+func (UnimplementedTrainingServiceServer) ListNotificationSubscriptions(context.Context, *ListNotificationSubscriptionsRequest) (*ListNotificationSubscriptionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListNotificationSubscriptions not implemented")
+}
+func (UnimplementedTrainingServiceServer) DeleteNotificationSubscription(context.Context, *DeleteNotificationSubscriptionRequest) (*NotificationSubscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteNotificationSubscription not implemented")
+}
+func (UnimplementedTrainingServiceServer) GetNotificationHistory(context.Context, *GetNotificationHistoryRequest) (*NotificationHistory, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNotificationHistory not implemented")
 }
 func (UnimplementedTrainingServiceServer) CanI(context.Context, *CanIRequest) (*CanIResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CanI not implemented")
@@ -749,6 +827,78 @@ func _TrainingService_DeleteTemplate_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TrainingService_CreateNotificationSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateNotificationSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TrainingServiceServer).CreateNotificationSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TrainingService_CreateNotificationSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TrainingServiceServer).CreateNotificationSubscription(ctx, req.(*CreateNotificationSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TrainingService_ListNotificationSubscriptions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListNotificationSubscriptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TrainingServiceServer).ListNotificationSubscriptions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TrainingService_ListNotificationSubscriptions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TrainingServiceServer).ListNotificationSubscriptions(ctx, req.(*ListNotificationSubscriptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TrainingService_DeleteNotificationSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteNotificationSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TrainingServiceServer).DeleteNotificationSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TrainingService_DeleteNotificationSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TrainingServiceServer).DeleteNotificationSubscription(ctx, req.(*DeleteNotificationSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TrainingService_GetNotificationHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNotificationHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TrainingServiceServer).GetNotificationHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TrainingService_GetNotificationHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TrainingServiceServer).GetNotificationHistory(ctx, req.(*GetNotificationHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TrainingService_CanI_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CanIRequest)
 	if err := dec(in); err != nil {
@@ -833,6 +983,22 @@ var TrainingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteTemplate",
 			Handler:    _TrainingService_DeleteTemplate_Handler,
+		},
+		{
+			MethodName: "CreateNotificationSubscription",
+			Handler:    _TrainingService_CreateNotificationSubscription_Handler,
+		},
+		{
+			MethodName: "ListNotificationSubscriptions",
+			Handler:    _TrainingService_ListNotificationSubscriptions_Handler,
+		},
+		{
+			MethodName: "DeleteNotificationSubscription",
+			Handler:    _TrainingService_DeleteNotificationSubscription_Handler,
+		},
+		{
+			MethodName: "GetNotificationHistory",
+			Handler:    _TrainingService_GetNotificationHistory_Handler,
 		},
 		{
 			MethodName: "CanI",
