@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 from tests import _paths  # noqa: F401
 from openshift_ai.training import _requests as rq
-from openshift_ai.training import models
+from openshift_ai.training import models, notifications
 from openshift_ai.training.api import OPERATIONS, Request
 from openshift_ai.training.models import MPIJobSpec
 
@@ -44,6 +44,10 @@ def sample_requests() -> List[Request]:
         Request.of("ListTemplates", {"namespace": "ns"}),
         Request.of("GetTemplate", {"namespace": "ns", "name": "t"}),
         Request.of("DeleteTemplate", {"namespace": "ns", "name": "t"}),
+        notifications._create_request("ns", "ops", "https://hooks.example.com/", "s" * 16, ["failed"], "pi", "a=b", "slack"),
+        notifications._list_request("ns"),
+        notifications._delete_request("ns", "ops"),
+        notifications._history_request("ns", "ops"),
     ]
     return reqs
 
@@ -122,8 +126,12 @@ def check_schemas(doc: Dict[str, Any]) -> List[str]:
         ("ReplicaMetrics", "ReplicaMetrics"),
         ("MetricSample", "MetricSample"),
         ("AccessReview", "CanIResponse"),
+        ("NotificationSubscription", "NotificationSubscription"),
+        ("NotificationAttempt", "NotificationAttempt"),
+        ("NotificationDeadLetter", "NotificationDeadLetter"),
+        ("NotificationHistory", "NotificationHistory"),
     ]:
-        cls = getattr(models, cls_name)
+        cls = getattr(models, cls_name, None) or getattr(notifications, cls_name)
         schema = doc["components"]["schemas"].get(PREFIX + schema_name)
         if schema is None:
             problems.append("schema %s missing" % schema_name)

@@ -21,6 +21,7 @@ from .api import OPERATIONS, Operation, RetryPolicy
 from .client import Monitor, MPIJob, MPIJobClient, WatchEvent, validate_document
 from ._progress import report
 from .config import ClientConfig, resolve_config
+from .notifications import NotificationAttempt, NotificationDeadLetter, NotificationHistory, NotificationSubscription, verify_signature
 from .errors import (
     AlreadyExistsError,
     AuthenticationError,
@@ -126,6 +127,12 @@ __all__ = [
     "AccessReview",
     "Version",
     "JobTemplate",
+    # notifications
+    "NotificationSubscription",
+    "NotificationAttempt",
+    "NotificationDeadLetter",
+    "NotificationHistory",
+    "verify_signature",
     # errors
     "TrainingError",
     "ValidationError",

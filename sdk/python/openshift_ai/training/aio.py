@@ -21,6 +21,7 @@ from ._resume import LogTracker, Reconnect, WatchTracker
 from .api import Request, RetryPolicy
 from .config import ClientConfig
 from .errors import ConflictError, FieldError, JobFailedError, NotFoundError, QuotaExceededError, TimeoutError, TrainingError, ValidationError
+from .notifications import _AsyncNotificationsMixin
 from .models import AccessReview, Capacity, Event, JobMetrics, JobProgress, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["AsyncMPIJobClient", "AsyncMPIJob", "AsyncHTTPTransport"]
@@ -172,7 +173,7 @@ class AsyncMPIJob(_JobBase):
         self.deleted = True
 
 
-class AsyncMPIJobClient:
+class AsyncMPIJobClient(_AsyncNotificationsMixin):
     """Client of the Training Service for asyncio programs: the same
     configuration and surface as :class:`MPIJobClient`, with coroutines and
     async iterators::

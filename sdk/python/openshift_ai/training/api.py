@@ -73,6 +73,10 @@ OPERATIONS: Dict[str, Operation] = {
     "ListTemplates": Operation("ListTemplates", "GET", _NS + "/templates"),
     "GetTemplate": Operation("GetTemplate", "GET", _NS + "/templates/{name}"),
     "DeleteTemplate": Operation("DeleteTemplate", "DELETE", _NS + "/templates/{name}"),
+    "CreateNotificationSubscription": Operation("CreateNotificationSubscription", "POST", _NS + "/notificationsubscriptions"),
+    "ListNotificationSubscriptions": Operation("ListNotificationSubscriptions", "GET", _NS + "/notificationsubscriptions"),
+    "DeleteNotificationSubscription": Operation("DeleteNotificationSubscription", "DELETE", _NS + "/notificationsubscriptions/{name}"),
+    "GetNotificationHistory": Operation("GetNotificationHistory", "GET", _NS + "/notificationsubscriptions/{name}/history"),
 }
 
 QueryValue = Union[str, int, bool, Sequence[str], None]

@@ -13,6 +13,7 @@ from ._resume import LogTracker, Reconnect, WatchTracker
 from .api import HTTPTransport, Request, RetryPolicy
 from .config import ClientConfig
 from .errors import ConflictError, FieldError, JobFailedError, NotFoundError, QuotaExceededError, TimeoutError, TrainingError, ValidationError
+from .notifications import _NotificationsMixin
 from .models import AccessReview, Capacity, Event, JobMetrics, JobProgress, JobStatus, JobTemplate, LogLine, MPIJobSpec, Version
 
 __all__ = ["MPIJobClient", "MPIJob", "WatchEvent", "Monitor", "validate_document"]
@@ -195,7 +196,7 @@ class MPIJob(_JobBase):
         self.deleted = True
 
 
-class MPIJobClient:
+class MPIJobClient(_NotificationsMixin):
     """Client of the Training Service (blocking).
 
     Where it connects, from first to last: the arguments; ``ODH_SERVER``,
