@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/clitest"
@@ -95,7 +96,7 @@ func TestListBehaviour(t *testing.T) {
 func TestWatchPrintsChanges(t *testing.T) {
 	env := clitest.New(t, false)
 	seed(t, env)
-	out := &syncBuffer{}
+	out := &clitest.SyncBuffer{}
 	env.F.IOStreams.Out = out
 	ctx, cancel := context.WithCancel(t.Context())
 	c, _ := env.F.Client()
@@ -113,7 +114,7 @@ func TestWatchPrintsChanges(t *testing.T) {
 		if i > 200 {
 			t.Fatal("initial list not printed")
 		}
-		sleep()
+		time.Sleep(clitest.Poll)
 	}
 	if _, err := c.Resume(t.Context(), "default", "a-job"); err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func TestWatchPrintsChanges(t *testing.T) {
 		if i > 400 {
 			t.Fatalf("watch output:\n%s", out)
 		}
-		sleep()
+		time.Sleep(clitest.Poll)
 	}
 	cancel()
 	<-done

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -23,6 +24,8 @@ type Options struct {
 	Name      string
 	Output    string
 	NoHeaders bool
+	Watch     bool
+	Interval  time.Duration
 
 	format printers.Format
 }
@@ -37,9 +40,15 @@ func NewCmdTop(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 		Long: `Show the CPU (millicores) and resident memory the launcher and each worker
 of an MPIJob use now, and their peaks over the last minutes, as kubectl top does
 for pods. The local engine samples the job's processes every 2 seconds while it
-runs; on a cluster, use the cluster's monitoring for the job's pods.`,
+runs; on a cluster, use the cluster's monitoring for the job's pods.
+
+With --watch, the table (or document) is shown again every --interval until
+Ctrl-C: redrawn in place on a terminal, one after another otherwise. A job
+without samples yet is said so on stderr, and watching goes on; a server
+that stays away longer than --reconnect-timeout ends the command (exit 8).`,
 		Example: `  odh training top mpijob mnist
   odh training top mpijob mnist -o json
+  odh training top mpijob mnist --watch --interval 5s
   odh training top mpijob mnist -o go-template='{{range .replicas}}{{.name}}{{"\n"}}{{end}}'`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: f.CompleteJobNames,
@@ -55,6 +64,12 @@ runs; on a cluster, use the cluster's monitoring for the job's pods.`,
 			default:
 				return cmdutil.Usagef("-o %s does not apply to top: use json, yaml, jsonpath=, go-template= or go-template-file=, or no -o for a table", o.Output)
 			}
+			if cmd.Flags().Changed("interval") && !o.Watch {
+				return cmdutil.Usagef("--interval applies to --watch: add -w")
+			}
+			if o.Interval < MinInterval {
+				return cmdutil.Usagef("--interval must be at least %s (samples are taken every 2s), got %s", MinInterval, o.Interval)
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -64,6 +79,8 @@ runs; on a cluster, use the cluster's monitoring for the job's pods.`,
 	cmdutil.NamespaceFlags(sub, &o.Namespace, nil)
 	sub.Flags().StringVarP(&o.Output, "output", "o", "", "Output format: json, yaml, jsonpath=TEMPLATE, go-template=TEMPLATE or go-template-file=FILE (on the API's JobMetrics document); a table by default")
 	sub.Flags().BoolVar(&o.NoHeaders, "no-headers", false, "Do not print the table header")
+	sub.Flags().BoolVarP(&o.Watch, "watch", "w", false, "Show the use again every --interval until Ctrl-C")
+	sub.Flags().DurationVar(&o.Interval, "interval", DefaultInterval, "How often --watch refreshes")
 	cmd := &cobra.Command{Use: "top", Short: sub.Short}
 	cmd.AddCommand(sub)
 	return cmd
@@ -74,29 +91,43 @@ func run(cmd *cobra.Command, f *cmdutil.Factory, o *Options) error {
 	if err != nil {
 		return err
 	}
+	if o.Watch {
+		return watch(cmd.Context(), c, f, o)
+	}
 	m, err := c.Metrics(cmd.Context(), o.Namespace, o.Name)
 	if err != nil {
 		return err
 	}
+	if err := unavailable(m, o); err != nil {
+		return err
+	}
+	return show(f.IOStreams.Out, m, o)
+}
+
+// unavailable is the error of metrics that cannot be shown as o asks.
+func unavailable(m *trainingv1.JobMetrics, o *Options) error {
 	if !m.GetAvailable() {
 		return &job.Error{Kind: job.KindUnavailable, Message: fmt.Sprintf("metrics not available for mpijob/%s: %s", o.Name, m.GetMessage())}
 	}
-	out := f.IOStreams.Out
-	if !o.format.Table() {
-		data, err := protojson.Marshal(m)
-		if err != nil {
-			return err
-		}
-		return printers.PrintObject(out, data, o.format)
-	}
-	if len(m.GetReplicas()) == 0 {
+	if o.format.Table() && len(m.GetReplicas()) == 0 {
 		return &job.Error{
 			Kind:    job.KindUnavailable,
 			Message: fmt.Sprintf("metrics not available yet for mpijob/%s", o.Name),
 			Hint:    fmt.Sprintf("Resource use is sampled every %gs while the job runs; see its state with: odh training describe mpijob %s -n %s", m.GetIntervalSeconds(), o.Name, o.Namespace),
 		}
 	}
-	return printTable(out, m, o.NoHeaders)
+	return nil
+}
+
+func show(w io.Writer, m *trainingv1.JobMetrics, o *Options) error {
+	if !o.format.Table() {
+		data, err := protojson.Marshal(m)
+		if err != nil {
+			return err
+		}
+		return printers.PrintObject(w, data, o.format)
+	}
+	return printTable(w, m, o.NoHeaders)
 }
 
 func printTable(w io.Writer, m *trainingv1.JobMetrics, noHeaders bool) error {
