@@ -58,6 +58,7 @@ type Options struct {
 	Timeout  time.Duration
 
 	changed func(string) bool
+	format  printers.Format
 }
 
 // NewCmdCreate returns `create` with its `mpijob` subcommand. runF replaces
@@ -158,7 +159,7 @@ implementation (mpirun -np <workers x slots> ...).`,
 	fl.StringVar(&opts.DryRun, "dry-run", "", "Validate only: \"server\" (default when given without a value) asks the server, \"client\" checks locally; nothing is created")
 	fl.Lookup("dry-run").NoOptDefVal = "server"
 	fl.BoolVar(&opts.Upstream, "upstream", false, "With --dry-run: print the object the job becomes on a cluster — a kubeflow.org/v2beta1 MPIJob, or a trainer.kubeflow.org/v1alpha1 TrainJob on a Trainer runtime — as the server renders it (YAML, or JSON with -o json)")
-	fl.StringVarP(&opts.Output, "output", "o", "", "Print the created job: json, yaml or name")
+	fl.StringVarP(&opts.Output, "output", "o", "", "Print the created job: json, yaml, name, jsonpath=TEMPLATE, go-template=TEMPLATE or go-template-file=FILE")
 	fl.BoolVarP(&opts.Wait, "wait", "w", false, "Wait until the job finishes; the exit code reflects the result")
 	fl.BoolVarP(&opts.Follow, "follow", "F", false, "Stream every rank's output until the job finishes (implies --wait)")
 	fl.DurationVar(&opts.Timeout, "timeout", 0, "With --wait/--follow: give up after this long (the job keeps running)")
@@ -186,10 +187,16 @@ func (o *Options) validate() error {
 	default:
 		return cmdutil.Usagef("--dry-run must be \"client\" or \"server\", got %q", o.DryRun)
 	}
-	switch o.Output {
-	case "", "json", "yaml", "name":
+	var err error
+	if o.format, err = printers.ParseFormat(o.Output); err != nil {
+		return cmdutil.Usagef("%v", err)
+	}
+	switch o.format.Kind {
+	case "json", "yaml", "name", "jsonpath", "go-template":
 	default:
-		return cmdutil.Usagef("-o must be json, yaml or name for create, got %q", o.Output)
+		if o.Output != "" {
+			return cmdutil.Usagef("-o must be json, yaml, name, jsonpath=, go-template= or go-template-file= for create, got %q", o.Output)
+		}
 	}
 	if o.Upstream {
 		switch {
@@ -197,8 +204,8 @@ func (o *Options) validate() error {
 			return cmdutil.Usagef("--upstream needs --dry-run: the server renders the manifest of a job it would create")
 		case o.DryRun == "client":
 			return cmdutil.Usagef("--upstream needs the server, which renders the manifest: use --dry-run (server) instead of --dry-run=client")
-		case o.Output == "name":
-			return cmdutil.Usagef("--upstream prints YAML, or JSON with -o json; -o name does not apply")
+		case o.Output != "" && o.Output != "json" && o.Output != "yaml":
+			return cmdutil.Usagef("--upstream prints YAML, or JSON with -o json; -o %s does not apply", o.format.Kind)
 		}
 	}
 	if o.Follow {
@@ -416,10 +423,8 @@ func run(ctx context.Context, o *Options) error {
 }
 
 func printCreated(o *Options, j *job.MPIJob) error {
-	switch o.Output {
-	case "json", "yaml", "name":
-		f, _ := printers.ParseFormat(o.Output)
-		return printers.PrintJobs(o.IO.Out, []*job.MPIJob{j}, f, true, printers.Options{})
+	if o.Output != "" {
+		return printers.PrintJobs(o.IO.Out, []*job.MPIJob{j}, o.format, true, printers.Options{})
 	}
 	suffix := "created"
 	if o.DryRun != "" {

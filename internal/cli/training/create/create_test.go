@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 
+	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/clitest"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/training/create"
@@ -72,12 +73,14 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"mpijob", "-f", "x.yaml", "--workers", "2"}, "-f cannot be combined with job flags (--workers)"},
 		{[]string{"mpijob", "a", "b", "--", "true"}, "expected at most one NAME"},
 		{[]string{"mpijob", "x", "--dry-run=maybe", "--", "true"}, "--dry-run must be"},
-		{[]string{"mpijob", "x", "-o", "wide", "--", "true"}, "-o must be json, yaml or name"},
+		{[]string{"mpijob", "x", "-o", "wide", "--", "true"}, "-o must be json, yaml, name, jsonpath=, go-template= or go-template-file= for create"},
 		{[]string{"mpijob", "x", "--wait", "--dry-run", "--", "true"}, "cannot be combined with --dry-run"},
 		{[]string{"mpijob", "x", "-e", "NOEQUALS", "--dry-run=client", "--", "true"}, "--env \"NOEQUALS\" must be KEY=VALUE"},
 		{[]string{"mpijob", "x", "--upstream", "--", "true"}, "--upstream needs --dry-run"},
 		{[]string{"mpijob", "x", "--upstream", "--dry-run=client", "--", "true"}, "use --dry-run (server) instead of --dry-run=client"},
 		{[]string{"mpijob", "x", "--upstream", "--dry-run", "-o", "name", "--", "true"}, "-o name does not apply"},
+		{[]string{"mpijob", "x", "--upstream", "--dry-run", "-o", "go-template={{.kind}}", "--", "true"}, "-o go-template does not apply"},
+		{[]string{"mpijob", "x", "-o", "go-template={{.metadata.name", "--", "true"}, "invalid -o go-template: line 1: unclosed action"},
 	} {
 		env := clitest.New(t, false)
 		err := execute(t, create.NewCmdCreate(env.F, nil), c.args...)
@@ -208,5 +211,25 @@ func TestCreateInvalidShowsAllErrors(t *testing.T) {
 		if !strings.Contains(env.ErrOut.String(), want) {
 			t.Errorf("error output lacks %q:\n%s", want, env.ErrOut)
 		}
+	}
+}
+
+// -o go-template prints the created job through the template; a template
+// that reaches for the environment is refused and nothing is created.
+func TestCreateGoTemplate(t *testing.T) {
+	env := clitest.New(t, false)
+	err := execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "sneaky", "--suspend", "-o", `go-template={{env "HOME"}}`, "--", "true")
+	if cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), `function "env" not defined`) {
+		t.Errorf("template with env: %v", err)
+	}
+	c, _ := env.F.Client()
+	if jobs, err := c.List(t.Context(), apiclient.ListOptions{Namespace: "default"}); err != nil || len(jobs) != 0 {
+		t.Fatalf("a refused command created %d jobs (%v)", len(jobs), err)
+	}
+	if err := execute(t, create.NewCmdCreate(env.F, nil), "mpijob", "fine", "--suspend", "-o", `go-template={{.metadata.name}} {{.status.phase}}`, "--", "true"); err != nil {
+		t.Fatal(err)
+	}
+	if env.Out.String() != "fine Suspended" {
+		t.Errorf("printed %q", env.Out)
 	}
 }
