@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -19,28 +18,10 @@ import (
 	"github.com/odh-training/odh-training/internal/auth"
 	"github.com/odh-training/odh-training/internal/notify"
 	"github.com/odh-training/odh-training/internal/server"
+	"github.com/odh-training/odh-training/internal/server/servertest"
 )
 
 const hookSecret = "hook-secret-0123456789"
-
-// withNotifications runs a notifier on the test server's engine, as
-// odh-server does.
-func withNotifications(t *testing.T, allowPrivate bool, d notify.DispatcherOptions, got **notify.Notifier) func(*server.Options) {
-	return func(o *server.Options) {
-		n, err := notify.New(notify.Options{StateDir: t.TempDir(), AllowPrivateDestinations: allowPrivate, Dispatch: d})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); n.Run(ctx, o.Engine) }()
-		t.Cleanup(func() { cancel(); <-done })
-		o.Notifications = n
-		if got != nil {
-			*got = n
-		}
-	}
-}
 
 // hookReceiver is a real webhook receiver: it checks every signature and
 // records the CloudEvents it got.
@@ -93,7 +74,7 @@ func (r *hookReceiver) types(jobName string) []string {
 // order, signed, and the history shows the deliveries.
 func TestNotificationsDeliverARealJobsTransitions(t *testing.T) {
 	rcv := newHookReceiver(t, http.StatusOK)
-	s := startServer(t, withNotifications(t, true, notify.DispatcherOptions{}, nil))
+	s := startServer(t, servertest.WithNotifications(t, true, notify.DispatcherOptions{}, nil))
 	code, body := s.rest(t, "POST", "/api/v1/namespaces/default/notificationsubscriptions",
 		`{"subscription": {"name": "ops", "url": "`+rcv.URL+`/hook", "secret": "`+hookSecret+`"}}`)
 	if code != http.StatusOK {
@@ -138,7 +119,7 @@ func TestNotificationsDeliverARealJobsTransitions(t *testing.T) {
 // every attempt, then the event is dead-lettered and shown as such.
 func TestNotificationsDeadLetterAfterRetries(t *testing.T) {
 	rcv := newHookReceiver(t, http.StatusInternalServerError)
-	s := startServer(t, withNotifications(t, true, notify.DispatcherOptions{MaxAttempts: 3, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}, nil))
+	s := startServer(t, servertest.WithNotifications(t, true, notify.DispatcherOptions{MaxAttempts: 3, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond}, nil))
 	ctx := authed(t.Context())
 	if _, err := s.rpc.CreateNotificationSubscription(ctx, &trainingv1.CreateNotificationSubscriptionRequest{Namespace: "default",
 		Subscription: &trainingv1.NotificationSubscription{Name: "ops", Url: rcv.URL, Secret: hookSecret, EventTypes: []string{"created"}}}); err != nil {
@@ -180,7 +161,7 @@ func TestNotificationSubscriptionMisuse(t *testing.T) {
 	}
 	audit := &syncBuf{}
 	var n *notify.Notifier
-	s := startServer(t, func(o *server.Options) { o.Auth, o.Authorizer, o.Audit = p, p, audit }, withNotifications(t, false, notify.DispatcherOptions{}, &n))
+	s := startServer(t, func(o *server.Options) { o.Auth, o.Authorizer, o.Audit = p, p, audit }, servertest.WithNotifications(t, false, notify.DispatcherOptions{}, &n))
 	n.Store.MaxPerNamespace = 2
 	ctx := t.Context()
 	sub := func(name, url string) *trainingv1.NotificationSubscription {

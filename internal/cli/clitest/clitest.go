@@ -10,6 +10,7 @@ import (
 	"github.com/odh-training/odh-training/internal/apiclient"
 	"github.com/odh-training/odh-training/internal/cli/cmdutil"
 	"github.com/odh-training/odh-training/internal/cli/iostreams"
+	"github.com/odh-training/odh-training/internal/server"
 	"github.com/odh-training/odh-training/internal/server/servertest"
 )
 
@@ -29,7 +30,9 @@ var Now = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 // New returns a factory whose client starts a real server on first use.
 // Packages using it need local.MaybeRankExec() in their TestMain.
-func New(t *testing.T, tty bool) *Env {
+//
+// options adjust the server (e.g. servertest.WithNotifications).
+func New(t *testing.T, tty bool, options ...func(*server.Options)) *Env {
 	t.Helper()
 	ios, in, out, errOut := iostreams.Test()
 	ios.SetTTY(tty)
@@ -37,16 +40,16 @@ func New(t *testing.T, tty bool) *Env {
 	env := &Env{F: f, In: in, Out: out, ErrOut: errOut}
 	f.Client = func() (*apiclient.Client, error) {
 		if env.Client == nil {
-			env.Client, env.URL = startServer(t)
+			env.Client, env.URL = startServer(t, options...)
 		}
 		return env.Client, nil
 	}
 	return env
 }
 
-func startServer(t *testing.T) (*apiclient.Client, string) {
+func startServer(t *testing.T, options ...func(*server.Options)) (*apiclient.Client, string) {
 	t.Helper()
-	srv := servertest.Start(t)
+	srv := servertest.Start(t, options...)
 	c, err := apiclient.Dial(apiclient.Options{Server: srv.URL, Token: servertest.Token})
 	if err != nil {
 		t.Fatal(err)

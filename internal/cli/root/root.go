@@ -26,6 +26,7 @@ import (
 	"github.com/odh-training/odh-training/internal/cli/training/events"
 	"github.com/odh-training/odh-training/internal/cli/training/list"
 	"github.com/odh-training/odh-training/internal/cli/training/logs"
+	"github.com/odh-training/odh-training/internal/cli/training/notify"
 	"github.com/odh-training/odh-training/internal/cli/training/resume"
 	"github.com/odh-training/odh-training/internal/cli/training/suspend"
 	"github.com/odh-training/odh-training/internal/cli/training/top"
@@ -87,6 +88,7 @@ credentials, when no Training Service is deployed.
 		resume.NewCmdResume(f, nil),
 		events.NewCmdEvents(f, nil),
 		top.NewCmdTop(f, nil),
+		notify.NewCmdNotify(f),
 	)
 	// `odh login` predates `odh auth login` and is in users' fingers and
 	// docs: the same command, at the top level too.
