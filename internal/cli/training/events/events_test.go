@@ -62,9 +62,11 @@ func TestEventsOfAJob(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "LAST SEEN") || !strings.Contains(lines[1], job.ReasonCreated) || !strings.Contains(lines[2], "created suspended; resume it to start") {
 		t.Errorf("events table:\n%s", env.Out)
 	}
-	err = exec(env, nil, "mpijob", "missing")
-	if cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
-		t.Errorf("missing job: %v", err)
+	for _, w := range []string{"-w=false", "-w"} {
+		err = exec(env, nil, "mpijob", "missing", w)
+		if cmdutil.ExitCode(err) != cmdutil.ExitNotFound {
+			t.Errorf("missing job %s: %v", w, err)
+		}
 	}
 }
 

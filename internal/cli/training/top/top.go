@@ -43,7 +43,7 @@ for pods. The local engine samples the job's processes every 2 seconds while it
 runs; on a cluster, use the cluster's monitoring for the job's pods.
 
 With --watch, the table (or document) is shown again every --interval until
-Ctrl-C: redrawn in place on a terminal, one after another otherwise. A job
+Ctrl-C or the job is deleted: redrawn in place on a terminal, one after another otherwise. A job
 without samples yet is said so on stderr, and watching goes on; a server
 that stays away longer than --reconnect-timeout ends the command (exit 8).`,
 		Example: `  odh training top mpijob mnist

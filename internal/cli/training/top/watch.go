@@ -19,7 +19,8 @@ const DefaultInterval = 2 * time.Second
 // the server, the samples do not change faster.
 const MinInterval = time.Second
 
-// watch shows the metrics every o.Interval until ctx ends. Calls that fail
+// watch shows the metrics every o.Interval until ctx ends or the job is
+// deleted. Calls that fail
 // because the server is away are retried each interval, until it has been
 // away longer than the reconnect timeout; other errors (the job is gone,
 // access is denied) end the command.
@@ -32,10 +33,16 @@ func watch(ctx context.Context, c *apiclient.Client, f *cmdutil.Factory, o *Opti
 	var downSince time.Time
 	var lastErr error
 	note := ""
+	seen := false
 	for n := 0; ; {
 		m, err := c.Metrics(ctx, o.Namespace, o.Name)
+		var je *job.Error
 		switch {
+		case err != nil && seen && errors.As(err, &je) && je.Kind == job.KindNotFound:
+			fmt.Fprintf(ios.ErrOut, "mpijob/%s was deleted\n", o.Name)
+			return nil
 		case err == nil:
+			seen = true
 			if !downSince.IsZero() {
 				fmt.Fprintf(ios.ErrOut, "reconnected after %s; resuming.\n", time.Since(downSince).Round(100*time.Millisecond))
 				downSince = time.Time{}

@@ -37,8 +37,8 @@ func TestWatchFlags(t *testing.T) {
 }
 
 // --watch refreshes every interval, goes on through a cut connection and
-// a job without samples, ends on Ctrl-C, and gives up when the server
-// stays away longer than --reconnect-timeout.
+// a job without samples, ends on Ctrl-C or when the job is deleted, and
+// gives up when the server stays away longer than --reconnect-timeout.
 func TestWatch(t *testing.T) {
 	env := clitest.New(t, false)
 	proxy := env.NewProxy(t, 0)
@@ -71,13 +71,22 @@ func TestWatch(t *testing.T) {
 	done := start(ctx, "mpijob", "held", "-w", "--interval", "1s")
 	clitest.WaitFor(t, errOut, "not available yet for mpijob/held; watching…", 1)
 	time.Sleep(2500 * time.Millisecond)
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("Ctrl-C: %v", err)
-	}
 	if n := strings.Count(errOut.String(), "not available yet"); n != 1 || out.String() != "" {
 		t.Errorf("said %d times; stdout %q\nstderr: %s", n, out, errOut)
 	}
+	// Deleting the job ends the watch.
+	if _, err := c.Delete(t.Context(), "default", "held", true, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(errOut.String(), "mpijob/held was deleted") {
+			t.Errorf("job deleted: %v\nstderr: %s", err, errOut)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("top -w kept going after the job was deleted")
+	}
+	cancel()
 
 	// Tables one after another, through a cut connection.
 	done = start(t.Context(), "mpijob", "busy", "-w", "--interval", "1s")
