@@ -63,6 +63,9 @@ type DispatcherOptions struct {
 	// HistoryLimit is how many attempts and dead letters each
 	// subscription's history keeps.
 	HistoryLimit int
+	// QueueFile, when set, keeps the events waiting for delivery (0600) so
+	// a restarted server delivers them (Resume).
+	QueueFile string
 }
 
 // Attempt is one try to deliver one event.
@@ -177,6 +180,7 @@ func (d *Dispatcher) enqueue(ctx context.Context, key string, e Event) {
 		return
 	}
 	q.events = append(q.events, e)
+	d.saveLocked()
 	if !q.running {
 		q.running = true
 		d.wg.Add(1)
@@ -210,6 +214,7 @@ func (d *Dispatcher) Forget(key string) {
 	if q := d.queues[key]; q != nil {
 		q.events = nil
 		delete(d.queues, key)
+		d.saveLocked()
 	}
 }
 
@@ -226,8 +231,11 @@ func (d *Dispatcher) work(ctx context.Context, key string, q *queue) {
 		d.mu.Unlock()
 		d.deliver(ctx, key, q, e)
 		d.mu.Lock()
-		if len(q.events) > 0 && q.events[0].ID == e.ID {
+		if ctx.Err() == nil && len(q.events) > 0 && q.events[0].ID == e.ID {
+			// Done with it (delivered, dead-lettered or its subscription
+			// deleted); a stopping server keeps it for the next run.
 			q.events = q.events[1:]
+			d.saveLocked()
 		}
 		d.mu.Unlock()
 	}

@@ -77,15 +77,26 @@ type Detector struct {
 	LongPending time.Duration
 	jobs        map[string]*tracked
 	synced      bool
+	// restored: the jobs were loaded from a previous run, so the initial
+	// listing is compared with them (what happened while the server was
+	// down is notified) instead of being taken silently.
+	restored bool
+	// gen counts watch generations; a job the initial listing does not
+	// show (deleted meanwhile) is forgotten at Synced.
+	gen   int
+	dirty bool
 }
 
+// tracked is what the detector remembers of a job (persisted across
+// restarts, see Snapshot).
 type tracked struct {
-	uid          string
-	phase        job.Phase
-	reason       string
-	history      int
-	pendingSince time.Time
-	warned       bool
+	UID          string    `json:"uid"`
+	Phase        job.Phase `json:"phase,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	History      int       `json:"history"`
+	PendingSince time.Time `json:"pendingSince,omitzero"`
+	Warned       bool      `json:"warned,omitempty"`
+	seen         int
 	last         *job.MPIJob
 }
 
@@ -103,11 +114,19 @@ func key(j *job.MPIJob) string { return j.Metadata.Namespace + "/" + j.Metadata.
 func (d *Detector) Observe(ev job.WatchEvent) []Event {
 	switch ev.Type {
 	case job.Synced:
+		for k, t := range d.jobs {
+			if t.seen != d.gen {
+				delete(d.jobs, k)
+				d.dirty = true
+			}
+		}
 		d.synced = true
+		d.gen++
 		return nil
 	case job.Deleted:
 		if ev.Job != nil {
 			delete(d.jobs, key(ev.Job))
+			d.dirty = true
 		}
 		return nil
 	}
@@ -117,26 +136,29 @@ func (d *Detector) Observe(ev job.WatchEvent) []Event {
 	}
 	k := key(j)
 	t, known := d.jobs[k]
-	if known && t.uid != j.Metadata.UID {
+	if known && t.UID != j.Metadata.UID {
 		known = false // deleted and created again between two events
 	}
+	d.dirty = true
 	if !known {
-		t = &tracked{uid: j.Metadata.UID}
+		t = &tracked{UID: j.Metadata.UID}
 		d.jobs[k] = t
-		if !d.synced {
+		if !d.synced && !d.restored {
+			t.seen = d.gen
 			t.record(j)
 			return nil
 		}
 	}
+	t.seen = d.gen
 	var out []Event
 	if !known {
 		out = append(out, d.event(j, TypeCreated, "0", job.Transition{Phase: job.PhasePending, Reason: job.ReasonCreated, Time: j.Metadata.CreationTimestamp}))
 	}
 	hist := j.Status.History
 	switch {
-	case len(hist) > t.history:
-		prev := t.phase
-		for i := t.history; i < len(hist); i++ {
+	case len(hist) > t.History:
+		prev := t.Phase
+		for i := t.History; i < len(hist); i++ {
 			tr := hist[i]
 			if i == 0 && tr.Phase == job.PhasePending {
 				prev = tr.Phase
@@ -147,10 +169,10 @@ func (d *Detector) Observe(ev job.WatchEvent) []Event {
 			}
 			prev = tr.Phase
 		}
-	case j.Status.Phase != t.phase || j.Status.Reason != t.reason:
+	case j.Status.Phase != t.Phase || j.Status.Reason != t.Reason:
 		// An engine that keeps no history: the phase change itself.
 		tr := job.Transition{Phase: j.Status.Phase, Reason: j.Status.Reason, Message: j.Status.Message, Time: time.Now().UTC()}
-		for _, typ := range transitionTypes(t.phase, tr) {
+		for _, typ := range transitionTypes(t.Phase, tr) {
 			out = append(out, d.event(j, typ, string(tr.Phase)+"/"+tr.Reason+"/"+j.Metadata.ResourceVersion, tr))
 		}
 	}
@@ -159,19 +181,19 @@ func (d *Detector) Observe(ev job.WatchEvent) []Event {
 }
 
 func (t *tracked) record(j *job.MPIJob) {
-	if j.Status.Phase != t.phase {
-		t.warned = false
-		t.pendingSince = time.Time{}
+	if j.Status.Phase != t.Phase || (t.PendingSince.IsZero() && waiting(j.Status.Phase) && !t.Warned) {
+		t.Warned = false
+		t.PendingSince = time.Time{}
 		if waiting(j.Status.Phase) {
-			t.pendingSince = time.Now()
+			t.PendingSince = time.Now()
 			if n := len(j.Status.History); n > 0 && !j.Status.History[n-1].Time.IsZero() {
-				t.pendingSince = j.Status.History[n-1].Time
+				t.PendingSince = j.Status.History[n-1].Time
 			} else if !j.Metadata.CreationTimestamp.IsZero() {
-				t.pendingSince = j.Metadata.CreationTimestamp
+				t.PendingSince = j.Metadata.CreationTimestamp
 			}
 		}
 	}
-	t.phase, t.reason, t.history, t.last = j.Status.Phase, j.Status.Reason, len(j.Status.History), j
+	t.Phase, t.Reason, t.History, t.last = j.Status.Phase, j.Status.Reason, len(j.Status.History), j
 }
 
 func waiting(p job.Phase) bool { return p == job.PhasePending || p == job.PhaseQueued || p == "" }
@@ -240,18 +262,42 @@ func (d *Detector) Tick(now time.Time) []Event {
 	}
 	var out []Event
 	for _, t := range d.jobs {
-		if t.warned || !waiting(t.phase) || t.pendingSince.IsZero() || now.Sub(t.pendingSince) < d.LongPending {
+		if t.Warned || !waiting(t.Phase) || t.PendingSince.IsZero() || now.Sub(t.PendingSince) < d.LongPending || t.last == nil {
 			continue
 		}
-		t.warned = true
-		tr := job.Transition{Phase: t.phase, Reason: t.reason, Time: now.UTC(),
-			Message: fmt.Sprintf("the job has been %s for %s (since %s)", t.phase, now.Sub(t.pendingSince).Round(time.Second), t.pendingSince.UTC().Format(time.RFC3339))}
+		t.Warned, d.dirty = true, true
+		tr := job.Transition{Phase: t.Phase, Reason: t.Reason, Time: now.UTC(),
+			Message: fmt.Sprintf("the job has been %s for %s (since %s)", t.Phase, now.Sub(t.PendingSince).Round(time.Second), t.PendingSince.UTC().Format(time.RFC3339))}
 		if t.last != nil {
 			if m := t.last.Status.Message; m != "" {
 				tr.Message += "; " + m
 			}
-			out = append(out, d.event(t.last, TypeLongPending, fmt.Sprint(t.history), tr))
+			out = append(out, d.event(t.last, TypeLongPending, fmt.Sprint(t.History), tr))
 		}
 	}
 	return out
+}
+
+// Snapshot returns what the detector remembers, to persist, and whether it
+// changed since the last snapshot.
+func (d *Detector) Snapshot() (map[string]tracked, bool) {
+	out := make(map[string]tracked, len(d.jobs))
+	for k, t := range d.jobs {
+		out[k] = *t
+	}
+	changed := d.dirty
+	d.dirty = false
+	return out, changed
+}
+
+// Restore loads what a previous run remembered: the first watch's initial
+// listing is then compared with it, so transitions (and new jobs) of the
+// time the server was down are notified.
+func (d *Detector) Restore(jobs map[string]tracked) {
+	for k, t := range jobs {
+		t := t
+		t.seen = -1 // forgotten at Synced unless the listing shows it
+		d.jobs[k] = &t
+	}
+	d.restored = true
 }

@@ -144,3 +144,36 @@ func TestDetectorLongPending(t *testing.T) {
 		t.Error("LongPending 0 must disable the event")
 	}
 }
+
+func TestDetectorRestoreComparesAndForgets(t *testing.T) {
+	pending, running := tr(job.PhasePending, job.ReasonCreated), tr(job.PhaseRunning, job.ReasonRunning)
+	d := NewDetector(0)
+	d.Observe(job.WatchEvent{Type: job.Synced})
+	d.Observe(job.WatchEvent{Type: job.Added, Job: snap("u1", []job.Transition{pending})})
+	gone := snap("u2", []job.Transition{pending})
+	gone.Metadata.Name = "gone"
+	d.Observe(job.WatchEvent{Type: job.Added, Job: gone})
+	saved, changed := d.Snapshot()
+	if !changed || len(saved) != 2 {
+		t.Fatalf("snapshot %v %v", saved, changed)
+	}
+	r := NewDetector(0)
+	r.Restore(saved)
+	// The next run's initial listing: train ran meanwhile, "gone" was
+	// deleted, "new" was created.
+	got := r.Observe(job.WatchEvent{Type: job.Added, Job: snap("u1", []job.Transition{pending, running})})
+	fresh := snap("u3", []job.Transition{pending})
+	fresh.Metadata.Name = "new"
+	got = append(got, r.Observe(job.WatchEvent{Type: job.Added, Job: fresh})...)
+	r.Observe(job.WatchEvent{Type: job.Synced})
+	var types []string
+	for _, e := range got {
+		types = append(types, e.Job+":"+string(e.Type))
+	}
+	if diff := cmp.Diff([]string{"train:running", "new:created"}, types); diff != "" {
+		t.Errorf("events after restore (-want +got):\n%s", diff)
+	}
+	if after, _ := r.Snapshot(); len(after) != 2 || after["team-a/gone"].UID != "" {
+		t.Errorf("a deleted job is still remembered: %v", after)
+	}
+}

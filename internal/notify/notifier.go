@@ -25,6 +25,9 @@ type Notifier struct {
 	// long_pending event; 0 disables them.
 	LongPending time.Duration
 	Logger      *slog.Logger
+	// JobsFile, when set, keeps what the detector knows of every job
+	// across restarts (persist.go).
+	JobsFile string
 	// onEvent, when set (tests), sees every derived event.
 	onEvent func(Event)
 }
@@ -51,7 +54,8 @@ func New(o Options) (*Notifier, error) {
 	g := &Guard{AllowLoopback: o.AllowPrivateDestinations}
 	d := o.Dispatch
 	d.Store, d.Guard, d.Logger = st, g, o.Logger
-	return &Notifier{Store: st, Dispatcher: NewDispatcher(d), Guard: g, LongPending: o.LongPending, Logger: o.Logger}, nil
+	d.QueueFile = o.StateDir + "/queue.json"
+	return &Notifier{Store: st, Dispatcher: NewDispatcher(d), Guard: g, LongPending: o.LongPending, Logger: o.Logger, JobsFile: o.StateDir + "/jobs.json"}, nil
 }
 
 // Run watches jobs until ctx ends, watching again after an error, and
@@ -62,6 +66,26 @@ func (n *Notifier) Run(ctx context.Context, src JobWatcher) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	det := NewDetector(n.LongPending)
+	if n.JobsFile != "" {
+		var known map[string]tracked
+		if err := readJSON(n.JobsFile, &known); err != nil {
+			log.Error("notifications: cannot read what the last run knew of jobs; changes made while the server was down are not notified", "error", err)
+		} else if known != nil {
+			det.Restore(known)
+		}
+	}
+	save := func(force bool) {
+		snap, changed := det.Snapshot()
+		if n.JobsFile == "" || (!changed && !force) {
+			return
+		}
+		if err := writeJSON(n.JobsFile, snap); err != nil {
+			log.Error("notifications: cannot save job states", "error", err)
+		}
+	}
+	if err := n.Dispatcher.Resume(ctx); err != nil {
+		log.Error("notifications: cannot read the delivery queue of the last run", "error", err)
+	}
 	events := make(chan job.WatchEvent, 256)
 	go func() {
 		defer close(events)
@@ -100,17 +124,24 @@ func (n *Notifier) Run(ctx context.Context, src JobWatcher) {
 			}
 			n.Dispatcher.Publish(ctx, e)
 		}
+		if len(evs) > 0 {
+			// The events are queued (and saved): now the states that
+			// produced them, so a restart neither loses nor repeats them.
+			save(false)
+		}
 	}
 	for {
 		select {
 		case ev, ok := <-events:
 			if !ok {
 				n.Dispatcher.Wait()
+				save(false)
 				return
 			}
 			publish(det.Observe(ev))
 		case now := <-t.C:
 			publish(det.Tick(now))
+			save(false)
 		}
 	}
 }
