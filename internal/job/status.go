@@ -52,6 +52,9 @@ const (
 	ReasonQuotaExceeded      = "QuotaExceeded"
 	ReasonOOMKilled          = "OOMKilled"
 	ReasonEvicted            = "Evicted"
+	// ReasonPreempted: Kueue evicted the job for a higher-priority one
+	// and requeued it.
+	ReasonPreempted = "Preempted"
 )
 
 // Replica states.
@@ -80,7 +83,12 @@ type Status struct {
 	Conditions        []Condition     `json:"conditions,omitempty"`
 	Requested         *Totals         `json:"requested,omitempty"`
 	QueuePosition     int32           `json:"queuePosition,omitempty"`
-	ExitCode          *int32          `json:"exitCode,omitempty"`
+	// Preemptions counts the times Kueue preempted the job (evicted it
+	// for a higher-priority workload); PreemptedBy names the job that
+	// did it last when it is in the same namespace.
+	Preemptions int32  `json:"preemptions,omitempty"`
+	PreemptedBy string `json:"preemptedBy,omitempty"`
+	ExitCode    *int32 `json:"exitCode,omitempty"`
 	// Backend is the object that runs the job on the kubernetes engine:
 	// BackendMPIJob or BackendTrainJob ("" on the local engine).
 	Backend string `json:"backend,omitempty"`

@@ -34,14 +34,17 @@ var (
 
 // Messages shared by several rules.
 const (
-	msgDNS1035      = "must be a lowercase DNS-1035 label: start with a letter, use only lowercase letters, digits and '-', and end with a letter or digit (e.g. \"mnist-train\")"
-	msgDNS1123      = "must be a lowercase DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. \"team-a\")"
-	msgDNS1123Sub   = "must be a lowercase DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (e.g. \"high-priority\")"
-	msgCPUQuantity  = "must be a CPU quantity such as \"500m\", \"2\" or \"1.5\""
-	msgMemQuantity  = "must be a memory quantity such as \"512Mi\", \"16Gi\" or \"1G\""
-	msgLabelKey     = "must be a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-	msgLabelValue   = "must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-	msgVolumeSource = "exactly one of persistentVolumeClaim, configMap, secret, emptyDir or hostPath must be set"
+	msgDNS1035 = "must be a lowercase DNS-1035 label: start with a letter, use only lowercase letters, digits and '-', and end with a letter or digit (e.g. \"mnist-train\")"
+	msgDNS1123 = "must be a lowercase DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. \"team-a\")"
+	// labelKueuePriorityClass is Kueue's priority label, which the
+	// engine derives from spec.scheduling.priorityClass.
+	labelKueuePriorityClass = "kueue.x-k8s.io/priority-class"
+	msgDNS1123Sub           = "must be a lowercase DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (e.g. \"high-priority\")"
+	msgCPUQuantity          = "must be a CPU quantity such as \"500m\", \"2\" or \"1.5\""
+	msgMemQuantity          = "must be a memory quantity such as \"512Mi\", \"16Gi\" or \"1G\""
+	msgLabelKey             = "must be a label key: an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+	msgLabelValue           = "must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+	msgVolumeSource         = "exactly one of persistentVolumeClaim, configMap, secret, emptyDir or hostPath must be set"
 )
 
 // Validate checks a defaulted job and returns every problem at once, each with
@@ -50,6 +53,12 @@ func Validate(j *MPIJob) FieldErrors {
 	var v validator
 	v.meta(&j.Metadata, j.Spec.Replicas())
 	v.spec(&j.Spec)
+	if pc, ok := j.Metadata.Labels[labelKueuePriorityClass]; ok && j.Upstream == nil && j.UpstreamTrainJob == nil {
+		// A high-level job's priority is spec.scheduling.priorityClass;
+		// an upstream manifest may set Kueue's label itself (the pod
+		// policy checks it either way).
+		v.invalid("metadata.labels["+strconv.Quote(labelKueuePriorityClass)+"]", pc, fmt.Sprintf("label %q is set from spec.scheduling.priorityClass: remove the label and set spec.scheduling.priorityClass (--priority-class) instead", labelKueuePriorityClass))
+	}
 	return v.errs
 }
 

@@ -8,6 +8,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
+// LabelKueuePriorityClass is the label by which a job names its Kueue
+// WorkloadPriorityClass.
+const LabelKueuePriorityClass = "kueue.x-k8s.io/priority-class"
+
 // Job is what the policy sees of a training job: the pod templates its
 // controller will turn into pods, with where each came from.
 type Job struct {
@@ -24,6 +28,11 @@ type Job struct {
 	// with its path; empty when unset.
 	PriorityClass     string
 	PriorityClassPath *field.Path
+	// WorkloadPriorityClass is the Kueue WorkloadPriorityClass the job
+	// asks for (label kueue.x-k8s.io/priority-class), checked against
+	// the same allowedPriorityClasses.
+	WorkloadPriorityClass     string
+	WorkloadPriorityClassPath *field.Path
 	// PodSets are the job's pod templates.
 	PodSets []PodSet
 }
@@ -75,6 +84,10 @@ func FromMPIJob(j *kubeflow.MPIJob) *Job {
 	if sp := j.Spec.RunPolicy.SchedulingPolicy; sp != nil && sp.PriorityClass != "" {
 		out.PriorityClass = sp.PriorityClass
 		out.PriorityClassPath = field.NewPath("spec", "runPolicy", "schedulingPolicy", "priorityClass")
+	}
+	if wpc := j.Labels[LabelKueuePriorityClass]; wpc != "" {
+		out.WorkloadPriorityClass = wpc
+		out.WorkloadPriorityClassPath = field.NewPath("metadata", "labels").Key(LabelKueuePriorityClass)
 	}
 	for _, rt := range []kubeflow.MPIReplicaType{kubeflow.MPIReplicaTypeLauncher, kubeflow.MPIReplicaTypeWorker} {
 		r := j.Spec.MPIReplicaSpecs[rt]

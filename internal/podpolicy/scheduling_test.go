@@ -37,6 +37,13 @@ func TestValidateScheduling(t *testing.T) {
 			"Forbidden " + worker + "priority",
 			"Forbidden " + worker + "preemptionPolicy",
 		}, msg: []string{`priority class "system-node-critical" is not one the default policy`, "(allowed: none)", "cluster's default priority"}},
+		{name: "kueue workload priority class label", mutate: func(j *kubeflow.MPIJob) {
+			j.Labels = map[string]string{LabelKueuePriorityClass: "high"}
+		}, want: []string{`Forbidden metadata.labels[kueue.x-k8s.io/priority-class]`},
+			msg: []string{`priority class "high" is not one the default policy`, "(allowed: none)"}},
+		{name: "allowed kueue workload priority class label", policy: allowing, mutate: func(j *kubeflow.MPIJob) {
+			j.Labels = map[string]string{LabelKueuePriorityClass: "team-a-high"}
+		}},
 		{name: "allowed and cluster default priority classes", policy: allowing, env: &Env{Namespace: "team-a", DefaultPriorityClass: "normal"}, mutate: func(j *kubeflow.MPIJob) {
 			wPod(j).PriorityClassName = "team-a-high"
 			lPod(j).PriorityClassName = "normal"

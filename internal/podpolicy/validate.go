@@ -16,6 +16,9 @@ func Validate(p *Policy, env Env, j *Job) field.ErrorList {
 	if j.PriorityClass != "" {
 		c.priorityClass(j.PriorityClassPath, j.PriorityClass)
 	}
+	if j.WorkloadPriorityClass != "" {
+		c.priorityClass(j.WorkloadPriorityClassPath, j.WorkloadPriorityClass)
+	}
 	for i := range j.PodSets {
 		ps := &j.PodSets[i]
 		if ps.Template == nil {

@@ -40,6 +40,9 @@ func jobFromUpstream(u *kubeflow.MPIJob) *job.MPIJob {
 	if q := labels[LabelKueueQueue]; q != "" && q == j.Spec.Scheduling.Queue && u.Annotations[AnnotationSpec] != "" {
 		delete(labels, LabelKueueQueue)
 	}
+	if pc := labels[LabelKueuePriorityClass]; pc != "" && pc == j.Spec.Scheduling.PriorityClass && u.Annotations[AnnotationSpec] != "" {
+		delete(labels, LabelKueuePriorityClass) // set from spec.scheduling.priorityClass (priority.go)
+	}
 	annotations := maps.Clone(u.Annotations)
 	for _, k := range []string{AnnotationSpec, AnnotationFormat, AnnotationCreator} {
 		delete(annotations, k)

@@ -110,6 +110,11 @@ func (e *Engine) Admit(ctx context.Context, j *job.MPIJob) ([]string, error) {
 	if err := e.checkPods(ctx, j, u); err != nil {
 		return nil, err
 	}
+	prio, err := e.resolvePriority(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	applyPriority(u, j.Spec.Scheduling.PriorityClass, prio)
 	c, err := e.clients(ctx)
 	if err != nil {
 		return nil, err
@@ -117,7 +122,7 @@ func (e *Engine) Admit(ctx context.Context, j *job.MPIJob) ([]string, error) {
 	if _, err := c.MPI.KubeflowV2beta1().MPIJobs(u.Namespace).Create(ctx, u, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldManager: fieldManager}); err != nil {
 		return nil, apiError(err, "check MPIJob")
 	}
-	var warnings []string
+	warnings := priorityWarnings(j, prio)
 	if err := e.lease.check(ctx); err != nil {
 		warnings = append(warnings, err.Error()+"; the job will wait until the operator runs")
 	}
@@ -168,6 +173,11 @@ func (e *Engine) Create(ctx context.Context, j *job.MPIJob) (*job.MPIJob, error)
 	if err := e.checkPods(ctx, j, u); err != nil {
 		return nil, err
 	}
+	prio, err := e.resolvePriority(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	applyPriority(u, j.Spec.Scheduling.PriorityClass, prio)
 	if _, err := e.checkQuota(ctx, j); err != nil {
 		return nil, err
 	}

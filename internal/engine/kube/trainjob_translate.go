@@ -122,6 +122,10 @@ func trainJobFor(j *job.MPIJob, rt *unstructured.Unstructured, opts TranslateOpt
 	if len(s.Command) == 0 {
 		errs = append(errs, job.FieldError{Field: "spec.command", Type: job.FieldRequired, Message: "a command is required: the program each rank runs, e.g. [\"python3\", \"train.py\"]"})
 	}
+	if pc := s.Scheduling.PriorityClass; pc != "" {
+		errs = append(errs, job.FieldError{Field: "spec.scheduling.priorityClass", Type: job.FieldNotSupported, Value: pc,
+			Message: fmt.Sprintf("priority classes are not carried into TrainJobs yet; set spec.runtime to %q to run the job with priority %q on the MPI operator, or remove the field", job.RuntimeMPIJob, pc)})
+	}
 	launcherRes, rerrs := resourceRequirements("spec.launcher.resources", &s.Launcher.Resources)
 	errs = append(errs, rerrs...)
 	if _, werrs := resourceRequirements("spec.workers.resources", &s.Workers.Resources); len(werrs) > 0 {
