@@ -194,6 +194,9 @@ type lifecycle struct {
 	duration *prometheus.HistogramVec
 	wait     prometheus.Histogram
 	started  prometheus.Counter
+	// preempted counts preemptions (Kueue evicting a job for
+	// higher-priority work) as the jobs' statuses report them.
+	preempted *prometheus.CounterVec
 }
 
 func newLifecycle(reg *prometheus.Registry) *lifecycle {
@@ -216,8 +219,12 @@ func newLifecycle(reg *prometheus.Registry) *lifecycle {
 			Namespace: "odh", Name: "jobs_started_total",
 			Help: "MPIJobs that started running since the server started.",
 		}),
+		preempted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "odh", Name: "jobs_preempted_total",
+			Help: "Preemptions of jobs by Kueue (evicted and requeued for higher-priority work) since the server started, by namespace.",
+		}, []string{"namespace"}),
 	}
-	reg.MustRegister(l.finished, l.duration, l.wait, l.started)
+	reg.MustRegister(l.finished, l.duration, l.wait, l.started, l.preempted)
 	return l
 }
 
@@ -226,6 +233,7 @@ func newLifecycle(reg *prometheus.Registry) *lifecycle {
 func (l *lifecycle) run(ctx context.Context, eng engine.Engine, log func(error)) {
 	type seen struct {
 		started, finished bool
+		preemptions       int32
 	}
 	jobs := map[string]seen{}
 	for ctx.Err() == nil {
@@ -242,7 +250,7 @@ func (l *lifecycle) run(ctx context.Context, eng engine.Engine, log func(error))
 				return nil
 			}
 			prev, known := jobs[uid]
-			now := seen{started: !j.Status.StartTime.IsZero(), finished: j.Status.Phase.Terminal()}
+			now := seen{started: !j.Status.StartTime.IsZero(), finished: j.Status.Phase.Terminal(), preemptions: j.Status.Preemptions}
 			jobs[uid] = now
 			if !synced || (known && prev == now) {
 				return nil
@@ -252,6 +260,9 @@ func (l *lifecycle) run(ctx context.Context, eng engine.Engine, log func(error))
 				if !j.Metadata.CreationTimestamp.IsZero() {
 					l.wait.Observe(j.Status.StartTime.Sub(j.Metadata.CreationTimestamp).Seconds())
 				}
+			}
+			if d := now.preemptions - prev.preemptions; d > 0 && known {
+				l.preempted.WithLabelValues(j.Metadata.Namespace).Add(float64(d))
 			}
 			if now.finished && !prev.finished {
 				l.finished.WithLabelValues(j.Metadata.Namespace, string(j.Status.Phase), j.Status.Reason).Inc()

@@ -42,6 +42,10 @@ type kueueTracker struct {
 	pos      map[key]queuePos
 	byQueue  map[string][]key
 	reported bool // the visibility API's absence has been logged
+	// Preemptions (preemption.go): by job, and the job of each Kueue
+	// job UID.
+	preempted map[key]preemption
+	jobByUID  map[string]key
 }
 
 // startKueue starts tracking positions when the cluster serves Kueue's
@@ -57,13 +61,16 @@ func (e *Engine) startKueue(kc kubernetes.Interface) *kueueTracker {
 		queues:  workqueue.NewTypedDelayingQueue[string](),
 		pos:     map[key]queuePos{},
 		byQueue: map[string][]key{},
+
+		preempted: map[key]preemption{},
+		jobByUID:  map[string]key{},
 	}
 	inf := t.inf.ForResource(workloadGVR).Informer()
 	t.informer = inf
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    t.onWorkload,
-		UpdateFunc: func(_, o any) { t.onWorkload(o) },
-		DeleteFunc: t.onWorkload,
+		AddFunc:    func(o any) { t.onWorkload(o); t.onPreemption(o, false) },
+		UpdateFunc: func(_, o any) { t.onWorkload(o); t.onPreemption(o, false) },
+		DeleteFunc: func(o any) { t.onWorkload(o); t.onPreemption(o, true) },
 	}); err != nil {
 		e.log.Warn("Kueue workloads: cannot watch; no queue positions", "error", err)
 		return nil

@@ -113,6 +113,9 @@ type observed struct {
 	// queuePos is the job's place in Kueue's queues while it is pending
 	// there (nil: not pending, or unknown).
 	queuePos *queuePos
+	// preemption is what Kueue says about the job's preemptions (nil:
+	// never preempted, or unknown).
+	preemption *preemptionView
 	// controller runs the job: controllerMPIOperator ("") or
 	// controllerTrainer (a TrainJob presented as an MPIJob, see mpiView).
 	controller string
@@ -343,7 +346,12 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 				// default, 200m more needed".
 				msg = where + ": " + strings.TrimSpace(w.Message)
 			}
-			set(job.PhaseQueued, job.ReasonQueued, msg, time.Time{})
+			if p := in.preemption; p != nil && p.Active {
+				msg = p.describe() + "; re" + where + ": it starts again when its ClusterQueue has quota for it"
+				set(job.PhaseQueued, job.ReasonPreempted, msg, p.Time)
+			} else {
+				set(job.PhaseQueued, job.ReasonQueued, msg, time.Time{})
+			}
 		} else {
 			live := 0
 			for _, p := range in.pods {
@@ -413,6 +421,10 @@ func aggregate(in observed) (job.Status, statusRecord, map[int32]job.ReplicaStat
 		default:
 			set(job.PhaseStarting, ReasonLauncherStarting, "all workers are ready; the launcher is starting", time.Time{})
 		}
+	}
+	if p := in.preemption; p != nil {
+		st.Preemptions = p.Count
+		st.PreemptedBy = p.By
 	}
 	if len(st.History) > maxHistory {
 		st.History = append(st.History[:1:1], st.History[len(st.History)-maxHistory+1:]...)

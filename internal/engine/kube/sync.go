@@ -217,7 +217,7 @@ func (e *Engine) compute(u *kubeflow.MPIJob, rec statusRecord, seen map[int32]jo
 		}
 	}
 	status, newRec, newSeen := aggregate(observed{
-		mpiJob: u, spec: &j.Spec, pods: pods, warnings: warnings, record: rec, lastSeen: seen, queuePos: e.kueue.position(key{u.Namespace, u.Name}),
+		mpiJob: u, spec: &j.Spec, pods: pods, warnings: warnings, record: rec, lastSeen: seen, queuePos: e.kueue.position(key{u.Namespace, u.Name}), preemption: e.kueue.preemptionFor(key{u.Namespace, u.Name}),
 		now: time.Now().UTC(), operatorTimeout: e.opts.OperatorTimeout, operatorRunning: e.lease.peek(),
 	})
 	status.Backend = job.BackendMPIJob

@@ -31,6 +31,13 @@ var (
 // the ClusterQueue's names.
 func kueueQueue(t *testing.T, cpu, memory string) (string, string) {
 	t.Helper()
+	return kueueQueueWith(t, cpu, memory, nil)
+}
+
+// kueueQueueWith is kueueQueue with more fields of the ClusterQueue's spec
+// (e.g. preemption).
+func kueueQueueWith(t *testing.T, cpu, memory string, extra map[string]any) (string, string) {
+	t.Helper()
 	cfg, err := harness.RESTConfig(cluster.Admin)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +53,7 @@ func kueueQueue(t *testing.T, cpu, memory string) (string, string) {
 		{resourceFlavorGVR, "", map[string]any{"metadata": map[string]any{"name": rf}}},
 		{clusterQueueGVR, "", map[string]any{
 			"metadata": map[string]any{"name": cq},
-			"spec": map[string]any{
+			"spec": withFields(extra, map[string]any{
 				"namespaceSelector": map[string]any{"matchLabels": map[string]any{"kubernetes.io/metadata.name": ns}},
 				"resourceGroups": []any{map[string]any{
 					"coveredResources": []any{"cpu", "memory"},
@@ -55,7 +62,7 @@ func kueueQueue(t *testing.T, cpu, memory string) (string, string) {
 						map[string]any{"name": "memory", "nominalQuota": memory},
 					}}},
 				}},
-			},
+			}),
 		}},
 		{localQueueGVR, ns, map[string]any{"metadata": map[string]any{"name": lq, "namespace": ns}, "spec": map[string]any{"clusterQueue": cq}}},
 	}
@@ -90,6 +97,14 @@ func kueueQueue(t *testing.T, cpu, memory string) (string, string) {
 		return false
 	})
 	return lq, cq
+}
+
+// withFields returns m with the fields of extra added.
+func withFields(extra, m map[string]any) map[string]any {
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
 }
 
 func queuedJob(t *testing.T, name, queue string, workers int, cpu string) *job.MPIJob {

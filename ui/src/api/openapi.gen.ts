@@ -128,6 +128,18 @@ export interface JobStatus {
   /** Pending | Queued | Starting | Running | Succeeded | Failed | Suspended | Deleting. */
   phase?: string;
   /**
+   * The job that preempted it last, when that job is in the same
+   * namespace (jobs of other namespaces are not named).
+   */
+  preemptedBy?: string;
+  /**
+   * Times Kueue preempted the job (evicted it to make room for a
+   * higher-priority workload; it was requeued each time). While it waits
+   * after a preemption, reason is "Preempted" and message says by whom
+   * and why.
+   */
+  preemptions?: number;
+  /**
    * What the job's program last reported about its training (ODH_PROGRESS
    * lines on its output, docs/user/progress.md; on the Trainer backend
    * Kubeflow Trainer's status.trainerStatus); unset until it reports.
@@ -448,6 +460,13 @@ export interface RunPolicy {
 }
 
 export interface Scheduling {
+  /**
+   * Priority class: the name of a Kubernetes PriorityClass (given to every
+   * pod and the gang's PodGroup), a Kueue WorkloadPriorityClass (label
+   * kueue.x-k8s.io/priority-class: orders the job's Kueue queue and lets
+   * it preempt lower-priority jobs), or both when both exist with that
+   * name. A name that is neither is refused.
+   */
   priorityClass?: string;
   /** Kueue LocalQueue name. */
   queue?: string;

@@ -225,6 +225,14 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
         "Deleting"
       ]
     },
+    "preemptedBy": {
+      "type": "string",
+      "description": "The job that preempted it last, when that job is in the same\nnamespace (jobs of other namespaces are not named)."
+    },
+    "preemptions": {
+      "type": "integer",
+      "description": "Times Kueue preempted the job (evicted it to make room for a\nhigher-priority workload; it was requeued each time). While it waits\nafter a preemption, reason is \"Preempted\" and message says by whom\nand why."
+    },
     "progress": {
       "type": "object",
       "ref": "Progress",
@@ -846,7 +854,8 @@ export const MESSAGES: Record<string, Record<string, FieldSchema>> = {
   },
   "Scheduling": {
     "priorityClass": {
-      "type": "string"
+      "type": "string",
+      "description": "Priority class: the name of a Kubernetes PriorityClass (given to every\npod and the gang's PodGroup), a Kueue WorkloadPriorityClass (label\nkueue.x-k8s.io/priority-class: orders the job's Kueue queue and lets\nit preempt lower-priority jobs), or both when both exist with that\nname. A name that is neither is refused."
     },
     "queue": {
       "type": "string",

@@ -149,7 +149,7 @@ implementation (mpirun -np <workers x slots> ...).`,
 	fl.StringArrayVarP(&opts.Env, "env", "e", nil, "Environment variable KEY=VALUE for every rank (repeatable)")
 	fl.StringArrayVarP(&opts.Labels, "label", "l", nil, "Label KEY=VALUE (repeatable)")
 	fl.StringVar(&opts.Queue, "queue", "", "Queue (Kueue LocalQueue) to submit to")
-	fl.StringVar(&opts.PriorityClass, "priority-class", "", "Priority class")
+	fl.StringVar(&opts.PriorityClass, "priority-class", "", "Priority: a Kubernetes PriorityClass (every pod) and/or Kueue WorkloadPriorityClass (queue order and preemption in --queue) of that name; odh training create refuses names that are neither and those your namespace's policy does not allow")
 	fl.DurationVar(&opts.ActiveDeadline, "active-deadline", 0, "Fail the job if it runs longer than this, e.g. 2h")
 	fl.Int32Var(&opts.BackoffLimit, "backoff-limit", 0, "Retries of the whole job after a failure")
 	fl.DurationVar(&opts.TTLAfterFinished, "ttl-after-finished", 0, "Delete the job this long after it finishes, e.g. 24h")

@@ -192,6 +192,13 @@ func Print(w io.Writer, ios *iostreams.IOStreams, j *job.MPIJob, events []job.Ev
 	if st.Phase == job.PhaseQueued && st.QueuePosition > 0 {
 		kv("Queue position", fmt.Sprint(st.QueuePosition))
 	}
+	if st.Preemptions > 0 {
+		p := fmt.Sprintf("%d time(s) by Kueue for higher-priority work", st.Preemptions)
+		if st.PreemptedBy != "" {
+			p += fmt.Sprintf(", last by job %s", st.PreemptedBy)
+		}
+		kv("Preempted", p)
+	}
 	kv("Started", ago(st.StartTime, now))
 	if !st.CompletionTime.IsZero() {
 		kv("Completed", fmt.Sprintf("%s, took %s", ago(st.CompletionTime, now), printers.HumanDuration(st.CompletionTime.Sub(st.StartTime))))

@@ -176,3 +176,22 @@ func TestWorkerFlags(t *testing.T) {
 		}
 	}
 }
+
+// A job Kueue preempted says so, by whom and how often.
+func TestPreempted(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
+	j := &job.MPIJob{
+		Metadata: job.ObjectMeta{Name: "low", Namespace: "team-a", CreationTimestamp: t0},
+		Spec:     job.Spec{Command: []string{"a"}, Scheduling: job.Scheduling{Queue: "lq", PriorityClass: "low"}},
+		Status: job.Status{Phase: job.PhaseQueued, Reason: job.ReasonPreempted, QueuePosition: 1, Preemptions: 2, PreemptedBy: "high",
+			Message: `preempted by job "high" (Kueue: prioritization in the ClusterQueue); requeued in Kueue LocalQueue "lq"`},
+	}
+	ios, _, _, _ := iostreams.Test()
+	var buf bytes.Buffer
+	describe.Print(&buf, ios, j, nil, t0.Add(time.Minute), describe.Workers{})
+	for _, want := range []string{"Reason:", "Preempted", `preempted by job "high"`, "queue lq, priority class low", "Queue position:", "Preempted:", "2 time(s) by Kueue for higher-priority work, last by job high"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("describe lacks %q:\n%s", want, buf.String())
+		}
+	}
+}

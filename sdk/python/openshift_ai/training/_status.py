@@ -132,7 +132,11 @@ class JobStatus(_Model):
     ``backend`` names the object that runs the job on a cluster ("MPIJob"
     or "TrainJob"); ``read_only`` jobs are listed but not managed (status,
     logs and delete only). ``progress`` is what the job's program last reported (None before its
-    first report; docs/user/progress.md)."""
+    first report; docs/user/progress.md). ``preemptions`` counts the times
+    Kueue preempted the job for higher-priority work (while it waits again,
+    ``reason`` is "Preempted" and ``message`` says by whom and why);
+    ``preempted_by`` names the last preemptor when it is a job of the same
+    namespace."""
 
     phase: str = ""
     reason: str = ""
@@ -153,6 +157,8 @@ class JobStatus(_Model):
     backend: str = ""
     read_only: bool = False
     progress: Optional[Progress] = None
+    preemptions: int = 0
+    preempted_by: str = ""
 
     _nested = {
         "workers": WorkerCounts,

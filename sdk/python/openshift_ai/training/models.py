@@ -306,7 +306,10 @@ class RunPolicy(_Model):
 
 @dataclass
 class Scheduling(_Model):
-    """Queue (a Kueue LocalQueue name) and priority class."""
+    """Queue (a Kueue LocalQueue name) and priority class: the name of a
+    Kubernetes PriorityClass and/or Kueue WorkloadPriorityClass (the server
+    refuses names that are neither, and those the namespace's
+    TrainingPolicy does not allow; docs/user/job-spec.md#priorities)."""
 
     queue: str = ""
     priority_class: str = ""

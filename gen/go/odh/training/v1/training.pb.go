@@ -840,7 +840,12 @@ func (x *RunPolicy) GetSuspend() bool {
 type Scheduling struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Kueue LocalQueue name.
-	Queue         string `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	Queue string `protobuf:"bytes,1,opt,name=queue,proto3" json:"queue,omitempty"`
+	// Priority class: the name of a Kubernetes PriorityClass (given to every
+	// pod and the gang's PodGroup), a Kueue WorkloadPriorityClass (label
+	// kueue.x-k8s.io/priority-class: orders the job's Kueue queue and lets
+	// it preempt lower-priority jobs), or both when both exist with that
+	// name. A name that is neither is refused.
 	PriorityClass string `protobuf:"bytes,2,opt,name=priority_class,json=priorityClass,proto3" json:"priority_class,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1095,7 +1100,15 @@ type JobStatus struct {
 	// What the job's program last reported about its training (ODH_PROGRESS
 	// lines on its output, docs/user/progress.md; on the Trainer backend
 	// Kubeflow Trainer's status.trainerStatus); unset until it reports.
-	Progress      *Progress `protobuf:"bytes,21,opt,name=progress,proto3" json:"progress,omitempty"`
+	Progress *Progress `protobuf:"bytes,21,opt,name=progress,proto3" json:"progress,omitempty"`
+	// Times Kueue preempted the job (evicted it to make room for a
+	// higher-priority workload; it was requeued each time). While it waits
+	// after a preemption, reason is "Preempted" and message says by whom
+	// and why.
+	Preemptions int32 `protobuf:"varint,22,opt,name=preemptions,proto3" json:"preemptions,omitempty"`
+	// The job that preempted it last, when that job is in the same
+	// namespace (jobs of other namespaces are not named).
+	PreemptedBy   string `protobuf:"bytes,23,opt,name=preempted_by,json=preemptedBy,proto3" json:"preempted_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1261,6 +1274,20 @@ func (x *JobStatus) GetProgress() *Progress {
 		return x.Progress
 	}
 	return nil
+}
+
+func (x *JobStatus) GetPreemptions() int32 {
+	if x != nil {
+		return x.Preemptions
+	}
+	return 0
+}
+
+func (x *JobStatus) GetPreemptedBy() string {
+	if x != nil {
+		return x.PreemptedBy
+	}
+	return ""
 }
 
 // Progress is how far a job's training has got.
@@ -4817,7 +4844,7 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\tR\x05value\x12\x16\n" +
-	"\x06effect\x18\x04 \x01(\tR\x06effect\"\xf6\a\n" +
+	"\x06effect\x18\x04 \x01(\tR\x06effect\"\xbb\b\n" +
 	"\tJobStatus\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
@@ -4841,7 +4868,9 @@ const file_odh_training_v1_training_proto_rawDesc = "" +
 	"\texit_code\x18\x10 \x01(\x05H\x02R\bexitCode\x88\x01\x01\x12\x18\n" +
 	"\abackend\x18\x11 \x01(\tR\abackend\x12\x1b\n" +
 	"\tread_only\x18\x12 \x01(\bR\breadOnly\x125\n" +
-	"\bprogress\x18\x15 \x01(\v2\x19.odh.training.v1.ProgressR\bprogressB\x16\n" +
+	"\bprogress\x18\x15 \x01(\v2\x19.odh.training.v1.ProgressR\bprogress\x12 \n" +
+	"\vpreemptions\x18\x16 \x01(\x05R\vpreemptions\x12!\n" +
+	"\fpreempted_by\x18\x17 \x01(\tR\vpreemptedByB\x16\n" +
 	"\x14_first_failed_workerB\x14\n" +
 	"\x12_first_failed_rankB\f\n" +
 	"\n" +
