@@ -325,26 +325,41 @@ func (a *archiver) files(k key, uid types.UID) map[string]os.FileInfo {
 }
 
 // read returns the archived lines of a pod, or nil when there are none.
-func (a *archiver) read(k key, uid types.UID, pod string, previous bool) ([]timedLine, bool) {
-	if a.dir == "" {
-		return nil, false
-	}
+func (a *archiver) file(k key, uid types.UID, pod string, previous bool) string {
 	name := pod + ".log"
 	if previous {
 		name = pod + ".previous.log"
 	}
-	f, err := os.Open(filepath.Join(jobDir(a.dir, k, uid), name))
-	if err != nil {
-		return nil, false
+	return filepath.Join(jobDir(a.dir, k, uid), name)
+}
+
+// has reports whether a pod's log (or its previous container's) is archived.
+func (a *archiver) has(k key, uid types.UID, pod string, previous bool) bool {
+	if a.dir == "" {
+		return false
 	}
-	defer f.Close()
-	var out []timedLine
-	sc := bufio.NewScanner(f)
+	_, err := os.Stat(a.file(k, uid, pod, previous))
+	return err == nil
+}
+
+// read sends an archived log's lines to f; false when it is not archived.
+func (a *archiver) read(k key, uid types.UID, pod string, previous bool, f func(timedLine) error) bool {
+	if a.dir == "" {
+		return false
+	}
+	fh, err := os.Open(a.file(k, uid, pod, previous))
+	if err != nil {
+		return false
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
 	for sc.Scan() {
-		out = append(out, parseTimed(sc.Text()))
+		if f(parseTimed(sc.Text())) != nil {
+			break
+		}
 	}
-	return out, true
+	return true
 }
 
 // mainContainer is the name of the job's container in a pod: the first,

@@ -50,6 +50,9 @@ type Options struct {
 	// the archive off (and with it the log-archive finalizer on pods; the
 	// engine still removes the finalizer from pods being deleted).
 	ArchiveDir string
+	// MergedLogBytes bounds the memory of one merged log read (logs --all
+	// without --follow); 0 means DefaultMergedLogBytes.
+	MergedLogBytes int
 	// ArchiveMaxBytes caps one container's archived log (the end is
 	// kept). 0 means 16 MiB.
 	ArchiveMaxBytes int64

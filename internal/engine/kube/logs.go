@@ -121,45 +121,50 @@ func (e *Engine) Logs(ctx context.Context, namespace, name string, opts engine.L
 		}
 		return ctx.Err()
 	}
-	// Read every source (a few at a time), then merge by time.
-	results := make([][]timedLine, len(srcs))
+	if len(srcs) == 1 {
+		// One source is streamed as it is read: any size, little memory.
+		src := srcs[0]
+		return e.readSource(ctx, c, lj, src, opts, func(l timedLine) error { return emit(src.line(l)) })
+	}
+	// Merged: every source's newest lines within its share of the budget
+	// (read a few at a time), then merged by time.
+	budget := e.opts.MergedLogBytes
+	if budget <= 0 {
+		budget = DefaultMergedLogBytes
+	}
+	share := max(budget/len(srcs), minMergedShare)
+	windows := make([]*lineWindow, len(srcs))
 	errs := make([]error, len(srcs))
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i, s := range srcs {
+		windows[i] = newLineWindow(opts, share)
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i], errs[i] = e.readSource(ctx, c, lj, s, opts)
+			errs[i] = e.readSource(ctx, c, lj, s, opts, windows[i].add)
 		})
 	}
 	wg.Wait()
 	for _, err := range errs {
-		if err != nil {
-			if len(srcs) == 1 {
-				return err
-			}
-			var je *job.Error
-			if !errors.As(err, &je) || je.Kind != job.KindBadRequest {
-				return err
-			}
+		var je *job.Error
+		if err != nil && (!errors.As(err, &je) || je.Kind != job.KindBadRequest) {
+			return err
 		}
 	}
-	type entry struct {
-		src int
-		l   timedLine
-	}
-	var all []entry
-	for i, ls := range results {
-		for _, l := range ls {
-			all = append(all, entry{i, l})
+	var all []job.LogLine
+	for i, w := range windows {
+		if n, ok := w.notice(srcs[i]); ok {
+			all = append(all, n)
 		}
+		for _, l := range w.kept() {
+			all = append(all, srcs[i].line(l))
+		}
+		windows[i] = nil
 	}
-	if len(srcs) > 1 {
-		sort.SliceStable(all, func(a, b int) bool { return all[a].l.t.Before(all[b].l.t) })
-	}
-	for _, en := range all {
-		if err := emit(srcs[en.src].line(en.l)); err != nil {
+	sort.SliceStable(all, func(a, b int) bool { return all[a].Time.Before(all[b].Time) })
+	for _, l := range all {
+		if err := emit(l); err != nil {
 			return err
 		}
 	}
@@ -218,9 +223,10 @@ func (e *Engine) archivedPods(lj logJob, s logSource) []string {
 	return names
 }
 
-// readSource returns a source's lines, honouring TailLines, Since and
-// Previous.
-func (e *Engine) readSource(ctx context.Context, c *Clients, lj logJob, s logSource, opts engine.LogOptions) ([]timedLine, error) {
+// readSource sends a source's lines to sink, honouring TailLines, Since and
+// Previous: a live pod's through the API (its archive when the API cannot
+// serve it), a removed pod's from the archive.
+func (e *Engine) readSource(ctx context.Context, c *Clients, lj logJob, s logSource, opts engine.LogOptions, sink func(timedLine) error) error {
 	pods := e.sourcePods(lj, s)
 	archived := e.archivedPods(lj, s)
 	// The pod to read, newest first: live pods, then archived ones.
@@ -239,43 +245,61 @@ func (e *Engine) readSource(ctx context.Context, c *Clients, lj logJob, s logSou
 	}
 	if len(cands) == 0 {
 		if opts.Previous {
-			return nil, &job.Error{Kind: job.KindBadRequest, Message: s.source + " of MPIJob " + strconv.Quote(lj.k.name) + " has no previous run"}
+			return &job.Error{Kind: job.KindBadRequest, Message: s.source + " of MPIJob " + strconv.Quote(lj.k.name) + " has no previous run"}
 		}
-		return nil, nil
+		return nil
 	}
 	target, previous := cands[0], false
 	if opts.Previous {
 		switch {
 		case target.pod != nil && restarts(target.pod) > 0:
 			previous = true
-		case hasPreviousArchive(e, lj, target.name):
+		case e.archive.has(lj.k, lj.uid, target.name, true):
 			previous = true
 		case len(cands) > 1:
 			target = cands[1] // the previous attempt's pod
 		default:
-			return nil, &job.Error{Kind: job.KindBadRequest, Message: s.source + " of MPIJob " + strconv.Quote(lj.k.name) + " has no previous run: its container never restarted and it had one attempt"}
+			return &job.Error{Kind: job.KindBadRequest, Message: s.source + " of MPIJob " + strconv.Quote(lj.k.name) + " has no previous run: its container never restarted and it had one attempt"}
 		}
 	}
 	if target.pod != nil {
-		lines, err := e.readPod(ctx, c, target.pod, previous, opts)
-		if err == nil {
-			return lines, nil
+		err := e.readPod(ctx, c, target.pod, previous, opts, sink)
+		if err == nil || !errors.Is(err, errNoStream) {
+			return err
 		}
-		if lines, ok := e.archive.read(lj.k, lj.uid, target.name, previous); ok {
-			return filterLines(lines, opts), nil
+		if ok, aerr := e.readArchive(lj, target.name, previous, opts, sink); ok {
+			return aerr
 		}
-		return nil, err
+		return errors.Unwrap(err)
 	}
-	if lines, ok := e.archive.read(lj.k, lj.uid, target.name, previous); ok {
-		return filterLines(lines, opts), nil
-	}
-	return nil, nil
+	_, err := e.readArchive(lj, target.name, previous, opts, sink)
+	return err
 }
 
-func hasPreviousArchive(e *Engine, lj logJob, pod string) bool {
-	_, ok := e.archive.read(lj.k, lj.uid, pod, true)
-	return ok
+// readArchive sends an archived log's lines to sink, honouring TailLines
+// and Since; false when the pod's log is not archived.
+func (e *Engine) readArchive(lj logJob, pod string, previous bool, opts engine.LogOptions, sink func(timedLine) error) (bool, error) {
+	w := newLineWindow(opts, 0)
+	if !e.archive.read(lj.k, lj.uid, pod, previous, w.add) {
+		return false, nil
+	}
+	for _, l := range w.kept() {
+		if err := sink(l); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
+
+// errNoStream wraps the error of a log request the API refused before
+// sending any line: the archive may still have the log.
+var errNoStream = errors.New("no log stream")
+
+type noStream struct{ err error }
+
+func (n noStream) Error() string        { return n.err.Error() }
+func (n noStream) Unwrap() error        { return n.err }
+func (n noStream) Is(target error) bool { return target == errNoStream }
 
 func restarts(p *corev1.Pod) int32 {
 	if cs := mainStatus(p, mainContainer(p)); cs != nil {
@@ -284,8 +308,9 @@ func restarts(p *corev1.Pod) int32 {
 	return 0
 }
 
-// readPod reads a live pod's log through the API.
-func (e *Engine) readPod(ctx context.Context, c *Clients, p *corev1.Pod, previous bool, opts engine.LogOptions) ([]timedLine, error) {
+// readPod sends a live pod's log, read through the API, to sink; an error
+// before the first line is a noStream.
+func (e *Engine) readPod(ctx context.Context, c *Clients, p *corev1.Pod, previous bool, opts engine.LogOptions, sink func(timedLine) error) error {
 	lo := &corev1.PodLogOptions{Container: mainContainer(p), Timestamps: true, Previous: previous}
 	if opts.TailLines != nil {
 		lo.TailLines = new(int64(*opts.TailLines))
@@ -295,12 +320,10 @@ func (e *Engine) readPod(ctx context.Context, c *Clients, p *corev1.Pod, previou
 	}
 	rc, err := c.Kube.CoreV1().Pods(p.Namespace).GetLogs(p.Name, lo).Stream(ctx)
 	if err != nil {
-		return nil, logError(err, p.Name)
+		return noStream{logError(err, p.Name)}
 	}
 	defer rc.Close()
-	var out []timedLine
-	err = scanLines(rc, func(l timedLine) error { out = append(out, l); return nil })
-	return out, err
+	return scanLines(rc, sink)
 }
 
 func logError(err error, pod string) error {
@@ -327,18 +350,6 @@ func scanLines(r io.Reader, f func(timedLine) error) error {
 			return err
 		}
 	}
-}
-
-// filterLines applies Since and TailLines to archived lines.
-func filterLines(lines []timedLine, opts engine.LogOptions) []timedLine {
-	if !opts.Since.IsZero() {
-		i := sort.Search(len(lines), func(i int) bool { return !lines[i].t.Before(opts.Since) })
-		lines = lines[i:]
-	}
-	if opts.TailLines != nil && len(lines) > int(*opts.TailLines) {
-		lines = lines[len(lines)-int(*opts.TailLines):]
-	}
-	return lines
 }
 
 // follow streams one source until the job is over (launcher) or the
@@ -369,15 +380,14 @@ func (e *Engine) follow(ctx context.Context, c *Clients, lj logJob, s logSource,
 		if pod == nil {
 			// Nothing (more) to stream: what is archived is all there is.
 			if first {
-				lines, err := e.readSource(ctx, c, lj, s, opts)
-				if err != nil {
-					return nil
-				}
-				for _, l := range lines {
-					if err := emit(s.line(l)); err != nil {
-						return err
-					}
-				}
+				// A source with nothing readable ends quietly (the job
+				// ended before it started); only the reader's own end counts.
+				var emitErr error
+				_ = e.readSource(ctx, c, lj, s, opts, func(l timedLine) error {
+					emitErr = emit(s.line(l))
+					return emitErr
+				})
+				return emitErr
 			}
 			return nil
 		}
@@ -440,13 +450,8 @@ func (e *Engine) streamPod(ctx context.Context, c *Clients, lj logJob, pod *core
 			return ctx.Err()
 		}
 		// The pod went away or never started: fall back to the archive.
-		if lines, ok := e.archive.read(lj.k, lj.uid, pod.Name, false); ok {
-			for _, l := range filterLines(lines, engine.LogOptions{TailLines: int32Ptr(lo.TailLines)}) {
-				if err := f(l); err != nil {
-					return err
-				}
-			}
-			return nil
+		if ok, err := e.readArchive(lj, pod.Name, false, engine.LogOptions{TailLines: int32Ptr(lo.TailLines)}, f); ok {
+			return err
 		}
 		var je *job.Error
 		if err := logError(err, pod.Name); errors.As(err, &je) && je.Kind == job.KindBadRequest {

@@ -27,17 +27,52 @@ func TestParseTimed(t *testing.T) {
 	}
 }
 
-func TestFilterLines(t *testing.T) {
+func TestLineWindow(t *testing.T) {
 	var lines []timedLine
 	for i := range 10 {
 		lines = append(lines, timedLine{t: t0.Add(time.Duration(i) * time.Second), text: string(rune('a' + i))})
 	}
-	got := filterLines(lines, engine.LogOptions{Since: t0.Add(5 * time.Second), TailLines: new(int32(3))})
-	if len(got) != 3 || got[0].text != "h" || got[2].text != "j" {
-		t.Errorf("got %+v", got)
+	fill := func(w *lineWindow) []timedLine {
+		for _, l := range lines {
+			_ = w.add(l)
+		}
+		return w.kept()
 	}
-	if got := filterLines(lines, engine.LogOptions{Since: t0.Add(8 * time.Second)}); len(got) != 2 {
+	if got := fill(newLineWindow(engine.LogOptions{Since: t0.Add(5 * time.Second), TailLines: new(int32(3))}, 0)); len(got) != 3 || got[0].text != "h" || got[2].text != "j" {
+		t.Errorf("since+tail: got %+v", got)
+	}
+	if got := fill(newLineWindow(engine.LogOptions{Since: t0.Add(8 * time.Second)}, 0)); len(got) != 2 {
 		t.Errorf("since: got %d lines", len(got))
+	}
+	if got := fill(newLineWindow(engine.LogOptions{TailLines: new(int32(0))}, 0)); len(got) != 0 {
+		t.Errorf("--tail=0: got %d lines", len(got))
+	}
+	// A byte budget keeps the newest lines that fit and says what it left out.
+	w := newLineWindow(engine.LogOptions{}, 3*(1+lineOverhead))
+	if got := fill(w); len(got) != 3 || got[0].text != "h" || w.dropped != 7 {
+		t.Errorf("budget: kept %+v, dropped %d", got, w.dropped)
+	}
+	n, ok := w.notice(logSource{source: "worker-4", worker: 4})
+	if !ok || n.Time != t0.Add(7*time.Second) || !strings.Contains(n.Text, "7 earlier lines of worker-4") || !strings.Contains(n.Text, "--worker 4") {
+		t.Errorf("notice: %+v", n)
+	}
+	if _, ok := newLineWindow(engine.LogOptions{}, 0).notice(logSource{}); ok {
+		t.Error("a window that dropped nothing has no notice")
+	}
+}
+
+func TestLineWindowMemoryIsBounded(t *testing.T) {
+	// A chatty replica: a million 1 KiB lines through a 1 MiB window.
+	w := newLineWindow(engine.LogOptions{}, 1<<20)
+	text := strings.Repeat("x", 1024)
+	for i := range 1_000_000 {
+		_ = w.add(timedLine{t: t0.Add(time.Duration(i)), text: text})
+		if w.bytes > 1<<20 {
+			t.Fatalf("line %d: window holds %d bytes", i, w.bytes)
+		}
+	}
+	if k := len(w.kept()); k == 0 || k*(1024+lineOverhead) > 1<<20 || cap(w.lines) > 4*k+2048 {
+		t.Errorf("kept %d lines in a slice of capacity %d", k, cap(w.lines))
 	}
 }
 

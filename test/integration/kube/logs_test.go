@@ -5,9 +5,12 @@ package kube_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/odh-training/odh-training/internal/engine"
+	"github.com/odh-training/odh-training/internal/engine/kube"
 	"github.com/odh-training/odh-training/internal/job"
 )
 
@@ -173,5 +177,58 @@ func TestLogsPrevious(t *testing.T) {
 	got := texts(collect(t, name, engine.LogOptions{Worker: new(int32(0)), Previous: true}))
 	if !slices.Equal(got, []string{"worker-0: crashed once"}) {
 		t.Errorf("previous: %q", got)
+	}
+}
+
+// A merged read holds at most its budget: a chatty worker's older lines
+// are left out with a notice saying how to read them, the others whole.
+func TestMergedLogsAreBounded(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	small, err := kube.New(ctx, kube.Options{RestConfig: serverCfg, ClientsFor: asAdmin, Namespace: ns, MergedLogBytes: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = small.Close(context.Background()) })
+	name := uniqueName("chatty")
+	var chatty strings.Builder
+	for i := range 400 { // 400 KiB: beyond the 64 KiB share of each replica
+		fmt.Fprintf(&chatty, "step %04d %s\n", i, strings.Repeat("x", 1013))
+	}
+	if err := harness.SetPodLogs(ctx, ns, name+"-worker-0", strings.TrimSuffix(chatty.String(), "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := harness.SetPodLogs(ctx, ns, name+"-worker-1", "quiet worker done"); err != nil {
+		t.Fatal(err)
+	}
+	create(t, simpleJob(t, name, 2, job.OpenMPI))
+	awaitPhase(t, name, job.PhaseRunning)
+	var all []job.LogLine
+	if err := small.Logs(ctx, ns, name, engine.LogOptions{All: true}, func(l job.LogLine) error { all = append(all, l); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var notices, kept int
+	last := ""
+	for _, l := range all {
+		switch {
+		case strings.HasPrefix(l.Text, "[odh-training]"):
+			notices++
+			if l.Source != "worker-0" || !strings.Contains(l.Text, "--worker 0") {
+				t.Errorf("notice %+v", l)
+			}
+		case l.Source == "worker-0":
+			kept++
+			last = l.Text
+		}
+	}
+	if notices != 1 || kept == 0 || kept*1024 > 64<<10 || !strings.HasPrefix(last, "step 0399") {
+		t.Errorf("merged read: %d notices, %d of 400 chatty lines kept, last %.9q", notices, kept, last)
+	}
+	if !slices.ContainsFunc(all, func(l job.LogLine) bool { return l.Source == "worker-1" && l.Text == "quiet worker done" }) {
+		t.Errorf("the quiet worker's line is missing")
+	}
+	// Read alone, the worker's log is whole (streamed, not held).
+	if got := collect(t, name, engine.LogOptions{Worker: new(int32(0))}); len(got) != 400 {
+		t.Errorf("worker 0 alone: %d lines, want 400", len(got))
 	}
 }
