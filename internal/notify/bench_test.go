@@ -71,7 +71,7 @@ func BenchmarkStateChangeToWebhook(b *testing.B) {
 		defer ccancel()
 		_ = eng.Close(cctx)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	<-n.Ready()
 	b.ResetTimer()
 	for i := range b.N {
 		name := fmt.Sprintf("j%d", i)

@@ -206,6 +206,11 @@ func preemption(reason string) bool {
 
 // transitionTypes maps one phase transition to event types.
 func transitionTypes(prev job.Phase, tr job.Transition) []Type {
+	if prev == tr.Phase {
+		// A new reason within a phase (a worker failed while mpirun
+		// still runs) is not a state change subscribers asked for.
+		return nil
+	}
 	var out []Type
 	if prev == job.PhaseSuspended && tr.Phase != job.PhaseSuspended && !tr.Phase.Terminal() && tr.Phase != job.PhaseDeleting {
 		out = append(out, TypeResumed)

@@ -57,6 +57,9 @@ func TestDetectorTransitions(t *testing.T) {
 			[]Type{TypeCreated, TypeRunning, TypePreempted}},
 		{"preempted by a queue", [][]job.Transition{{pending}, {pending, running}, {pending, running, tr(job.PhaseSuspended, "Preempted")}},
 			[]Type{TypeCreated, TypeRunning, TypePreempted}},
+		{"a new reason within a phase is no event", [][]job.Transition{{pending}, {pending, running}, {pending, running, tr(job.PhaseRunning, job.ReasonWorkerFailed)},
+			{pending, running, tr(job.PhaseRunning, job.ReasonWorkerFailed), tr(job.PhaseFailed, job.ReasonWorkerFailed)}},
+			[]Type{TypeCreated, TypeRunning, TypeFailed}},
 		{"same snapshot twice notifies once", [][]job.Transition{{pending}, {pending, running}, {pending, running}},
 			[]Type{TypeCreated, TypeRunning}},
 	}

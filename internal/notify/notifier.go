@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/odh-training/odh-training/internal/engine"
@@ -30,6 +31,19 @@ type Notifier struct {
 	JobsFile string
 	// onEvent, when set (tests), sees every derived event.
 	onEvent func(Event)
+	ready   chan struct{}
+	once    sync.Once
+}
+
+// Ready is closed once the notifier's first job watch is established:
+// every later change is notified.
+func (n *Notifier) Ready() <-chan struct{} {
+	n.once.Do(func() {
+		if n.ready == nil {
+			n.ready = make(chan struct{})
+		}
+	})
+	return n.ready
 }
 
 // Options configures New.
@@ -65,6 +79,8 @@ func (n *Notifier) Run(ctx context.Context, src JobWatcher) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	n.Ready()
+	ready := n.ready
 	det := NewDetector(n.LongPending)
 	if n.JobsFile != "" {
 		var known map[string]tracked
@@ -139,6 +155,13 @@ func (n *Notifier) Run(ctx context.Context, src JobWatcher) {
 				return
 			}
 			publish(det.Observe(ev))
+			if ev.Type == job.Synced {
+				select {
+				case <-ready:
+				default:
+					close(ready)
+				}
+			}
 		case now := <-t.C:
 			publish(det.Tick(now))
 			save(false)

@@ -145,7 +145,7 @@ func TestNotifierAcrossRestart(t *testing.T) {
 	if _, err := n.Store.Create(s); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond) // the notifier's watch is established
+	<-n.Ready() // the notifier's watch is established
 	createJob(eng, "first", "true")
 	waitFor(has("first", "succeeded"))
 	stop()

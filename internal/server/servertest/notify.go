@@ -3,6 +3,7 @@ package servertest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/odh-training/odh-training/internal/notify"
 	"github.com/odh-training/odh-training/internal/server"
@@ -21,6 +22,12 @@ func WithNotifications(t testing.TB, allowPrivate bool, d notify.DispatcherOptio
 		done := make(chan struct{})
 		go func() { defer close(done); n.Run(ctx, o.Engine) }()
 		t.Cleanup(func() { cancel(); <-done })
+		// Jobs the test creates are notified from their creation.
+		select {
+		case <-n.Ready():
+		case <-time.After(30 * time.Second):
+			t.Fatal("the notifier's job watch did not start")
+		}
 		o.Notifications = n
 		if got != nil {
 			*got = n
