@@ -217,7 +217,12 @@ func transitionTypes(prev job.Phase, tr job.Transition) []Type {
 	}
 	switch tr.Phase {
 	case job.PhaseQueued:
-		out = append(out, TypeQueued)
+		if preemption(tr.Reason) {
+			// Kueue preempted it and put it back in its queue.
+			out = append(out, TypePreempted)
+		} else {
+			out = append(out, TypeQueued)
+		}
 	case job.PhaseRunning:
 		out = append(out, TypeRunning)
 	case job.PhaseSucceeded:

@@ -60,6 +60,8 @@ func TestDetectorTransitions(t *testing.T) {
 		{"a new reason within a phase is no event", [][]job.Transition{{pending}, {pending, running}, {pending, running, tr(job.PhaseRunning, job.ReasonWorkerFailed)},
 			{pending, running, tr(job.PhaseRunning, job.ReasonWorkerFailed), tr(job.PhaseFailed, job.ReasonWorkerFailed)}},
 			[]Type{TypeCreated, TypeRunning, TypeFailed}},
+		{"preempted by Kueue and requeued", [][]job.Transition{{pending}, {pending, running}, {pending, running, tr(job.PhaseQueued, job.ReasonPreempted)}, {pending, running, tr(job.PhaseQueued, job.ReasonPreempted), running}},
+			[]Type{TypeCreated, TypeRunning, TypePreempted, TypeRunning}},
 		{"same snapshot twice notifies once", [][]job.Transition{{pending}, {pending, running}, {pending, running}},
 			[]Type{TypeCreated, TypeRunning}},
 	}
