@@ -304,10 +304,15 @@ func Phase(ios *iostreams.IOStreams, j *job.MPIJob) string {
 	if p == "" {
 		p = "Unknown"
 	}
-	if ios == nil {
-		return p
+	label := p
+	if j.Status.Reason == job.ReasonPreempted {
+		// Kueue took its quota for a higher-priority job and requeued it.
+		label += "/Preempted"
 	}
-	return ios.Colorize(iostreams.PhaseColor(p), p)
+	if ios == nil {
+		return label
+	}
+	return ios.Colorize(iostreams.PhaseColor(p), label)
 }
 
 // ProgressCell is how far a job's training has got, as its program reports

@@ -111,3 +111,15 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+// A job Kueue preempted and requeued says so in the STATUS column.
+func TestPhasePreempted(t *testing.T) {
+	j := &job.MPIJob{Status: job.Status{Phase: job.PhaseQueued, Reason: job.ReasonPreempted}}
+	if got := printers.Phase(nil, j); got != "Queued/Preempted" {
+		t.Errorf("Phase = %q", got)
+	}
+	j.Status.Reason = job.ReasonQueued
+	if got := printers.Phase(nil, j); got != "Queued" {
+		t.Errorf("Phase = %q", got)
+	}
+}
