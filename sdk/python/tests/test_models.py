@@ -210,6 +210,12 @@ class StatusTest(unittest.TestCase):
         self.assertEqual(4, s.requested.slots)
         self.assertIn("Failed (RankFailed)", str(s))
 
+    def test_preempted(self):
+        s = JobStatus.from_dict({"phase": "Queued", "reason": "Preempted", "message": 'preempted by job "big"', "preemptions": 2, "preemptedBy": "big"})
+        self.assertEqual((2, "big", "Preempted"), (s.preemptions, s.preempted_by, s.reason))
+        self.assertEqual(2, s.to_dict()["preemptions"])
+        self.assertEqual(0, JobStatus.from_dict({"phase": "Running"}).preemptions)
+
     def test_round_trip(self):
         s = JobStatus.from_dict(self.STATUS)
         self.assertEqual(s, JobStatus.from_dict(s.to_dict()))
