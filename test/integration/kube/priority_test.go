@@ -5,7 +5,9 @@ package kube_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/odh-training/odh-training/internal/engine"
 	"github.com/odh-training/odh-training/internal/job"
 	"github.com/odh-training/odh-training/test/cluster"
 )
@@ -203,47 +206,90 @@ spec:
 // LowerPriority): a high-priority job takes the quota of a running
 // low-priority one; the low one shows Preempted with who and why, loses its
 // pods, waits in its queue, and runs again when the high one ends.
+//
+// ODH_PREEMPTION_SAMPLES=N repeats the cycle N more times and logs the
+// latencies (docs/benchmarks.md); it asserts no timing.
 func TestPreemptionAndResume(t *testing.T) {
 	pc := makePriorityClasses(t)
 	lq, _ := kueueQueueWith(t, "1", "2Gi", map[string]any{"preemption": map[string]any{"withinClusterQueue": "LowerPriority"}})
+	toPreempted, toRunning := preemptionCycle(t, pc, lq, true)
+	t.Logf("high-priority submit → low Preempted %s, → high Running %s", toPreempted.Round(time.Millisecond), toRunning.Round(time.Millisecond))
+	n, _ := strconv.Atoi(os.Getenv("ODH_PREEMPTION_SAMPLES"))
+	if n <= 0 {
+		return
+	}
+	var pre, run []time.Duration
+	for range n {
+		a, b := preemptionCycle(t, pc, lq, false)
+		pre, run = append(pre, a), append(run, b)
+	}
+	t.Logf("PREEMPTION %d samples: submit → low Preempted p50 %s p95 %s max %s; submit → high Running p50 %s p95 %s max %s",
+		n, pct(pre, 50), pct(pre, 95), pct(pre, 100), pct(run, 50), pct(run, 95), pct(run, 100))
+}
+
+// pct returns the p-th percentile (nearest rank).
+func pct(ds []time.Duration, p int) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p+99)/100 - 1
+	return s[max(i, 0)].Round(time.Millisecond)
+}
+
+// preemptionCycle runs one low job, preempts it with a high one, checks
+// what the low one shows, ends the high one, and waits until the low one
+// runs again; it deletes both and returns the times from the high job's
+// submission to the low one's Preempted status and to the high one's
+// Running.
+func preemptionCycle(t *testing.T, pc priorityClasses, lq string, check bool) (time.Duration, time.Duration) {
+	t.Helper()
 	low, high := uniqueName("low"), uniqueName("high")
 	create(t, prioJob(t, low, lq, pc.low, "400m")) // 900m of 1 cpu
 	awaitPhase(t, low, job.PhaseRunning)
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, n := range []string{low, high} {
+			_, _ = eng.Delete(ctx, ns, n, engine.DeleteOptions{Wait: true})
+		}
+	}()
 
 	submitted := time.Now()
 	create(t, prioJob(t, high, lq, pc.high, "400m"))
 	p := await(t, low, awaitTimeout, "preempted", func(j *job.MPIJob) bool { return j.Status.Reason == job.ReasonPreempted })
-	if p.Status.Phase != job.PhaseQueued {
-		t.Errorf("preempted job in phase %s, want Queued", p.Status.Phase)
-	}
-	mustContain(t, "preempted message", p.Status.Message, fmt.Sprintf("preempted by job %q", high), "prioritization in the ClusterQueue", "requeued in Kueue LocalQueue \""+lq+"\"")
-	if p.Status.Preemptions != 1 || p.Status.PreemptedBy != high {
-		t.Errorf("preemptions %d by %q, want 1 by %q", p.Status.Preemptions, p.Status.PreemptedBy, high)
-	}
+	toPreempted := time.Since(submitted)
 	h := awaitPhase(t, high, job.PhaseRunning)
-	t.Logf("high-priority job Running %s after submission", time.Since(submitted).Round(time.Millisecond))
-	if h.Status.Preemptions != 0 {
-		t.Errorf("the preemptor counts %d preemptions", h.Status.Preemptions)
-	}
-	eventually(t, "the preempted job's pods removed", func() bool {
-		for _, p := range podsOf(t, low, "") {
-			if p.DeletionTimestamp == nil && p.Status.Phase == "Running" {
-				return false
-			}
+	toRunning := time.Since(submitted)
+	if check {
+		if p.Status.Phase != job.PhaseQueued {
+			t.Errorf("preempted job in phase %s, want Queued", p.Status.Phase)
 		}
-		return true
-	})
-	if l, err := eng.Get(t.Context(), ns, low); err != nil || l.Status.Phase != job.PhaseQueued {
-		t.Errorf("preempted job while the high one runs: %v %v", l.Status.Phase, err)
-	}
-	evs, err := eng.Events(t.Context(), ns, low)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.ContainsFunc(evs, func(e job.Event) bool {
-		return e.Reason == "Preempted" && strings.Contains(e.Message, "prioritization in the ClusterQueue")
-	}) {
-		t.Errorf("events of the preempted job lack Kueue's Preempted event: %+v", evs)
+		mustContain(t, "preempted message", p.Status.Message, fmt.Sprintf("preempted by job %q", high), "prioritization in the ClusterQueue", "requeued in Kueue LocalQueue \""+lq+"\"")
+		if p.Status.Preemptions != 1 || p.Status.PreemptedBy != high {
+			t.Errorf("preemptions %d by %q, want 1 by %q", p.Status.Preemptions, p.Status.PreemptedBy, high)
+		}
+		if h.Status.Preemptions != 0 {
+			t.Errorf("the preemptor counts %d preemptions", h.Status.Preemptions)
+		}
+		eventually(t, "the preempted job's pods removed", func() bool {
+			for _, p := range podsOf(t, low, "") {
+				if p.DeletionTimestamp == nil && p.Status.Phase == "Running" {
+					return false
+				}
+			}
+			return true
+		})
+		if l, err := eng.Get(t.Context(), ns, low); err != nil || l.Status.Phase != job.PhaseQueued {
+			t.Errorf("preempted job while the high one runs: %v %v", l.Status.Phase, err)
+		}
+		evs, err := eng.Events(t.Context(), ns, low)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(evs, func(e job.Event) bool {
+			return e.Reason == "Preempted" && strings.Contains(e.Message, "prioritization in the ClusterQueue")
+		}) {
+			t.Errorf("events of the preempted job lack Kueue's Preempted event: %+v", evs)
+		}
 	}
 
 	// Capacity returns: the low job is admitted again and runs.
@@ -252,14 +298,17 @@ func TestPreemptionAndResume(t *testing.T) {
 	r := await(t, low, awaitTimeout, "running again", func(j *job.MPIJob) bool {
 		return j.Status.Phase == job.PhaseRunning && j.Status.Reason == job.ReasonRunning
 	})
-	if r.Status.Preemptions != 1 {
-		t.Errorf("after resuming: %d preemptions, want 1", r.Status.Preemptions)
+	if check {
+		if r.Status.Preemptions != 1 {
+			t.Errorf("after resuming: %d preemptions, want 1", r.Status.Preemptions)
+		}
+		var phases []string
+		for _, tr := range r.Status.History {
+			phases = append(phases, string(tr.Phase)+"/"+tr.Reason)
+		}
+		if i := slices.Index(phases, "Queued/Preempted"); i < 0 || !slices.Contains(phases[i:], "Running/Running") {
+			t.Errorf("history %v lacks Queued/Preempted then Running", phases)
+		}
 	}
-	var phases []string
-	for _, tr := range r.Status.History {
-		phases = append(phases, string(tr.Phase)+"/"+tr.Reason)
-	}
-	if i := slices.Index(phases, "Queued/Preempted"); i < 0 || !slices.Contains(phases[i:], "Running/Running") {
-		t.Errorf("history %v lacks Queued/Preempted then Running", phases)
-	}
+	return toPreempted, toRunning
 }
