@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -204,7 +205,9 @@ func TestGracefulClose(t *testing.T) {
 	if j.Status.Phase != job.PhaseFailed || j.Status.Reason != job.ReasonServerRestarted || !strings.Contains(j.Status.Message, "shut down") {
 		t.Errorf("after a graceful shutdown: %s", describe(j))
 	}
-	if got := texts(logs(t, e2, "long", allLogs)); len(got) != 2 {
+	// Both ranks' lines survive; Open MPI may add its own lines when it is
+	// stopped (a signal report), which are output too, not a loss.
+	if got := texts(logs(t, e2, "long", allLogs)); len(slices.DeleteFunc(slices.Clone(got), func(s string) bool { return s != "up" })) != 2 {
 		t.Errorf("logs lost: %q", got)
 	}
 	if w := waitPhase(t, e2, "waiting", 20*time.Second, job.PhaseSucceeded, job.PhaseFailed); w.Status.Phase != job.PhaseSucceeded {
