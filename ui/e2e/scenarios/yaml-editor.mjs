@@ -53,6 +53,9 @@ export async function yamlEditorSteps({ step, axe, page, nameField }) {
     await page.keyboard.type('resou');
     const popup = page.locator('.cm-tooltip-autocomplete');
     await popup.getByText('resources', { exact: true }).waitFor();
+    // CodeMirror ignores Enter for 75 ms after the list opens (interactionDelay),
+    // so a key pressed at once by reflex types a newline; a person reads first.
+    await page.waitForTimeout(200);
     await page.keyboard.press('Enter');
     await page.keyboard.type('memory: 2Gi');
     await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="yaml-editor"] .cm-line')].some((l) => l.textContent === '      memory: 2Gi'));
