@@ -33,7 +33,9 @@ metadata:
   name: %s
 spec:
   mlPolicy:
-    numNodes: 2
+    # Trainer (v2.2) gives the replicated job labelled ancestor-step=trainer
+    # (the launcher) this many pods; the TrainJob's numNodes sizes the nodes.
+    numNodes: 1
     mpi:
       numProcPerNode: 1
       mpiImplementation: OpenMPI
