@@ -263,22 +263,35 @@ func (e *Engine) readSource(ctx context.Context, c *Clients, lj logJob, s logSou
 		}
 	}
 	if target.pod != nil {
-		err := e.readPod(ctx, c, target.pod, previous, opts, sink)
-		if err == nil || !errors.Is(err, errNoStream) {
+		opened, err := e.readPod(ctx, c, target.pod, previous, opts, sink)
+		if err == nil || opened {
 			return err
 		}
+		// The API served no line: the archive may have the log.
 		if ok, aerr := e.readArchive(lj, target.name, previous, opts, sink); ok {
 			return aerr
 		}
-		return errors.Unwrap(err)
+		return err
 	}
 	_, err := e.readArchive(lj, target.name, previous, opts, sink)
 	return err
 }
 
 // readArchive sends an archived log's lines to sink, honouring TailLines
-// and Since; false when the pod's log is not archived.
+// and Since; false when the pod's log is not archived. Without TailLines
+// the lines go straight through: nothing is held.
 func (e *Engine) readArchive(lj logJob, pod string, previous bool, opts engine.LogOptions, sink func(timedLine) error) (bool, error) {
+	if opts.TailLines == nil {
+		var err error
+		ok := e.archive.read(lj.k, lj.uid, pod, previous, func(l timedLine) error {
+			if before(l, opts.Since) {
+				return nil
+			}
+			err = sink(l)
+			return err
+		})
+		return ok, err
+	}
 	w := newLineWindow(opts, 0)
 	if !e.archive.read(lj.k, lj.uid, pod, previous, w.add) {
 		return false, nil
@@ -291,16 +304,6 @@ func (e *Engine) readArchive(lj logJob, pod string, previous bool, opts engine.L
 	return true, nil
 }
 
-// errNoStream wraps the error of a log request the API refused before
-// sending any line: the archive may still have the log.
-var errNoStream = errors.New("no log stream")
-
-type noStream struct{ err error }
-
-func (n noStream) Error() string        { return n.err.Error() }
-func (n noStream) Unwrap() error        { return n.err }
-func (n noStream) Is(target error) bool { return target == errNoStream }
-
 func restarts(p *corev1.Pod) int32 {
 	if cs := mainStatus(p, mainContainer(p)); cs != nil {
 		return cs.RestartCount
@@ -308,9 +311,9 @@ func restarts(p *corev1.Pod) int32 {
 	return 0
 }
 
-// readPod sends a live pod's log, read through the API, to sink; an error
-// before the first line is a noStream.
-func (e *Engine) readPod(ctx context.Context, c *Clients, p *corev1.Pod, previous bool, opts engine.LogOptions, sink func(timedLine) error) error {
+// readPod sends a live pod's log, read through the API, to sink; opened
+// is false when the API refused the request (no line was sent).
+func (e *Engine) readPod(ctx context.Context, c *Clients, p *corev1.Pod, previous bool, opts engine.LogOptions, sink func(timedLine) error) (opened bool, err error) {
 	lo := &corev1.PodLogOptions{Container: mainContainer(p), Timestamps: true, Previous: previous}
 	if opts.TailLines != nil {
 		lo.TailLines = new(int64(*opts.TailLines))
@@ -320,10 +323,10 @@ func (e *Engine) readPod(ctx context.Context, c *Clients, p *corev1.Pod, previou
 	}
 	rc, err := c.Kube.CoreV1().Pods(p.Namespace).GetLogs(p.Name, lo).Stream(ctx)
 	if err != nil {
-		return noStream{logError(err, p.Name)}
+		return false, logError(err, p.Name)
 	}
 	defer rc.Close()
-	return scanLines(rc, sink)
+	return true, scanLines(rc, sink)
 }
 
 func logError(err error, pod string) error {

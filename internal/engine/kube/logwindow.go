@@ -46,7 +46,7 @@ func newLineWindow(opts engine.LogOptions, maxBytes int) *lineWindow {
 }
 
 func (w *lineWindow) add(l timedLine) error {
-	if !w.since.IsZero() && l.t.Before(w.since) {
+	if before(l, w.since) {
 		return nil
 	}
 	if w.maxLines < 0 {
@@ -65,6 +65,11 @@ func (w *lineWindow) add(l timedLine) error {
 		w.head = 0
 	}
 	return nil
+}
+
+// before reports whether a line is older than since (a zero since: never).
+func before(l timedLine, since time.Time) bool {
+	return !since.IsZero() && l.t.Before(since)
 }
 
 func (w *lineWindow) pop(budget bool) {
